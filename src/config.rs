@@ -1,0 +1,225 @@
+//! Layered configuration: compiled-in defaults, then an optional TOML file, then environment
+//! variables `HOILUAT__SECTION__KEY` (e.g. `HOILUAT__SERVER__BIND=0.0.0.0:8080`). Later layers win.
+//! Unknown keys are errors, so a typo never silently falls back to a default.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub paths: PathsConfig,
+    pub model: ModelConfig,
+    pub retrieval: RetrievalConfig,
+    pub conversation: ConversationConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on. Loopback by default: put a reverse proxy with TLS in front.
+    pub bind: String,
+    /// Longest accepted question, in characters.
+    pub max_question_chars: usize,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Questions answered at the same time; more get "busy, retry after".
+    pub max_concurrent_asks: usize,
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PathsConfig {
+    pub corpus_dir: PathBuf,
+    /// Where the index and ingest state live.
+    pub data_dir: PathBuf,
+    pub models_dir: PathBuf,
+    pub prompts_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// ONNX Runtime sessions (one thread each) used for questions.
+    pub query_sessions: usize,
+    /// Sessions used while ingesting; defaults to the number of cores.
+    pub ingest_sessions: usize,
+    /// Passages embedded per batch during ingest.
+    pub ingest_batch: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrievalConfig {
+    /// Province slug whose documents are searched besides national ones (`quang-ngai`).
+    pub province: String,
+    /// Also search documents no longer in force (answers then carry a warning).
+    pub include_expired: bool,
+    pub prefetch_limit: usize,
+    pub rrf_k: usize,
+    /// Fusion weights of the dense, toned-lexical and plain-lexical channels.
+    pub weights: [f32; 3],
+    /// Below this confidence the question is declined and flagged for staff.
+    pub decline_below: f32,
+    /// Below this confidence an answer is given but flagged for staff review.
+    pub review_below: f32,
+    /// Articles quoted at most in one answer.
+    pub max_articles: usize,
+    /// Clauses quoted at most per article.
+    pub max_clauses_per_article: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConversationConfig {
+    /// A conversation is forgotten after this many seconds without a message.
+    pub idle_ttl_secs: u64,
+    pub max_conversations: u64,
+    /// Previous turns kept per conversation.
+    pub max_turns: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: String,
+    /// A `tracing` filter, e.g. `info,hoiluat=debug`.
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            paths: PathsConfig::default(),
+            model: ModelConfig::default(),
+            retrieval: RetrievalConfig::default(),
+            conversation: ConversationConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".into(),
+            max_question_chars: 1_000,
+            max_body_bytes: 16 * 1024,
+            max_concurrent_asks: 8,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for PathsConfig {
+    fn default() -> Self {
+        PathsConfig {
+            corpus_dir: "corpus".into(),
+            data_dir: "data".into(),
+            models_dir: "models".into(),
+            prompts_dir: "prompts".into(),
+        }
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        ModelConfig { query_sessions: 2, ingest_sessions: cores, ingest_batch: 32 }
+    }
+}
+
+impl Default for RetrievalConfig {
+    fn default() -> Self {
+        RetrievalConfig {
+            province: "quang-ngai".into(),
+            include_expired: false,
+            prefetch_limit: 40,
+            rrf_k: 60,
+            weights: [1.0, 1.0, 0.7],
+            decline_below: 0.35,
+            review_below: 0.55,
+            max_articles: 2,
+            max_clauses_per_article: 3,
+        }
+    }
+}
+
+impl Default for ConversationConfig {
+    fn default() -> Self {
+        ConversationConfig { idle_ttl_secs: 30 * 60, max_conversations: 100_000, max_turns: 6 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: "pretty".into(), filter: "info".into() }
+    }
+}
+
+impl Config {
+    /// Loads defaults → `file` (when given; it must exist) → `HOILUAT__…` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Config, String> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(format!("config file {} does not exist", file.display()));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(Env::prefixed("HOILUAT__").split("__"));
+        let config: Config = figment.extract().map_err(|e| format!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let r = &self.retrieval;
+        if !(0.0..=1.0).contains(&r.decline_below) || !(0.0..=1.0).contains(&r.review_below) {
+            return Err("retrieval.decline_below and retrieval.review_below must be within 0..1".into());
+        }
+        if r.prefetch_limit == 0 || r.max_articles == 0 || self.server.max_concurrent_asks == 0 {
+            return Err("retrieval.prefetch_limit, retrieval.max_articles and server.max_concurrent_asks must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("h.toml", "[server]\nbind = \"127.0.0.1:9000\"\nmax_question_chars = 500\n")?;
+            jail.set_env("HOILUAT__SERVER__BIND", "127.0.0.1:9100");
+            jail.set_env("HOILUAT__RETRIEVAL__PROVINCE", "da-nang");
+            let config = Config::load(Some(Path::new("h.toml"))).unwrap();
+            assert_eq!(config.server.bind, "127.0.0.1:9100");
+            assert_eq!(config.server.max_question_chars, 500);
+            assert_eq!(config.retrieval.province, "da-nang");
+            assert_eq!(config.paths.corpus_dir, PathBuf::from("corpus"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[server]\nbnd = \"x\"\n")?;
+            let error = Config::load(Some(Path::new("bad.toml"))).unwrap_err();
+            assert!(error.contains("bnd"), "{error}");
+            assert!(Config::load(Some(Path::new("missing.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,340 @@
+//! [`VectorStore`] on Qdrant's embedded engine (`qdrant-edge`), persisted in a data directory.
+//!
+//! Layout of the directory: `shard/` (Qdrant's own files) and `collection.json` (the model id and
+//! dimension the vectors come from, written before the first point).
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use qdrant_edge::{
+    CreateIndex, Distance, EdgeConfigBuilder, FieldIndexOperations, JsonPath, PayloadFieldSchema, PayloadSchemaType, EdgeShard, EdgeSparseVectorParams, EdgeVectorParams, Filter,
+    Fusion, Modifier, NamedQuery, PointId, PointInsertOperations, PointOperations, PointStruct,
+    Prefetch, QueryEnum, QueryRequest, ScoringQuery, ScrollRequest, UpdateOperation, Vector,
+    VectorInternal, VectorStructInternal, Vectors, WithPayloadInterface, WithVector,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::payload::INDEXED_FIELDS;
+use super::{
+    ChunkPayload, ChunkRecord, CollectionInfo, Hit, HybridQuery, SearchFilter, StoreError,
+    VectorStore, DENSE_VECTOR, PLAIN_VECTOR, TONED_VECTOR,
+};
+use crate::lexical::SparseVector;
+
+const COLLECTION_FILE: &str = "collection.json";
+const SHARD_DIR: &str = "shard";
+const SCROLL_PAGE: usize = 1_000;
+
+pub struct EdgeStore {
+    shard: EdgeShard,
+    info: CollectionInfo,
+    /// qdrant-edge's `flush` takes its locks with `try_lock().expect(..)`, so a flush racing an
+    /// update or an optimisation panics. Every write goes through this mutex; reads do not.
+    writes: Mutex<()>,
+}
+
+impl EdgeStore {
+    /// Opens the store in `dir`, creating it for `expected` when it does not exist. An existing store
+    /// built for another model or dimension is an error, not silently wrong results.
+    pub fn open(dir: &Path, expected: &CollectionInfo) -> Result<EdgeStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| engine(format!("create {}: {e}", dir.display())))?;
+        let info_path = dir.join(COLLECTION_FILE);
+        let shard_path = dir.join(SHARD_DIR);
+        let info = match read_collection_info(&info_path)? {
+            Some(found) => {
+                if found != *expected {
+                    return Err(StoreError::ModelMismatch {
+                        path: dir.display().to_string(),
+                        found_model: found.model_id,
+                        found_dimension: found.dimension,
+                        expected_model: expected.model_id.clone(),
+                        expected_dimension: expected.dimension,
+                    });
+                }
+                found
+            }
+            None => {
+                // A shard without its collection file was never used for points (the file is
+                // written first), so it is safe to start it over.
+                if shard_path.exists() {
+                    std::fs::remove_dir_all(&shard_path).map_err(|e| engine(e.to_string()))?;
+                }
+                write_collection_info(&info_path, expected)?;
+                expected.clone()
+            }
+        };
+
+        std::fs::create_dir_all(&shard_path).map_err(|e| engine(e.to_string()))?;
+        let config = EdgeConfigBuilder::new()
+            .vector(DENSE_VECTOR, EdgeVectorParams::builder(info.dimension, Distance::Cosine).build())
+            .sparse_vector(TONED_VECTOR, idf_sparse_params())
+            .sparse_vector(PLAIN_VECTOR, idf_sparse_params())
+            .build();
+        let shard = guard(|| EdgeShard::load(&shard_path, Some(config)))?.map_err(|e| {
+            let message = e.to_string();
+            if message.contains("WouldBlock") {
+                StoreError::Locked { path: dir.display().to_string() }
+            } else {
+                engine(message)
+            }
+        })?;
+        let store = EdgeStore { shard, info, writes: Mutex::new(()) };
+        store.ensure_payload_indexes()?;
+        Ok(store)
+    }
+
+    fn ensure_payload_indexes(&self) -> Result<(), StoreError> {
+        let existing = self.shard.info().payload_schema;
+        for field in INDEXED_FIELDS {
+            if existing.keys().any(|key| key.to_string() == *field) {
+                continue;
+            }
+            let operation = UpdateOperation::FieldIndexOperation(FieldIndexOperations::CreateIndex(CreateIndex {
+                field_name: json_path(field)?,
+                field_schema: Some(PayloadFieldSchema::FieldType(PayloadSchemaType::Keyword)),
+            }));
+            self.update(operation)?;
+        }
+        Ok(())
+    }
+
+    fn update(&self, operation: UpdateOperation) -> Result<(), StoreError> {
+        let _writing = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        guard(|| self.shard.update(operation))?.map_err(|e| engine(e.to_string()))
+    }
+}
+
+fn idf_sparse_params() -> EdgeSparseVectorParams {
+    EdgeSparseVectorParams { modifier: Some(Modifier::Idf), ..Default::default() }
+}
+
+impl VectorStore for EdgeStore {
+    fn collection_info(&self) -> &CollectionInfo {
+        &self.info
+    }
+
+    fn upsert(&self, records: Vec<ChunkRecord>) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut points = Vec::with_capacity(records.len());
+        for record in records {
+            let payload = serde_json::to_value(&record.payload).map_err(|e| engine(e.to_string()))?;
+            let vectors = Vectors::new_named([
+                (DENSE_VECTOR, Vector::new_dense(record.dense)),
+                (TONED_VECTOR, sparse(&record.lexical.toned)?),
+                (PLAIN_VECTOR, sparse(&record.lexical.plain)?),
+            ]);
+            points.push(PointStruct::new(PointId::Uuid(record.id), vectors, payload).into());
+        }
+        let operation = UpdateOperation::PointOperation(PointOperations::UpsertPoints(
+            PointInsertOperations::PointsList(points),
+        ));
+        self.update(operation)
+    }
+
+    fn delete(&self, ids: &[Uuid]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids = ids.iter().map(|id| PointId::Uuid(*id)).collect();
+        self.update(UpdateOperation::PointOperation(PointOperations::DeletePoints { ids }))
+    }
+
+    fn fingerprints(&self) -> Result<HashMap<Uuid, Option<String>>, StoreError> {
+        let mut found = HashMap::new();
+        let mut offset = None;
+        loop {
+            let request = ScrollRequest {
+                offset,
+                limit: Some(SCROLL_PAGE),
+                filter: None,
+                with_payload: Some(WithPayloadInterface::Fields(vec![json_path("fingerprint")?])),
+                with_vector: WithVector::Bool(false),
+                order_by: None,
+            };
+            let (records, next) = guard(|| self.shard.scroll(request))?.map_err(|e| engine(e.to_string()))?;
+            for record in records {
+                let Some(id) = uuid_of(&record.id) else { continue };
+                let fingerprint = record
+                    .payload
+                    .as_ref()
+                    .and_then(|p| p.0.get("fingerprint"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned);
+                found.insert(id, fingerprint);
+            }
+            match next {
+                Some(next) => offset = Some(next),
+                None => return Ok(found),
+            }
+        }
+    }
+
+    fn dense_vectors(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<f32>>, StoreError> {
+        let point_ids: Vec<PointId> = ids.iter().map(|id| PointId::Uuid(*id)).collect();
+        let with_vector = WithVector::Selector(vec![DENSE_VECTOR.into()]);
+        let records = guard(|| {
+            self.shard
+                .retrieve(&point_ids, Some(WithPayloadInterface::Bool(false)), Some(with_vector))
+        })?
+        .map_err(|e| engine(e.to_string()))?;
+        Ok(records
+            .into_iter()
+            .filter_map(|record| Some((uuid_of(&record.id)?, dense_of(record.vector?)?)))
+            .collect())
+    }
+
+    fn query(&self, query: &HybridQuery) -> Result<Vec<Hit>, StoreError> {
+        let filter = to_qdrant_filter(&query.filter)?;
+        let prefetch = |name: &str, vector: VectorInternal| Prefetch {
+            prefetches: Vec::new(),
+            query: Some(ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery {
+                query: vector,
+                using: Some(name.into()),
+            }))),
+            limit: query.prefetch_limit,
+            params: None,
+            filter: filter.clone(),
+            score_threshold: None,
+        };
+        let mut prefetches = vec![prefetch(DENSE_VECTOR, VectorInternal::Dense(query.dense.clone()))];
+        let mut weights = vec![query.weights[0]];
+        // An empty sparse query (e.g. only punctuation) would match nothing; leave it out.
+        for (name, vector, weight) in [
+            (TONED_VECTOR, &query.lexical.toned, query.weights[1]),
+            (PLAIN_VECTOR, &query.lexical.plain, query.weights[2]),
+        ] {
+            if !vector.is_empty() {
+                prefetches.push(prefetch(name, sparse(vector)?.0));
+                weights.push(weight);
+            }
+        }
+        let request = QueryRequest {
+            prefetches,
+            query: Some(ScoringQuery::Fusion(Fusion::Rrf {
+                k: query.rrf_k,
+                weights: Some(weights.into_iter().map(Into::into).collect()),
+            })),
+            filter,
+            score_threshold: None,
+            limit: query.limit,
+            offset: 0,
+            params: None,
+            with_vector: WithVector::Selector(vec![DENSE_VECTOR.into()]),
+            with_payload: WithPayloadInterface::Bool(true),
+        };
+        let points = guard(|| self.shard.query(request))?.map_err(|e| engine(e.to_string()))?;
+        let mut hits = Vec::with_capacity(points.len());
+        for point in points {
+            let Some(id) = uuid_of(&point.id) else { continue };
+            let payload = point.payload.map(|p| serde_json::Value::Object(p.0)).unwrap_or_default();
+            let payload: ChunkPayload = serde_json::from_value(payload)
+                .map_err(|e| StoreError::Payload { id, message: e.to_string() })?;
+            hits.push(Hit { id, score: point.score, payload, dense: point.vector.and_then(dense_of) });
+        }
+        // RRF ties come back in arbitrary order; break them by id so answers are reproducible.
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        Ok(hits)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        let _writing = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        guard(|| self.shard.flush())
+    }
+
+    fn optimize(&self) -> Result<(), StoreError> {
+        let _writing = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        guard(|| self.shard.optimize())?.map(|_| ()).map_err(|e| engine(e.to_string()))
+    }
+
+    fn count(&self) -> Result<usize, StoreError> {
+        Ok(self.shard.info().points_count)
+    }
+}
+
+fn to_qdrant_filter(filter: &SearchFilter) -> Result<Option<Filter>, StoreError> {
+    let mut must = Vec::new();
+    let mut any_of = |key: &str, values: Vec<String>| {
+        if !values.is_empty() {
+            must.push(json!({ "key": key, "match": { "any": values } }));
+        }
+    };
+    any_of("validity", filter.validity.iter().map(|v| v.slug().to_owned()).collect());
+    any_of("scope", filter.scopes.clone());
+    any_of("document_type", filter.document_types.clone());
+    any_of("so_hieu", filter.documents.clone());
+    if must.is_empty() {
+        return Ok(None);
+    }
+    from_json(json!({ "must": must })).map(Some)
+}
+
+fn json_path(field: &str) -> Result<JsonPath, StoreError> {
+    JsonPath::try_from(field).map_err(|()| engine(format!("invalid payload field name {field:?}")))
+}
+
+fn sparse(vector: &SparseVector) -> Result<Vector, StoreError> {
+    Vector::new_sparse(vector.indices.clone(), vector.values.clone()).map_err(|e| engine(e.to_string()))
+}
+
+fn dense_of(vector: VectorStructInternal) -> Option<Vec<f32>> {
+    match vector {
+        VectorStructInternal::Single(dense) => Some(dense),
+        VectorStructInternal::Named(mut named) => match named.remove(DENSE_VECTOR)? {
+            VectorInternal::Dense(dense) => Some(dense),
+            _ => None,
+        },
+        VectorStructInternal::MultiDense(_) => None,
+    }
+}
+
+fn uuid_of(id: &PointId) -> Option<Uuid> {
+    match id {
+        PointId::Uuid(uuid) => Some(*uuid),
+        PointId::NumId(_) => None,
+    }
+}
+
+/// Builds an engine type from its JSON (REST) form, which is stable across engine versions where
+/// the Rust constructors are not.
+fn from_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, StoreError> {
+    serde_json::from_value(value).map_err(|e| engine(format!("building an engine request: {e}")))
+}
+
+/// The engine asserts internally in places; a panic there must become an error, not take the
+/// service down.
+fn guard<T>(call: impl FnOnce() -> T) -> Result<T, StoreError> {
+    catch_unwind(AssertUnwindSafe(call)).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        engine(format!("engine panicked: {message}"))
+    })
+}
+
+fn engine(message: impl Into<String>) -> StoreError {
+    StoreError::Engine(message.into())
+}
+
+fn read_collection_info(path: &PathBuf) -> Result<Option<CollectionInfo>, StoreError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| StoreError::Metadata {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::Metadata { path: path.display().to_string(), message: e.to_string() }),
+    }
+}
+
+fn write_collection_info(path: &Path, info: &CollectionInfo) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec_pretty(info).map_err(|e| engine(e.to_string()))?;
+    crate::fsutil::write_atomically(path, &bytes)
+        .map_err(|e| StoreError::Metadata { path: path.display().to_string(), message: e.to_string() })
+}

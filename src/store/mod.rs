@@ -1,0 +1,116 @@
+//! The vector store seam: our own domain types (chunk record, hybrid query, filter, hit) and a
+//! [`VectorStore`] trait, with the embedded Qdrant engine behind it ([`edge::EdgeStore`]).
+//!
+//! Nothing outside this module knows Qdrant's types. A server adapter (qdrant-client) can be added
+//! beside `edge.rs` without touching the pipeline.
+
+pub mod edge;
+pub mod payload;
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::corpus::Validity;
+use crate::lexical::LexicalVectors;
+pub use payload::ChunkPayload;
+
+/// Names of the vectors of every point.
+pub const DENSE_VECTOR: &str = "dense";
+pub const TONED_VECTOR: &str = "lex_toned";
+pub const PLAIN_VECTOR: &str = "lex_plain";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("vector store: {0}")]
+    Engine(String),
+    #[error("the index at {path} was built with model `{found_model}` ({found_dimension} dimensions) but the service is configured with `{expected_model}` ({expected_dimension} dimensions); run `hoiluat ingest --rebuild` or use another data directory")]
+    ModelMismatch {
+        path: String,
+        found_model: String,
+        found_dimension: usize,
+        expected_model: String,
+        expected_dimension: usize,
+    },
+    #[error("the index at {path} is in use by another process (only one process may open an embedded index)")]
+    Locked { path: String },
+    #[error("the index metadata at {path} is unreadable: {message}")]
+    Metadata { path: String, message: String },
+    #[error("stored point {id} has an unreadable payload: {message}")]
+    Payload { id: Uuid, message: String },
+}
+
+/// One chunk ready to be stored.
+#[derive(Debug, Clone)]
+pub struct ChunkRecord {
+    pub id: Uuid,
+    pub dense: Vec<f32>,
+    pub lexical: LexicalVectors,
+    pub payload: ChunkPayload,
+}
+
+/// Which chunks a query may return. Empty lists mean "no restriction".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchFilter {
+    /// Allowed validity statuses.
+    pub validity: Vec<Validity>,
+    /// Allowed scope slugs (`toan_quoc`, `tinh:quang-ngai`).
+    pub scopes: Vec<String>,
+    /// Allowed document types (`Luật`, `Nghị định`, …).
+    pub document_types: Vec<String>,
+    /// Allowed documents by số hiệu.
+    pub documents: Vec<String>,
+}
+
+/// A hybrid query: dense and both lexical channels, fused by reciprocal rank.
+#[derive(Debug, Clone)]
+pub struct HybridQuery {
+    pub dense: Vec<f32>,
+    pub lexical: LexicalVectors,
+    pub filter: SearchFilter,
+    /// Candidates taken from each channel before fusion.
+    pub prefetch_limit: usize,
+    pub limit: usize,
+    /// RRF constant k.
+    pub rrf_k: usize,
+    /// Weights of the dense, toned and plain channels in the fusion.
+    pub weights: [f32; 3],
+}
+
+/// One result of a query.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub id: Uuid,
+    pub score: f32,
+    pub payload: ChunkPayload,
+    /// The stored dense vector, for confidence scoring.
+    pub dense: Option<Vec<f32>>,
+}
+
+/// What the store records about itself so a later start can detect a model change.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CollectionInfo {
+    pub model_id: String,
+    pub dimension: usize,
+}
+
+/// Storage of chunks with dense and sparse vectors. All methods block: call from `spawn_blocking`.
+pub trait VectorStore: Send + Sync {
+    /// The model the stored vectors come from.
+    fn collection_info(&self) -> &CollectionInfo;
+    /// Inserts or replaces points.
+    fn upsert(&self, records: Vec<ChunkRecord>) -> Result<(), StoreError>;
+    fn delete(&self, ids: &[Uuid]) -> Result<(), StoreError>;
+    /// Every stored point id with its payload fingerprint (`None` when the payload is missing,
+    /// e.g. after a crash mid-write).
+    fn fingerprints(&self) -> Result<HashMap<Uuid, Option<String>>, StoreError>;
+    /// Stored dense vectors of the given points (missing ones are absent from the map).
+    fn dense_vectors(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<f32>>, StoreError>;
+    /// Hybrid search, best first, ties broken by id so results are stable across restarts.
+    fn query(&self, query: &HybridQuery) -> Result<Vec<Hit>, StoreError>;
+    /// Makes every write so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
+    /// Builds the vector indexes (HNSW, sparse). Queries keep working meanwhile.
+    fn optimize(&self) -> Result<(), StoreError>;
+    fn count(&self) -> Result<usize, StoreError>;
+}
