@@ -148,7 +148,7 @@ impl Default for RetrievalConfig {
             decline_below: 0.35,
             review_below: 0.55,
             max_articles: 2,
-            max_clauses_per_article: 3,
+            max_clauses_per_article: 2,
         }
     }
 }

@@ -84,7 +84,7 @@ impl E5Embedder {
 
     /// Loads the model with `session_count` sessions of one thread each.
     pub fn load(paths: &ModelPaths, session_count: usize) -> Result<E5Embedder, EmbedError> {
-        init_runtime(&paths.runtime_dir)?;
+        let environment = init_runtime(&paths.runtime_dir)?;
         let onnx = read(&paths.model_dir.join("model.onnx"))?;
         let tokenizer_files = TokenizerFiles {
             tokenizer_file: read(&paths.model_dir.join("tokenizer.json"))?,
@@ -100,6 +100,7 @@ impl E5Embedder {
             let model = UserDefinedEmbeddingModel::new(onnx.clone(), tokenizer_files.clone())
                 .with_pooling(Pooling::Mean);
             let options = InitOptionsUserDefined::new()
+                .with_environment(environment.clone())
                 .with_max_length(MAX_TOKENS)
                 .with_intra_threads(1);
             let session = TextEmbedding::try_new_from_user_defined(model, options)
@@ -188,7 +189,7 @@ fn read(path: &Path) -> Result<Vec<u8>, EmbedError> {
 
 /// Loads ONNX Runtime once per process. `ort` panics on a missing or too old library, so the file
 /// and its version are checked here first and reported as errors.
-fn init_runtime(runtime_dir: &Path) -> Result<(), EmbedError> {
+fn init_runtime(runtime_dir: &Path) -> Result<ort::environment::Environment, EmbedError> {
     static RUNTIME: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
     let library = find_runtime_library(runtime_dir)?;
     let outcome = RUNTIME.get_or_init(|| {
@@ -196,7 +197,7 @@ fn init_runtime(runtime_dir: &Path) -> Result<(), EmbedError> {
         builder.with_name("hoiluat").build().map_err(|e| e.to_string())
     });
     match outcome {
-        Ok(_) => Ok(()),
+        Ok(environment) => Ok(environment.clone()),
         Err(message) => Err(EmbedError::RuntimeLoad { path: library, message: message.clone() }),
     }
 }

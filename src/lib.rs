@@ -12,3 +12,7 @@ pub mod fsutil;
 pub mod chunk;
 pub mod config;
 pub mod ingest;
+pub mod library;
+pub mod answer;
+pub mod app;
+pub mod http;

@@ -1,0 +1,255 @@
+//! Builds the extractive answer: which articles and clauses to quote, their precise citations, and
+//! the rendered Vietnamese text.
+
+use std::collections::BTreeMap;
+
+use super::prompts::{render, Prompts};
+use super::relevance::coverage;
+use super::{Citation, Quote};
+use crate::corpus::{Clause, Validity};
+use crate::library::LibraryArticle;
+
+/// Articles shorter than this are quoted whole: splitting them would lose context for no gain.
+const QUOTE_WHOLE_ARTICLE_CHARS: usize = 1_200;
+
+/// Chooses what to quote from one article: the whole article when short, otherwise the clauses
+/// that best cover the question (those of the retrieved chunk first), in document order.
+pub fn quotes_for_article(
+    entry: &LibraryArticle,
+    question: &str,
+    retrieved_clauses: &[String],
+    max_clauses: usize,
+    prompts: &Prompts,
+) -> Vec<Quote> {
+    let article = &entry.article;
+    let body = article.body_text();
+    if article.clauses.is_empty() || body.chars().count() <= QUOTE_WHOLE_ARTICLE_CHARS {
+        return vec![Quote { text: body, citation: citation(entry, None, prompts) }];
+    }
+    let mut scored: Vec<(usize, f32)> = article
+        .clauses
+        .iter()
+        .enumerate()
+        .map(|(index, clause)| {
+            let mut score = coverage(question, &clause.text());
+            if retrieved_clauses.contains(&clause.number) {
+                // The search already judged these clauses relevant as a whole.
+                score += 0.25;
+            }
+            (index, score)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let best = scored[0].1;
+    let mut chosen: Vec<usize> = scored
+        .iter()
+        .take(max_clauses.max(1))
+        // Keep clauses that are nearly as relevant as the best; the best is always kept.
+        .filter(|(_, score)| *score >= best * 0.6)
+        .map(|(index, _)| *index)
+        .collect();
+    chosen.sort_unstable();
+    chosen
+        .into_iter()
+        .map(|index| {
+            let clause = &article.clauses[index];
+            Quote { text: clause.text(), citation: citation(entry, Some(clause), prompts) }
+        })
+        .collect()
+}
+
+/// The citation of an article or of one of its clauses.
+pub fn citation(entry: &LibraryArticle, clause: Option<&Clause>, prompts: &Prompts) -> Citation {
+    let meta = &entry.document;
+    let unit = match clause {
+        // Official style keeps the article capitalised inside a citation: "Khoản 1 Điều 8".
+        Some(clause) => format!("Khoản {} {}", clause.number, entry.article.label()),
+        None => entry.article.label(),
+    };
+    let effective = meta.ngay_hieu_luc.map(|d| d.format("%d/%m/%Y").to_string());
+    let validity_text = match &effective {
+        Some(date) => render(
+            &prompts.wording.citation_validity,
+            &BTreeMap::from([("effective", date.clone()), ("validity", meta.tinh_trang.label().to_lowercase())]),
+        ),
+        None => render(
+            &prompts.wording.citation_validity_unknown_date,
+            &BTreeMap::from([("validity", meta.tinh_trang.label().to_lowercase())]),
+        ),
+    };
+    let reference = format!("{unit} {}", meta.citation_title());
+    Citation {
+        article_id: entry.id.clone(),
+        unit,
+        heading: entry.article.heading(),
+        document_title: meta.ten.clone(),
+        so_hieu: meta.so_hieu.clone(),
+        document_type: meta.loai_van_ban.clone(),
+        effective_date: meta.ngay_hieu_luc,
+        validity: meta.tinh_trang,
+        text: format!("{reference} ({validity_text})"),
+        reference,
+        source_attribute: entry.article.attributes.get("trich_dan").cloned(),
+    }
+}
+
+/// The lead sentence naming what the answer rests on.
+pub fn lead(quotes: &[Quote], prompts: &Prompts) -> String {
+    let mut references: Vec<String> = Vec::new();
+    for quote in quotes {
+        let article_reference = format!("{} {}", quote.citation.article_label(), document_reference(&quote.citation));
+        if !references.contains(&article_reference) {
+            references.push(article_reference);
+        }
+    }
+    if references.len() == 1 {
+        let heading = quotes[0].citation.heading_title();
+        render(
+            &prompts.wording.lead_single,
+            &BTreeMap::from([("citation", references[0].clone()), ("heading", heading)]),
+        )
+    } else {
+        render(&prompts.wording.lead_multiple, &BTreeMap::from([("citations", join_vietnamese(&references))]))
+    }
+}
+
+fn document_reference(citation: &Citation) -> String {
+    format!("{} số {}", citation.document_title, citation.so_hieu)
+}
+
+/// "A", "A và B", "A, B và C".
+fn join_vietnamese(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} và {last}", init.join(", ")),
+    }
+}
+
+/// Warnings for quotes from documents that are not fully in force.
+pub fn validity_notices(quotes: &[Quote], prompts: &Prompts) -> Vec<String> {
+    let mut notices = Vec::new();
+    for quote in quotes {
+        if quote.citation.validity == Validity::InForce {
+            continue;
+        }
+        let notice = render(
+            &prompts.wording.validity_warning,
+            &BTreeMap::from([
+                ("document", document_reference(&quote.citation)),
+                ("validity", quote.citation.validity.label().to_lowercase()),
+            ]),
+        );
+        if !notices.contains(&notice) {
+            notices.push(notice);
+        }
+    }
+    notices
+}
+
+/// The full answer text, as channels show it.
+pub fn render_answer(lead: &str, quotes: &[Quote], notices: &[String], prompts: &Prompts) -> String {
+    let quotes_text: Vec<String> = quotes
+        .iter()
+        .map(|quote| {
+            render(
+                &prompts.quote_template,
+                &BTreeMap::from([("text", quote.text.clone()), ("citation", quote.citation.text.clone())]),
+            )
+            .trim_end()
+            .to_owned()
+        })
+        .collect();
+    let notices_text = if notices.is_empty() { String::new() } else { format!("{}\n", notices.join("\n")) };
+    let text = render(
+        &prompts.answer_template,
+        &BTreeMap::from([
+            ("lead", lead.to_owned()),
+            ("quotes", format!("{}\n", quotes_text.join("\n\n"))),
+            ("notices", notices_text),
+            ("disclaimer", prompts.wording.disclaimer.clone()),
+        ]),
+    );
+    collapse_blank_lines(&text)
+}
+
+fn collapse_blank_lines(text: &str) -> String {
+    let mut out = String::new();
+    let mut blank = 0;
+    for line in text.trim().lines() {
+        if line.trim().is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answer::prompts::repo_prompts;
+    use crate::corpus::parse_document;
+    use crate::library::Library;
+
+    fn library() -> Library {
+        let source = "---
+so_hieu: 52/2014/QH13
+ten: Luật Hôn nhân và gia đình
+loai_van_ban: Luật
+co_quan_ban_hanh: Quốc hội
+ngay_ban_hanh: 2014-06-19
+ngay_hieu_luc: 2015-01-01
+tinh_trang: con_hieu_luc
+pham_vi: toan_quoc
+linh_vuc: [hon-nhan-gia-dinh]
+nguon: Bộ Pháp điển
+---
+Điều 8. Điều kiện kết hôn
+1. Nam, nữ kết hôn với nhau phải tuân theo các điều kiện sau đây:
+a) Nam từ đủ 20 tuổi trở lên, nữ từ đủ 18 tuổi trở lên;
+b) Việc kết hôn do nam và nữ tự nguyện quyết định;
+2. Nhà nước không thừa nhận hôn nhân giữa những người cùng giới tính.
+";
+        let document = parse_document("hngd.md", source).document.unwrap();
+        Library::from_documents(&[document])
+    }
+
+    #[test]
+    fn renders_a_cited_answer() {
+        let prompts = repo_prompts();
+        let library = library();
+        let entry = library.article("52-2014-qh13.dieu-8").unwrap();
+        let quotes = quotes_for_article(entry, "Nam nữ bao nhiêu tuổi thì được kết hôn?", &[], 3, &prompts);
+        assert_eq!(quotes.len(), 1);
+        assert_eq!(
+            quotes[0].citation.text,
+            "Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13 (hiệu lực từ 01/01/2015, còn hiệu lực)"
+        );
+        let lead = lead(&quotes, &prompts);
+        let text = render_answer(&lead, &quotes, &validity_notices(&quotes, &prompts), &prompts);
+        let expected = "Vấn đề bạn hỏi được quy định tại Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13 (Điều kiện kết hôn). Nội dung cụ thể như sau:
+
+„1. Nam, nữ kết hôn với nhau phải tuân theo các điều kiện sau đây:
+a) Nam từ đủ 20 tuổi trở lên, nữ từ đủ 18 tuổi trở lên;
+b) Việc kết hôn do nam và nữ tự nguyện quyết định;
+2. Nhà nước không thừa nhận hôn nhân giữa những người cùng giới tính.“
+— Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13 (hiệu lực từ 01/01/2015, còn hiệu lực)
+
+Thông tin trên chỉ nhằm phổ biến pháp luật, không phải là tư vấn pháp lý cho trường hợp cụ thể. Cần hỗ trợ, bạn có thể liên hệ Trung tâm Trợ giúp pháp lý nhà nước hoặc Sở Tư pháp tỉnh.";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn joins_lists_the_vietnamese_way() {
+        let items: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(join_vietnamese(&items), "A, B và C");
+        assert_eq!(join_vietnamese(&items[..2]), "A và B");
+    }
+}

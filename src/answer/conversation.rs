@@ -1,0 +1,127 @@
+//! Short-lived conversation memory, so that a follow-up such as "Nộp ở đâu?" is understood in the
+//! light of the previous question. Held in memory only (moka, bounded, idle expiry): a restart
+//! forgets conversations, which is acceptable for chat and keeps personal data off disk.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
+
+use crate::text::{lacks_diacritics, strip_diacritics, syllables};
+
+/// One answered question of a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    pub question: String,
+    /// The text actually searched (the question, or the question with its context).
+    pub search_text: String,
+    /// Articles the answer quoted.
+    pub article_ids: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct Conversations {
+    turns: Cache<String, Arc<Vec<Turn>>>,
+    max_turns: usize,
+}
+
+impl Conversations {
+    pub fn new(max_conversations: u64, idle_ttl: Duration, max_turns: usize) -> Conversations {
+        Conversations {
+            turns: Cache::builder().max_capacity(max_conversations).time_to_idle(idle_ttl).build(),
+            max_turns: max_turns.max(1),
+        }
+    }
+
+    pub fn history(&self, conversation_id: &str) -> Arc<Vec<Turn>> {
+        self.turns.get(conversation_id).unwrap_or_default()
+    }
+
+    pub fn record(&self, conversation_id: &str, turn: Turn) {
+        let mut turns: Vec<Turn> = self.history(conversation_id).as_ref().clone();
+        turns.push(turn);
+        let excess = turns.len().saturating_sub(self.max_turns);
+        turns.drain(..excess);
+        self.turns.insert(conversation_id.to_owned(), Arc::new(turns));
+    }
+}
+
+/// Words that open a follow-up ("Còn …", "Vậy …", "Thế …"). Compared with their diacritics when
+/// the question has them, so "Con tôi 17 tuổi…" (my child) is not read as "Còn…" (and what about).
+const FOLLOW_UP_OPENERS: &[&str] = &["còn", "vậy", "thế", "nếu vậy", "trường hợp này", "trường hợp đó"];
+/// Words that point back at something said before ("ở đó", "việc này", "thủ tục đó").
+const BACK_REFERENCES: &[&str] = &["đó", "này", "kia", "trên"];
+/// A question this short rarely stands alone ("Nộp ở đâu?", "Mất bao lâu?").
+const SHORT_QUESTION_SYLLABLES: usize = 6;
+
+/// Whether `question` depends on the previous turn for its meaning.
+pub fn is_follow_up(question: &str) -> bool {
+    let plain = lacks_diacritics(question);
+    let fold = |text: &str| -> Vec<String> {
+        let words = syllables(text);
+        if plain {
+            words.iter().map(|w| strip_diacritics(w)).collect()
+        } else {
+            words
+        }
+    };
+    let words = fold(question);
+    if words.is_empty() {
+        return false;
+    }
+    if words.len() <= SHORT_QUESTION_SYLLABLES {
+        return true;
+    }
+    let starts_with = |phrase: &str| words.starts_with(&fold(phrase));
+    let back_references: Vec<String> = BACK_REFERENCES.iter().flat_map(|w| fold(w)).collect();
+    FOLLOW_UP_OPENERS.iter().any(|opener| starts_with(opener))
+        || words.len() <= 10 && words.iter().any(|w| back_references.contains(w))
+}
+
+/// The text to search for `question` given the conversation so far.
+pub fn search_text(question: &str, history: &[Turn]) -> String {
+    match history.last() {
+        Some(previous) if is_follow_up(question) => format!("{} {}", previous.question, question),
+        _ => question.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(question: &str) -> Turn {
+        Turn { question: question.into(), search_text: question.into(), article_ids: vec![] }
+    }
+
+    #[test]
+    fn detects_follow_ups() {
+        assert!(is_follow_up("Nộp ở đâu?"));
+        assert!(is_follow_up("Còn nếu người nước ngoài thì cần giấy tờ gì khác không?"));
+        assert!(is_follow_up("vay thi mat bao lau"));
+        assert!(!is_follow_up("Nam nữ bao nhiêu tuổi thì được kết hôn theo quy định hiện hành?"));
+        assert!(!is_follow_up(""));
+        assert!(!is_follow_up("Con tôi 17 tuổi có được ký hợp đồng lao động không?"));
+    }
+
+    #[test]
+    fn follow_up_is_searched_with_the_previous_question() {
+        let history = vec![turn("Thủ tục đăng ký kết hôn cần giấy tờ gì?")];
+        assert_eq!(search_text("Nộp ở đâu?", &history), "Thủ tục đăng ký kết hôn cần giấy tờ gì? Nộp ở đâu?");
+        assert_eq!(search_text("Nộp ở đâu?", &[]), "Nộp ở đâu?");
+        let standalone = "Người lao động được nghỉ phép năm bao nhiêu ngày mỗi năm?";
+        assert_eq!(search_text(standalone, &history), standalone);
+    }
+
+    #[test]
+    fn keeps_a_bounded_history() {
+        let conversations = Conversations::new(10, Duration::from_secs(60), 2);
+        for q in ["một", "hai", "ba"] {
+            conversations.record("c1", turn(q));
+        }
+        let history = conversations.history("c1");
+        let questions: Vec<&str> = history.iter().map(|t| t.question.as_str()).collect();
+        assert_eq!(questions, ["hai", "ba"]);
+        assert!(conversations.history("other").is_empty());
+    }
+}

@@ -1,0 +1,352 @@
+//! `ask`: the one core API every channel calls. Question in, grounded extractive answer out: a
+//! Vietnamese lead sentence, verbatim quotes with precise citations, a disclaimer, a confidence
+//! value and a `needs_review` flag; or a polite decline with a useful pointer.
+
+pub mod compose;
+pub mod conversation;
+pub mod prompts;
+pub mod relevance;
+pub mod scope;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+
+use crate::config::{ConversationConfig, RetrievalConfig};
+use crate::corpus::Validity;
+use crate::embed::{EmbedError, Embedder};
+use crate::lexical::encode_query;
+use crate::library::Library;
+use crate::store::{HybridQuery, SearchFilter, StoreError, VectorStore};
+use conversation::{Conversations, Turn};
+use prompts::Prompts;
+
+/// Candidates fetched after fusion; answers quote at most a few of them.
+const CANDIDATES: usize = 10;
+/// Longest accepted conversation id.
+const MAX_CONVERSATION_ID_CHARS: usize = 64;
+
+/// The answer to one question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub conversation_id: String,
+    pub outcome: Outcome,
+    /// The first sentence: what the answer rests on, or why it is declined.
+    pub lead: String,
+    pub quotes: Vec<Quote>,
+    /// Validity warnings and the review notice.
+    pub notices: Vec<String>,
+    pub disclaimer: String,
+    /// Everything above as one text, as chat channels send it.
+    pub text: String,
+    /// 0..1: how sure the service is that the quotes answer the question.
+    pub confidence: f32,
+    /// Staff should look at this exchange (low confidence, declined for lack of text, expired law).
+    pub needs_review: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Answered,
+    /// Declined: `category` is the out-of-scope category id, or `None` when nothing in the corpus
+    /// answers the question well enough.
+    Declined { category: Option<String> },
+}
+
+/// A verbatim passage with its citation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quote {
+    pub text: String,
+    pub citation: Citation,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Citation {
+    /// Id for `GET /v1/articles/{id}`.
+    pub article_id: String,
+    /// "Khoản 1 Điều 8" or "Điều 8".
+    pub unit: String,
+    /// "Điều 8. Điều kiện kết hôn"
+    pub heading: String,
+    pub document_title: String,
+    pub so_hieu: String,
+    pub document_type: String,
+    pub effective_date: Option<NaiveDate>,
+    pub validity: Validity,
+    /// "Khoản 1 Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13"
+    pub reference: String,
+    /// The reference with its validity: "… (hiệu lực từ 01/01/2015, còn hiệu lực)".
+    pub text: String,
+    /// The source's own citation of the article, when the corpus records one.
+    pub source_attribute: Option<String>,
+}
+
+impl Citation {
+    /// "Điều 8" even when the quote is one clause of it.
+    pub fn article_label(&self) -> String {
+        self.heading.split_once(". ").map_or(self.heading.clone(), |(label, _)| label.to_owned())
+    }
+
+    /// "Điều kiện kết hôn"
+    pub fn heading_title(&self) -> String {
+        self.heading.split_once(". ").map_or(String::new(), |(_, title)| title.to_owned())
+    }
+}
+
+/// Why a question could not be asked. User-facing wording lives with the HTTP layer's error codes.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    #[error("the question is empty")]
+    EmptyQuestion,
+    #[error("the question is longer than {max} characters")]
+    QuestionTooLong { max: usize },
+    #[error("the question contains control characters")]
+    ControlCharacters,
+    #[error("the conversation id must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'")]
+    InvalidConversationId,
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the answer task failed: {0}")]
+    Task(String),
+}
+
+/// Everything `ask` needs. Cheap to share: hold it in an `Arc`.
+pub struct Assistant {
+    embedder: Arc<dyn Embedder>,
+    store: Arc<dyn VectorStore>,
+    library: Arc<Library>,
+    prompts: Arc<Prompts>,
+    conversations: Conversations,
+    retrieval: RetrievalConfig,
+    max_question_chars: usize,
+}
+
+impl Assistant {
+    pub fn new(
+        embedder: Arc<dyn Embedder>,
+        store: Arc<dyn VectorStore>,
+        library: Arc<Library>,
+        prompts: Arc<Prompts>,
+        retrieval: RetrievalConfig,
+        conversation: &ConversationConfig,
+        max_question_chars: usize,
+    ) -> Assistant {
+        Assistant {
+            embedder,
+            store,
+            library,
+            prompts,
+            conversations: Conversations::new(
+                conversation.max_conversations,
+                Duration::from_secs(conversation.idle_ttl_secs),
+                conversation.max_turns,
+            ),
+            retrieval,
+            max_question_chars,
+        }
+    }
+
+    pub fn library(&self) -> &Library {
+        &self.library
+    }
+
+    /// Answers on a blocking thread (embedding and search are CPU work), keeping the caller's span.
+    pub async fn ask(self: &Arc<Self>, question: String, conversation_id: Option<String>) -> Result<Answer, AskError> {
+        let assistant = Arc::clone(self);
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            assistant.ask_blocking(&question, conversation_id.as_deref())
+        })
+        .await
+        .map_err(|e| AskError::Task(e.to_string()))?
+    }
+
+    /// The answer pipeline. Blocking.
+    pub fn ask_blocking(&self, question: &str, conversation_id: Option<&str>) -> Result<Answer, AskError> {
+        let question = self.validate_question(question)?;
+        let conversation_id = match conversation_id {
+            Some(id) => validate_conversation_id(id)?,
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+
+        if let Some(category) = scope::out_of_scope(&question, &self.prompts.out_of_scope) {
+            tracing::info!(category = %category.id, "question out of scope");
+            return Ok(self.declined(conversation_id, Some(category.id.clone()), category.reply.clone(), 1.0, false));
+        }
+
+        let history = self.conversations.history(&conversation_id);
+        let search_text = conversation::search_text(&question, &history);
+        let query_vector = self.embedder.embed_query(&search_text)?;
+        let mut lexical = encode_query(&search_text);
+        let mut weights = self.retrieval.weights;
+        if crate::text::lacks_diacritics(&search_text) {
+            // Typed without diacritics, the toned channel only meets unrelated words ("thu" is a
+            // word too); the diacritics-free channel carries the lexical signal alone.
+            lexical.toned = Default::default();
+            weights[2] = weights[1].max(weights[2]);
+        }
+        let hits = self.store.query(&HybridQuery {
+            dense: query_vector.clone(),
+            lexical,
+            filter: self.filter(),
+            prefetch_limit: self.retrieval.prefetch_limit,
+            limit: CANDIDATES,
+            rrf_k: self.retrieval.rrf_k,
+            weights,
+        })?;
+
+        // Score each distinct article by its best chunk, keeping the fused order for ties.
+        let mut candidates: Vec<(String, Vec<String>, f32)> = Vec::new();
+        for hit in &hits {
+            if candidates.iter().any(|(id, _, _)| *id == hit.payload.article_id) {
+                continue;
+            }
+            let passage = format!("{} {} {}", hit.payload.document_title, hit.payload.heading, hit.payload.text);
+            let semantic = hit.dense.as_deref().map_or(0.0, |d| relevance::cosine(&query_vector, d));
+            let lexical = relevance::coverage(&search_text, &passage);
+            let confidence = relevance::confidence(semantic, lexical);
+            tracing::debug!(article_id = %hit.payload.article_id, fused = hit.score, semantic, lexical, confidence, "candidate");
+            candidates.push((hit.payload.article_id.clone(), hit.payload.clauses.clone(), confidence));
+        }
+        let Some(best_confidence) = candidates.first().map(|c| c.2) else {
+            return Ok(self.no_answer(conversation_id, 0.0));
+        };
+        // Confidence re-ranks the fused candidates: it weighs how much of the question each one
+        // covers, which the fused rank does not.
+        let top_confidence = candidates.iter().take(3).map(|c| c.2).fold(best_confidence, f32::max);
+        if top_confidence < self.retrieval.decline_below {
+            tracing::info!(confidence = top_confidence, "declined: no relevant text");
+            return Ok(self.no_answer(conversation_id, top_confidence));
+        }
+        candidates.sort_by(|a, b| b.2.total_cmp(&a.2));
+
+        // The best candidate, plus the next ones only when nearly as good.
+        let chosen: Vec<&(String, Vec<String>, f32)> = candidates
+            .iter()
+            .take(self.retrieval.max_articles)
+            .take_while(|(_, _, confidence)| *confidence >= top_confidence - 0.05)
+            .collect();
+        let mut entries: Vec<(&crate::library::LibraryArticle, &[String])> = Vec::new();
+        for (article_id, clauses, _) in chosen {
+            match self.library.article(article_id) {
+                Some(entry) => entries.push((entry, clauses)),
+                None => tracing::warn!(%article_id, "indexed article missing from the corpus in memory"),
+            }
+        }
+        // Articles of one document are quoted in the law's own order: laws state the general rule
+        // before special cases (e.g. marriage registration before registration with a foreigner).
+        if entries.windows(2).all(|w| w[0].0.document.so_hieu == w[1].0.document.so_hieu) {
+            entries.sort_by_key(|(entry, _)| entry.position);
+        }
+        let mut quotes = Vec::new();
+        let mut article_ids = Vec::new();
+        for (entry, clauses) in entries {
+            quotes.extend(compose::quotes_for_article(
+                entry,
+                &search_text,
+                clauses,
+                self.retrieval.max_clauses_per_article,
+                &self.prompts,
+            ));
+            article_ids.push(entry.id.clone());
+        }
+        if quotes.is_empty() {
+            return Ok(self.no_answer(conversation_id, top_confidence));
+        }
+
+        let mut notices = compose::validity_notices(&quotes, &self.prompts);
+        let expired = quotes.iter().any(|q| !q.citation.validity.is_applicable());
+        let needs_review = top_confidence < self.retrieval.review_below || expired;
+        if needs_review {
+            notices.push(self.prompts.wording.review_notice.clone());
+        }
+        let lead = compose::lead(&quotes, &self.prompts);
+        let text = compose::render_answer(&lead, &quotes, &notices, &self.prompts);
+        self.conversations.record(
+            &conversation_id,
+            Turn { question: question.clone(), search_text, article_ids: article_ids.clone() },
+        );
+        tracing::info!(confidence = top_confidence, needs_review, articles = ?article_ids, "answered");
+        Ok(Answer {
+            conversation_id,
+            outcome: Outcome::Answered,
+            lead,
+            quotes,
+            notices,
+            disclaimer: self.prompts.wording.disclaimer.clone(),
+            text,
+            confidence: top_confidence,
+            needs_review,
+        })
+    }
+
+    fn validate_question(&self, question: &str) -> Result<String, AskError> {
+        let question = crate::text::nfc(question.trim());
+        if question.is_empty() {
+            return Err(AskError::EmptyQuestion);
+        }
+        if question.chars().count() > self.max_question_chars {
+            return Err(AskError::QuestionTooLong { max: self.max_question_chars });
+        }
+        if question.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+            return Err(AskError::ControlCharacters);
+        }
+        Ok(question)
+    }
+
+    /// National documents, the configured province's, and only those in force unless configured.
+    fn filter(&self) -> SearchFilter {
+        let validity = if self.retrieval.include_expired {
+            Vec::new()
+        } else {
+            Validity::ALL.into_iter().filter(|v| v.is_applicable()).collect()
+        };
+        SearchFilter {
+            validity,
+            scopes: vec!["toan_quoc".into(), format!("tinh:{}", self.retrieval.province)],
+            ..SearchFilter::default()
+        }
+    }
+
+    fn no_answer(&self, conversation_id: String, confidence: f32) -> Answer {
+        let message = self.prompts.wording.declined_no_answer.clone();
+        // Nothing in the corpus answered: staff should see the question (and maybe add a text).
+        self.declined(conversation_id, None, message, confidence, true)
+    }
+
+    fn declined(
+        &self,
+        conversation_id: String,
+        category: Option<String>,
+        message: String,
+        confidence: f32,
+        needs_review: bool,
+    ) -> Answer {
+        Answer {
+            conversation_id,
+            outcome: Outcome::Declined { category },
+            text: message.clone(),
+            lead: message,
+            quotes: Vec::new(),
+            notices: Vec::new(),
+            disclaimer: String::new(),
+            confidence,
+            needs_review,
+        }
+    }
+}
+
+fn validate_conversation_id(id: &str) -> Result<String, AskError> {
+    let valid = !id.is_empty()
+        && id.chars().count() <= MAX_CONVERSATION_ID_CHARS
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(id.to_owned())
+    } else {
+        Err(AskError::InvalidConversationId)
+    }
+}

@@ -1,0 +1,82 @@
+//! Declines questions that are not about law, or that ask for help breaking it, before searching:
+//! quoting an article in reply to "Mai trời có mưa không?" would be worse than saying no.
+
+use super::prompts::OutOfScopeCategory;
+use crate::text::{lacks_diacritics, strip_diacritics, syllables};
+
+/// Most syllables a `*` in a pattern stands for.
+const WILDCARD_SPAN: usize = 4;
+
+/// Returns the first category whose pattern occurs in the question as whole syllables.
+pub fn out_of_scope<'a>(question: &str, categories: &'a [OutOfScopeCategory]) -> Option<&'a OutOfScopeCategory> {
+    let plain = lacks_diacritics(question);
+    let fold = |text: &str| -> Vec<String> {
+        let words = syllables(text);
+        if plain {
+            words.iter().map(|w| strip_diacritics(w)).collect()
+        } else {
+            words
+        }
+    };
+    let question_words = fold(question);
+    categories.iter().find(|category| {
+        category.patterns.iter().any(|pattern| {
+            let segments: Vec<Vec<String>> = pattern.split('*').map(|s| fold(s)).collect();
+            matches_from(&question_words, &segments, None)
+        })
+    })
+}
+
+/// Whether `segments` occur in order in `words`, each gap (between segments) 1..=WILDCARD_SPAN
+/// syllables long. `anchor` is where the previous segment ended (`None` for the first segment,
+/// which may start anywhere).
+fn matches_from(words: &[String], segments: &[Vec<String>], anchor: Option<usize>) -> bool {
+    let Some((segment, rest)) = segments.split_first() else {
+        return true;
+    };
+    if segment.is_empty() {
+        return anchor.is_some() || rest.is_empty() || matches_from(words, rest, anchor);
+    }
+    let starts: Vec<usize> = match anchor {
+        None => (0..words.len()).collect(),
+        Some(end) => (end + 1..=end + WILDCARD_SPAN).collect(),
+    };
+    starts.into_iter().any(|start| {
+        let end = start + segment.len();
+        end <= words.len() && words[start..end] == segment[..] && matches_from(words, rest, Some(end))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answer::prompts::repo_prompts;
+
+    fn category(question: &str) -> Option<String> {
+        out_of_scope(question, &repo_prompts().out_of_scope).map(|c| c.id.clone())
+    }
+
+    #[test]
+    fn declines_what_is_not_law() {
+        assert_eq!(category("Mai trời có mưa không?").as_deref(), Some("thoi_tiet"));
+        assert_eq!(category("mai troi co mua khong").as_deref(), Some("thoi_tiet"));
+        assert_eq!(category("Bị sốt thì uống thuốc gì?").as_deref(), Some("y_te"));
+        assert_eq!(category("Làm giả sổ hộ khẩu ở đâu?").as_deref(), Some("lam_gia"));
+        assert_eq!(category("Tôi muốn mua bằng đại học giả").as_deref(), Some("lam_gia"));
+        assert_eq!(category("Chỉ tôi cách né phạt nồng độ cồn").as_deref(), Some("lach_luat"));
+    }
+
+    #[test]
+    fn keeps_legal_questions_about_the_same_words() {
+        for question in [
+            "Nam nữ bao nhiêu tuổi thì được kết hôn?",
+            "Trốn thuế bị xử lý như thế nào?",
+            "Tội làm giả con dấu bị phạt bao nhiêu năm tù?",
+            "thu tuc dang ky ket hon can giay to gi",
+            "Bao lâu thì được cấp sổ đỏ?",
+            "Mua bán hàng giả bị xử phạt thế nào?",
+        ] {
+            assert_eq!(category(question), None, "{question}");
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Wire formats of the HTTP API, converted from the domain types at the edge.
+
+use serde::{Deserialize, Serialize};
+
+use crate::answer::{Answer, Citation, Outcome, Quote};
+use crate::library::LibraryArticle;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AskRequest {
+    pub question: String,
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AskResponse {
+    pub conversation_id: String,
+    /// `answered` or `declined`.
+    pub status: String,
+    /// Why a question was declined: an out-of-scope category, or `no_relevant_text`.
+    pub decline_reason: Option<String>,
+    /// The whole answer as one text, ready to show in a chat.
+    pub answer: String,
+    pub lead: String,
+    pub quotes: Vec<QuoteDto>,
+    pub notices: Vec<String>,
+    pub disclaimer: String,
+    pub confidence: f32,
+    pub needs_review: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct QuoteDto {
+    pub text: String,
+    pub citation: CitationDto,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CitationDto {
+    pub article_id: String,
+    /// Relative URL of the full article.
+    pub url: String,
+    pub unit: String,
+    pub heading: String,
+    pub reference: String,
+    pub text: String,
+    pub document_title: String,
+    pub so_hieu: String,
+    pub document_type: String,
+    /// `YYYY-MM-DD`, absent when unknown.
+    pub effective_date: Option<String>,
+    pub validity: String,
+    pub validity_label: String,
+}
+
+impl From<Answer> for AskResponse {
+    fn from(answer: Answer) -> AskResponse {
+        let (status, decline_reason) = match &answer.outcome {
+            Outcome::Answered => ("answered", None),
+            Outcome::Declined { category } => {
+                ("declined", Some(category.clone().unwrap_or_else(|| "no_relevant_text".into())))
+            }
+        };
+        AskResponse {
+            conversation_id: answer.conversation_id,
+            status: status.into(),
+            decline_reason,
+            answer: answer.text,
+            lead: answer.lead,
+            quotes: answer.quotes.into_iter().map(QuoteDto::from).collect(),
+            notices: answer.notices,
+            disclaimer: answer.disclaimer,
+            // Two decimals are all a client needs, and keep the JSON readable.
+            confidence: (answer.confidence * 100.0).round() / 100.0,
+            needs_review: answer.needs_review,
+        }
+    }
+}
+
+impl From<Quote> for QuoteDto {
+    fn from(quote: Quote) -> QuoteDto {
+        QuoteDto { text: quote.text, citation: CitationDto::from(quote.citation) }
+    }
+}
+
+impl From<Citation> for CitationDto {
+    fn from(citation: Citation) -> CitationDto {
+        CitationDto {
+            url: format!("/v1/articles/{}", citation.article_id),
+            article_id: citation.article_id,
+            unit: citation.unit,
+            heading: citation.heading,
+            reference: citation.reference,
+            text: citation.text,
+            document_title: citation.document_title,
+            so_hieu: citation.so_hieu,
+            document_type: citation.document_type,
+            effective_date: citation.effective_date.map(|d| d.to_string()),
+            validity: citation.validity.slug().into(),
+            validity_label: citation.validity.label().into(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ArticleResponse {
+    pub id: String,
+    pub heading: String,
+    pub number: String,
+    pub title: String,
+    /// The full article, one clause or point per line.
+    pub text: String,
+    pub clauses: Vec<ClauseDto>,
+    pub part: Option<String>,
+    pub chapter: Option<String>,
+    pub section: Option<String>,
+    /// The source's own citation ("Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13"), when recorded.
+    pub source_citation: Option<String>,
+    pub phapdien_id: Option<String>,
+    pub document: DocumentDto,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ClauseDto {
+    pub number: String,
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DocumentDto {
+    pub so_hieu: String,
+    pub title: String,
+    pub document_type: String,
+    pub issuer: String,
+    pub issued_on: String,
+    pub effective_date: Option<String>,
+    pub validity: String,
+    pub validity_label: String,
+    pub validity_checked_on: Option<String>,
+    pub replaced_by: Vec<String>,
+    pub amended_by: Vec<String>,
+    pub scope: String,
+    pub topics: Vec<String>,
+    pub source: String,
+}
+
+impl From<&LibraryArticle> for ArticleResponse {
+    fn from(entry: &LibraryArticle) -> ArticleResponse {
+        let article = &entry.article;
+        let meta = &entry.document;
+        ArticleResponse {
+            id: entry.id.clone(),
+            heading: article.heading(),
+            number: article.number.clone(),
+            title: article.title.clone(),
+            text: article.body_text(),
+            clauses: article.clauses.iter().map(|c| ClauseDto { number: c.number.clone(), text: c.text() }).collect(),
+            part: article.headings.phan.clone(),
+            chapter: article.headings.chuong.clone(),
+            section: article.headings.muc.clone(),
+            source_citation: article.attributes.get("trich_dan").cloned(),
+            phapdien_id: article.attributes.get("phapdien_id").cloned(),
+            document: DocumentDto {
+                so_hieu: meta.so_hieu.clone(),
+                title: meta.ten.clone(),
+                document_type: meta.loai_van_ban.clone(),
+                issuer: meta.co_quan_ban_hanh.clone(),
+                issued_on: meta.ngay_ban_hanh.to_string(),
+                effective_date: meta.ngay_hieu_luc.map(|d| d.to_string()),
+                validity: meta.tinh_trang.slug().into(),
+                validity_label: meta.tinh_trang.label().into(),
+                validity_checked_on: meta.ngay_kiem_tra.map(|d| d.to_string()),
+                replaced_by: meta.bi_thay_the_boi.clone(),
+                amended_by: meta.duoc_sua_doi_boi.clone(),
+                scope: meta.pham_vi.slug(),
+                topics: meta.linh_vuc.clone(),
+                source: meta.nguon.clone(),
+            },
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The HTTP API (axum). Handlers only translate between the wire and [`Assistant`]; the router is
+//! a function of its state so tests drive it without a port.
+
+pub mod dto;
+pub mod error;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tokio::sync::Semaphore;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::answer::Assistant;
+use crate::config::ServerConfig;
+use dto::{ArticleResponse, AskRequest, AskResponse};
+use error::ApiError;
+
+/// Longest accepted article id in a URL.
+const MAX_ARTICLE_ID_CHARS: usize = 100;
+
+/// Shared state of the handlers. The assistant is set once start-up (which may ingest for minutes)
+/// has finished; until then the API answers "not ready" and `/readyz` says so.
+#[derive(Clone)]
+pub struct AppState {
+    assistant: Arc<OnceLock<Arc<Assistant>>>,
+    asks_in_flight: Arc<Semaphore>,
+    max_body_bytes: usize,
+    ask_timeout: Duration,
+}
+
+impl AppState {
+    pub fn new(server: &ServerConfig) -> AppState {
+        AppState {
+            assistant: Arc::new(OnceLock::new()),
+            asks_in_flight: Arc::new(Semaphore::new(server.max_concurrent_asks)),
+            max_body_bytes: server.max_body_bytes,
+            ask_timeout: Duration::from_secs(server.request_timeout_secs),
+        }
+    }
+
+    /// State that is ready at once (tests, `hoiluat ask`).
+    pub fn ready(server: &ServerConfig, assistant: Arc<Assistant>) -> AppState {
+        let state = AppState::new(server);
+        state.set_ready(assistant);
+        state
+    }
+
+    pub fn set_ready(&self, assistant: Arc<Assistant>) {
+        let _ = self.assistant.set(assistant);
+    }
+
+    fn assistant(&self) -> Result<&Arc<Assistant>, ApiError> {
+        self.assistant.get().ok_or_else(ApiError::not_ready)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    // Bodies are read as bytes so that every rejection becomes our JSON error; the limit is set a
+    // little above ours so the handler sees, and reports, the oversize itself.
+    let body_limit = state.max_body_bytes + 1;
+    Router::new()
+        .route("/v1/ask", post(ask))
+        .route("/v1/articles/{id}", get(article))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { ApiError::route_not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned();
+            // Method and path only: bodies and query strings may hold personal data.
+            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn ask(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AskResponse>, ApiError> {
+    let assistant = state.assistant()?.clone();
+    if !is_json(&headers) {
+        return Err(ApiError::invalid_content_type());
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::payload_too_large(state.max_body_bytes)
+        } else {
+            ApiError::invalid_json()
+        }
+    })?;
+    if body.len() > state.max_body_bytes {
+        return Err(ApiError::payload_too_large(state.max_body_bytes));
+    }
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid_utf8())?;
+    let request: AskRequest = serde_json::from_str(text).map_err(|_| ApiError::invalid_json())?;
+
+    let Ok(_permit) = state.asks_in_flight.try_acquire() else {
+        tracing::warn!("ask rejected: too many questions in flight");
+        return Err(ApiError::busy());
+    };
+    tracing::debug!(question_chars = request.question.chars().count(), "ask");
+    let answer = tokio::time::timeout(state.ask_timeout, assistant.ask(request.question, request.conversation_id))
+        .await
+        .map_err(|_| {
+            tracing::warn!(seconds = state.ask_timeout.as_secs(), "ask timed out");
+            ApiError::timeout()
+        })??;
+    Ok(Json(AskResponse::from(answer)))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+async fn article(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ArticleResponse>, ApiError> {
+    let assistant = state.assistant()?;
+    let well_formed = id.len() <= MAX_ARTICLE_ID_CHARS
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    if !well_formed {
+        return Err(ApiError::article_not_found());
+    }
+    let entry = assistant.library().article(&id).ok_or_else(ApiError::article_not_found)?;
+    Ok(Json(ArticleResponse::from(entry)))
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.assistant.get() {
+        Some(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ready" }))).into_response(),
+        None => ApiError::not_ready().into_response(),
+    }
+}
