@@ -145,8 +145,8 @@ impl Default for RetrievalConfig {
             prefetch_limit: 40,
             rrf_k: 60,
             weights: [1.0, 1.0, 0.7],
-            decline_below: 0.35,
-            review_below: 0.55,
+            decline_below: 0.45,
+            review_below: 0.6,
             max_articles: 2,
             max_clauses_per_article: 2,
         }

@@ -207,7 +207,7 @@ impl Assistant {
             }
             let passage = format!("{} {} {}", hit.payload.document_title, hit.payload.heading, hit.payload.text);
             let semantic = hit.dense.as_deref().map_or(0.0, |d| relevance::cosine(&query_vector, d));
-            let lexical = relevance::coverage(&search_text, &passage);
+            let lexical = relevance::trusted_coverage(&search_text, &passage);
             let confidence = relevance::confidence(semantic, lexical);
             tracing::debug!(article_id = %hit.payload.article_id, fused = hit.score, semantic, lexical, confidence, "candidate");
             candidates.push((hit.payload.article_id.clone(), hit.payload.clauses.clone(), confidence));
