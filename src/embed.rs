@@ -56,6 +56,8 @@ pub struct ModelPaths {
     pub model_dir: PathBuf,
     /// Directory holding `libonnxruntime.so.<version>`.
     pub runtime_dir: PathBuf,
+    /// The graph file in `model_dir`: `model.onnx` (int8, served) or `model-fp32.onnx`.
+    pub model_file: String,
 }
 
 impl ModelPaths {
@@ -63,6 +65,7 @@ impl ModelPaths {
         ModelPaths {
             model_dir: models_dir.join("e5-small"),
             runtime_dir: models_dir.join("onnxruntime"),
+            model_file: "model.onnx".into(),
         }
     }
 
@@ -85,7 +88,7 @@ impl E5Embedder {
     /// Loads the model with `session_count` sessions of one thread each.
     pub fn load(paths: &ModelPaths, session_count: usize) -> Result<E5Embedder, EmbedError> {
         let environment = init_runtime(&paths.runtime_dir)?;
-        let onnx = read(&paths.model_dir.join("model.onnx"))?;
+        let onnx = read(&paths.model_dir.join(&paths.model_file))?;
         let tokenizer_files = TokenizerFiles {
             tokenizer_file: read(&paths.model_dir.join("tokenizer.json"))?,
             config_file: read(&paths.model_dir.join("config.json"))?,

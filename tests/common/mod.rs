@@ -1,0 +1,75 @@
+//! Shared set-up of the integration tests: the real model from `models/` (provisioned by
+//! `scripts/provision.sh`, which `make test` runs first), the real embedded Qdrant engine in a
+//! temporary directory, and real corpus files.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use hoiluat::app::{self, IndexMode, Started};
+use hoiluat::config::Config;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The provisioned models directory; fails with the fix when it is missing.
+pub fn models_dir() -> PathBuf {
+    let dir = repo().join("models");
+    assert!(
+        dir.join("e5-small/model.onnx").exists(),
+        "models are not provisioned: run `scripts/provision.sh` (make test does it)"
+    );
+    dir
+}
+
+/// A corpus directory holding copies of the named files of the shipped `corpus/`.
+pub fn corpus_with(dir: &Path, files: &[&str]) -> PathBuf {
+    let corpus = dir.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    for file in files {
+        std::fs::copy(repo().join("corpus").join(file), corpus.join(file))
+            .unwrap_or_else(|e| panic!("copy corpus/{file}: {e}"));
+    }
+    corpus
+}
+
+/// A configuration whose paths point at `corpus` and a data directory under `dir`.
+pub fn config_for(dir: &Path, corpus: &Path) -> Config {
+    let mut config = Config::default();
+    config.paths.corpus_dir = corpus.to_owned();
+    config.paths.data_dir = dir.join("data");
+    config.paths.models_dir = models_dir();
+    config.paths.prompts_dir = repo().join("prompts");
+    config.model.ingest_sessions = 2;
+    config.model.query_sessions = 2;
+    config
+}
+
+/// Marriage and family, civil status, and the Quảng Ngãi plan: enough for the questions of the
+/// acceptance criteria, small enough to embed in seconds.
+pub const SMALL_CORPUS: &[&str] = &[
+    "luat-52-2014-qh13.md",
+    "luat-60-2014-qh13.md",
+    "ke-hoach-137-kh-ubnd-2025-quang-ngai.md",
+];
+
+pub struct Fixture {
+    pub config: Config,
+    pub started: Started,
+    _dir: tempfile::TempDir,
+}
+
+/// One ingested small corpus per test process, shared by its tests (an embedded index can be
+/// opened by one handle only).
+pub fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = corpus_with(dir.path(), SMALL_CORPUS);
+        let config = config_for(dir.path(), &corpus);
+        let started = app::start(&config, IndexMode::IngestIfNeeded, false).expect("start-up with the real model");
+        Fixture { config, started, _dir: dir }
+    })
+}
