@@ -1,0 +1,130 @@
+//! Incremental ingest on the real model and engine: unchanged text is never re-embedded, a
+//! validity change rewrites payloads without embedding, removed articles leave the index, and an
+//! index built for another model refuses to open.
+
+mod common;
+
+use std::sync::Arc;
+
+use hoiluat::app::{self, IndexMode};
+use hoiluat::corpus::load_corpus;
+use hoiluat::embed::{E5Embedder, Embedder, ModelPaths, TokenCounter};
+use hoiluat::ingest::{corpus_chunks, ingest, is_up_to_date, IngestOptions};
+use hoiluat::lexical::encode_query;
+use hoiluat::store::edge::EdgeStore;
+use hoiluat::store::{CollectionInfo, HybridQuery, SearchFilter, StoreError, VectorStore};
+
+const DOCUMENT: &str = "luat-35-2013-qh13.md"; // Luật Hòa giải ở cơ sở: 33 articles
+
+#[test]
+fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus_dir = common::corpus_with(dir.path(), &[DOCUMENT]);
+    let index_dir = dir.path().join("index");
+    let paths = ModelPaths::under(&common::models_dir());
+    let counter = TokenCounter::load(&paths.tokenizer_file()).unwrap();
+    let embedder = E5Embedder::load(&paths, 2).unwrap();
+    let info = CollectionInfo { model_id: embedder.model_id().into(), dimension: embedder.dimension() };
+    let store = EdgeStore::open(&index_dir, &info).unwrap();
+    let options = IngestOptions { batch_size: 16, progress: false };
+    let chunks_of = || {
+        let corpus = load_corpus(&corpus_dir).unwrap();
+        assert_eq!(corpus.error_count(), 0);
+        corpus_chunks(&corpus.documents, &|t| counter.passage_tokens(t))
+    };
+
+    let chunks = chunks_of();
+    assert!(chunks.iter().all(|c| counter.passage_tokens(&c.embed_text) <= 512), "a chunk exceeds the model's window");
+    let first = ingest(&chunks, &embedder, &store, &index_dir, &options).unwrap();
+    assert_eq!(first.embedded, chunks.len());
+    assert_eq!(store.count().unwrap(), chunks.len());
+    assert!(is_up_to_date(&index_dir, &chunks, embedder.model_id()));
+
+    let again = ingest(&chunks, &embedder, &store, &index_dir, &options).unwrap();
+    assert_eq!((again.embedded, again.refreshed, again.unchanged), (0, 0, chunks.len()));
+
+    // The document loses its validity: every payload changes, no text does.
+    let path = corpus_dir.join(DOCUMENT);
+    let source = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, source.replace("tinh_trang: con_hieu_luc", "tinh_trang: het_hieu_luc")).unwrap();
+    let changed = chunks_of();
+    assert!(!is_up_to_date(&index_dir, &changed, embedder.model_id()));
+    let refreshed = ingest(&changed, &embedder, &store, &index_dir, &options).unwrap();
+    assert_eq!((refreshed.embedded, refreshed.refreshed), (0, chunks.len()));
+
+    // Filters now see the new status.
+    let question = "Hòa giải viên ở cơ sở được bầu như thế nào?";
+    let query = |validity| HybridQuery {
+        dense: embedder.embed_query(question).unwrap(),
+        lexical: encode_query(question),
+        filter: SearchFilter { validity, ..SearchFilter::default() },
+        prefetch_limit: 20,
+        limit: 5,
+        rrf_k: 60,
+        weights: [1.0, 1.0, 0.7],
+    };
+    assert!(store.query(&query(vec![hoiluat::corpus::Validity::InForce])).unwrap().is_empty());
+    let hits = store.query(&query(vec![hoiluat::corpus::Validity::Expired])).unwrap();
+    assert!(!hits.is_empty());
+    assert_eq!(hits[0].payload.validity, "het_hieu_luc");
+
+    // An article removed from the corpus leaves the index.
+    let source = std::fs::read_to_string(&path).unwrap();
+    let cut = source.find("### Điều 33.").or_else(|| source.find("Điều 33.")).expect("Điều 33 present");
+    std::fs::write(&path, &source[..cut]).unwrap();
+    let shorter = chunks_of();
+    let removed = ingest(&shorter, &embedder, &store, &index_dir, &options).unwrap();
+    assert_eq!(removed.embedded, 0);
+    assert!(removed.deleted >= 1);
+    assert_eq!(store.count().unwrap(), shorter.len());
+}
+
+#[test]
+fn index_of_another_model_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let built_for = CollectionInfo { model_id: "multilingual-e5-small/0000000000000000".into(), dimension: 384 };
+    drop(EdgeStore::open(dir.path(), &built_for).unwrap());
+    let other = CollectionInfo { model_id: "another-model".into(), dimension: 768 };
+    match EdgeStore::open(dir.path(), &other) {
+        Err(StoreError::ModelMismatch { found_model, expected_dimension, .. }) => {
+            assert_eq!(found_model, built_for.model_id);
+            assert_eq!(expected_dimension, 768);
+        }
+        Err(other) => panic!("expected a model mismatch, got {other}"),
+        Ok(_) => panic!("expected a model mismatch"),
+    }
+    // Through the app too: a configured model that differs from the index is a clear start-up error.
+    let error = StoreError::ModelMismatch {
+        path: "x".into(),
+        found_model: "a".into(),
+        found_dimension: 384,
+        expected_model: "b".into(),
+        expected_dimension: 768,
+    };
+    assert!(error.to_string().contains("hoiluat ingest --rebuild"));
+}
+
+#[test]
+fn a_second_handle_on_the_same_index_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = CollectionInfo { model_id: "m".into(), dimension: 4 };
+    let _first = EdgeStore::open(dir.path(), &info).unwrap();
+    match EdgeStore::open(dir.path(), &info) {
+        Err(StoreError::Locked { .. }) => {}
+        Err(other) => panic!("expected Locked, got {other}"),
+        Ok(_) => panic!("expected Locked"),
+    }
+}
+
+#[test]
+fn start_up_reuses_an_up_to_date_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = common::corpus_with(dir.path(), &[DOCUMENT]);
+    let config = common::config_for(dir.path(), &corpus);
+    let first = app::start(&config, IndexMode::IngestIfNeeded, false).unwrap();
+    assert!(first.ingest_report.is_some());
+    drop(first);
+    let second = app::start(&config, IndexMode::IngestIfNeeded, false).unwrap();
+    assert!(second.ingest_report.is_none(), "an unchanged corpus must not be ingested again");
+    let _ = Arc::clone(&second.assistant);
+}
