@@ -10,7 +10,9 @@ use crate::answer::Assistant;
 use crate::config::Config;
 use crate::corpus::{load_corpus, CorpusLoad, Severity};
 use crate::embed::{E5Embedder, EmbedError, Embedder, ModelPaths, TokenCounter};
-use crate::ingest::{corpus_chunks, ingest, is_up_to_date, IngestError, IngestOptions, IngestReport};
+use crate::ingest::{
+    corpus_chunks, ingest, is_up_to_date, IngestError, IngestOptions, IngestReport,
+};
 use crate::library::Library;
 use crate::store::edge::EdgeStore;
 use crate::store::{CollectionInfo, StoreError, VectorStore};
@@ -20,7 +22,10 @@ pub enum StartError {
     #[error(transparent)]
     Prompts(#[from] PromptError),
     #[error("cannot read the corpus directory {dir}: {source}")]
-    Corpus { dir: PathBuf, source: std::io::Error },
+    Corpus {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the corpus in {0} has no usable document")]
     EmptyCorpus(PathBuf),
     #[error(transparent)]
@@ -30,7 +35,10 @@ pub enum StartError {
     #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error("cannot remove the old index {dir}: {source}")]
-    Rebuild { dir: PathBuf, source: std::io::Error },
+    Rebuild {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// How start-up treats the index.
@@ -56,7 +64,10 @@ pub struct Started {
 /// known, reviewed ones; errors at warn level).
 pub fn read_corpus(config: &Config) -> Result<CorpusLoad, StartError> {
     let dir = &config.paths.corpus_dir;
-    let corpus = load_corpus(dir).map_err(|source| StartError::Corpus { dir: dir.clone(), source })?;
+    let corpus = load_corpus(dir).map_err(|source| StartError::Corpus {
+        dir: dir.clone(),
+        source,
+    })?;
     for diagnostic in &corpus.diagnostics {
         match diagnostic.severity {
             Severity::Error => tracing::warn!(%diagnostic, "corpus error: document left out"),
@@ -90,19 +101,38 @@ pub fn start(config: &Config, mode: IndexMode, progress: bool) -> Result<Started
         "corpus loaded"
     );
 
-    let sessions = config.model.query_sessions.max(config.model.ingest_sessions);
+    let sessions = config
+        .model
+        .query_sessions
+        .max(config.model.ingest_sessions);
     let embedder = Arc::new(E5Embedder::load(&model_paths, sessions)?);
     let index_dir = index_dir(config);
     if mode == IndexMode::Rebuild && index_dir.exists() {
-        std::fs::remove_dir_all(&index_dir).map_err(|source| StartError::Rebuild { dir: index_dir.clone(), source })?;
+        std::fs::remove_dir_all(&index_dir).map_err(|source| StartError::Rebuild {
+            dir: index_dir.clone(),
+            source,
+        })?;
     }
-    let expected = CollectionInfo { model_id: embedder.model_id().to_owned(), dimension: embedder.dimension() };
+    let expected = CollectionInfo {
+        model_id: embedder.model_id().to_owned(),
+        dimension: embedder.dimension(),
+    };
     let store = Arc::new(EdgeStore::open(&index_dir, &expected)?);
 
-    let needs_ingest = mode != IndexMode::IngestIfNeeded || !is_up_to_date(&index_dir, &chunks, embedder.model_id());
+    let needs_ingest = mode != IndexMode::IngestIfNeeded
+        || !is_up_to_date(&index_dir, &chunks, embedder.model_id());
     let ingest_report = if needs_ingest {
-        let options = IngestOptions { batch_size: config.model.ingest_batch, progress };
-        let report = ingest(&chunks, embedder.as_ref(), store.as_ref(), &index_dir, &options)?;
+        let options = IngestOptions {
+            batch_size: config.model.ingest_batch,
+            progress,
+        };
+        let report = ingest(
+            &chunks,
+            embedder.as_ref(),
+            store.as_ref(),
+            &index_dir,
+            &options,
+        )?;
         tracing::info!(
             embedded = report.embedded,
             refreshed = report.refreshed,
@@ -127,7 +157,11 @@ pub fn start(config: &Config, mode: IndexMode, progress: bool) -> Result<Started
         config.server.max_question_chars,
     ));
     tracing::info!(seconds = started.elapsed().as_secs_f32(), "ready");
-    Ok(Started { assistant, store, ingest_report })
+    Ok(Started {
+        assistant,
+        store,
+        ingest_report,
+    })
 }
 
 /// Builds the vector indexes in the background after an ingest; queries keep working meanwhile.
@@ -136,7 +170,9 @@ pub fn optimize_in_background(store: Arc<EdgeStore>) {
         let started = Instant::now();
         match store.optimize() {
             Ok(()) => tracing::info!(seconds = started.elapsed().as_secs_f32(), "index optimised"),
-            Err(error) => tracing::warn!(%error, "index optimisation failed; search stays exact but slower"),
+            Err(error) => {
+                tracing::warn!(%error, "index optimisation failed; search stays exact but slower")
+            }
         }
     });
 }

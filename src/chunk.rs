@@ -48,7 +48,11 @@ pub fn article_id(so_hieu: &str, article: &Article) -> String {
         UnitKind::Article => "dieu",
         UnitKind::Section => "muc",
     };
-    format!("{}.{unit}-{}", document_slug(so_hieu), article.number.to_lowercase())
+    format!(
+        "{}.{unit}-{}",
+        document_slug(so_hieu),
+        article.number.to_lowercase()
+    )
 }
 
 /// A piece of article text that is never split across chunks unless it alone is too long.
@@ -65,14 +69,19 @@ pub fn chunk_document(document: &Document, passage_tokens: &dyn Fn(&str) -> usiz
     let mut chunks = Vec::new();
     for article in &document.articles {
         let header = context_header(document, article);
-        let budget = MAX_TOKENS.saturating_sub(passage_tokens(&header) + SAFETY_TOKENS).max(32);
+        let budget = MAX_TOKENS
+            .saturating_sub(passage_tokens(&header) + SAFETY_TOKENS)
+            .max(32);
         let whole = article.body_text();
-        let texts_and_clauses = if passage_tokens(&format!("{header}\n{whole}")) + SAFETY_TOKENS <= MAX_TOKENS {
-            vec![(whole, Vec::new())]
-        } else {
-            let pieces = article_pieces(article, budget, &|text| passage_tokens(text).saturating_sub(overhead));
-            pack(pieces, budget)
-        };
+        let texts_and_clauses =
+            if passage_tokens(&format!("{header}\n{whole}")) + SAFETY_TOKENS <= MAX_TOKENS {
+                vec![(whole, Vec::new())]
+            } else {
+                let pieces = article_pieces(article, budget, &|text| {
+                    passage_tokens(text).saturating_sub(overhead)
+                });
+                pack(pieces, budget)
+            };
         let parts = texts_and_clauses.len();
         for (part, (text, clauses)) in texts_and_clauses.into_iter().enumerate() {
             let embed_text = format!("{header}\n{text}");
@@ -93,7 +102,11 @@ pub fn chunk_document(document: &Document, passage_tokens: &dyn Fn(&str) -> usiz
                 fingerprint: String::new(),
             };
             payload.fingerprint = fingerprint(&payload);
-            chunks.push(Chunk { id: chunk_id(&embed_text), embed_text, payload });
+            chunks.push(Chunk {
+                id: chunk_id(&embed_text),
+                embed_text,
+                payload,
+            });
         }
     }
     chunks
@@ -119,11 +132,21 @@ fn article_pieces(article: &Article, budget: usize, tokens: &dyn Fn(&str) -> usi
         let text = clause.text();
         let clause_tokens = tokens(&text);
         if clause_tokens <= budget {
-            pieces.push(Piece { text, clause: Some(clause.number.clone()), tokens: clause_tokens });
+            pieces.push(Piece {
+                text,
+                clause: Some(clause.number.clone()),
+                tokens: clause_tokens,
+            });
             continue;
         }
         for part in clause_parts(clause) {
-            push_bounded(&mut pieces, part, Some(clause.number.clone()), budget, tokens);
+            push_bounded(
+                &mut pieces,
+                part,
+                Some(clause.number.clone()),
+                budget,
+                tokens,
+            );
         }
     }
     pieces
@@ -137,33 +160,59 @@ fn clause_parts(clause: &Clause) -> Vec<String> {
 }
 
 /// Pushes `text` as one piece, or as several sentence groups when it is over budget.
-fn push_bounded(pieces: &mut Vec<Piece>, text: String, clause: Option<String>, budget: usize, tokens: &dyn Fn(&str) -> usize) {
+fn push_bounded(
+    pieces: &mut Vec<Piece>,
+    text: String,
+    clause: Option<String>,
+    budget: usize,
+    tokens: &dyn Fn(&str) -> usize,
+) {
     let count = tokens(&text);
     if count <= budget {
-        pieces.push(Piece { text, clause, tokens: count });
+        pieces.push(Piece {
+            text,
+            clause,
+            tokens: count,
+        });
         return;
     }
     let mut current = String::new();
     for sentence in split_sentences(&text) {
-        let candidate = if current.is_empty() { sentence.clone() } else { format!("{current} {sentence}") };
+        let candidate = if current.is_empty() {
+            sentence.clone()
+        } else {
+            format!("{current} {sentence}")
+        };
         if tokens(&candidate) <= budget {
             current = candidate;
             continue;
         }
         if !current.is_empty() {
             let text = std::mem::take(&mut current);
-            pieces.push(Piece { tokens: tokens(&text), text, clause: clause.clone() });
+            pieces.push(Piece {
+                tokens: tokens(&text),
+                text,
+                clause: clause.clone(),
+            });
         }
         if tokens(&sentence) <= budget {
             current = sentence;
         } else {
             for words in split_words(&sentence, budget, tokens) {
-                pieces.push(Piece { tokens: tokens(&words), text: words, clause: clause.clone() });
+                pieces.push(Piece {
+                    tokens: tokens(&words),
+                    text: words,
+                    clause: clause.clone(),
+                });
             }
         }
     }
     if !current.is_empty() {
-        pieces.push(Piece { tokens: tokens(&current), text: current, clause });
+        pieces.push(Piece {
+            tokens: tokens(&current),
+            text: current,
+            clause,
+        });
     }
 }
 
@@ -190,7 +239,11 @@ fn split_words(sentence: &str, budget: usize, tokens: &dyn Fn(&str) -> usize) ->
     let mut parts = Vec::new();
     let mut current = String::new();
     for word in sentence.split_whitespace() {
-        let candidate = if current.is_empty() { word.to_owned() } else { format!("{current} {word}") };
+        let candidate = if current.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{current} {word}")
+        };
         if tokens(&candidate) > budget && !current.is_empty() {
             parts.push(std::mem::replace(&mut current, word.to_owned()));
         } else {
@@ -266,7 +319,8 @@ mod tests {
 
     #[test]
     fn short_article_is_one_chunk_with_context() {
-        let doc = document("Điều 8. Điều kiện kết hôn\n1. Nam từ đủ 20 tuổi.\n2. Nữ từ đủ 18 tuổi.\n");
+        let doc =
+            document("Điều 8. Điều kiện kết hôn\n1. Nam từ đủ 20 tuổi.\n2. Nữ từ đủ 18 tuổi.\n");
         let chunks = chunk_document(&doc, &words);
         assert_eq!(chunks.len(), 1);
         let chunk = &chunks[0];
@@ -286,8 +340,14 @@ mod tests {
         let chunks = chunk_document(&document(&body), &words);
         assert!(chunks.len() >= 3, "{}", chunks.len());
         for chunk in &chunks {
-            assert!(words(&chunk.embed_text) <= MAX_TOKENS, "{}", words(&chunk.embed_text));
-            assert!(chunk.embed_text.starts_with("Luật Hôn nhân và gia đình (52/2014/QH13)"));
+            assert!(
+                words(&chunk.embed_text) <= MAX_TOKENS,
+                "{}",
+                words(&chunk.embed_text)
+            );
+            assert!(chunk
+                .embed_text
+                .starts_with("Luật Hôn nhân và gia đình (52/2014/QH13)"));
         }
         assert_eq!(chunks[0].payload.clauses, ["1"]);
         assert_eq!(chunks.last().unwrap().payload.clauses, ["3", "4"]);
@@ -300,7 +360,10 @@ mod tests {
         let chunks = chunk_document(&document(&body), &words);
         assert!(chunks.len() >= 4);
         assert!(chunks.iter().all(|c| words(&c.embed_text) <= MAX_TOKENS));
-        let total: usize = chunks.iter().map(|c| c.payload.text.split_whitespace().count()).sum();
+        let total: usize = chunks
+            .iter()
+            .map(|c| c.payload.text.split_whitespace().count())
+            .sum();
         assert_eq!(total, 2000, "no word may be lost");
     }
 

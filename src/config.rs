@@ -133,7 +133,11 @@ impl Default for PathsConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        ModelConfig { query_sessions: 2, ingest_sessions: cores, ingest_batch: 32 }
+        ModelConfig {
+            query_sessions: 2,
+            ingest_sessions: cores,
+            ingest_batch: 32,
+        }
     }
 }
 
@@ -155,13 +159,20 @@ impl Default for RetrievalConfig {
 
 impl Default for ConversationConfig {
     fn default() -> Self {
-        ConversationConfig { idle_ttl_secs: 30 * 60, max_conversations: 100_000, max_turns: 6 }
+        ConversationConfig {
+            idle_ttl_secs: 30 * 60,
+            max_conversations: 100_000,
+            max_turns: 6,
+        }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { format: "pretty".into(), filter: "info".into() }
+        LogConfig {
+            format: "pretty".into(),
+            filter: "info".into(),
+        }
     }
 }
 
@@ -176,7 +187,9 @@ impl Config {
             figment = figment.merge(Toml::file(file));
         }
         figment = figment.merge(Env::prefixed("HOILUAT__").split("__"));
-        let config: Config = figment.extract().map_err(|e| format!("invalid configuration: {e}"))?;
+        let config: Config = figment
+            .extract()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
         config.validate()?;
         Ok(config)
     }
@@ -184,7 +197,9 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         let r = &self.retrieval;
         if !(0.0..=1.0).contains(&r.decline_below) || !(0.0..=1.0).contains(&r.review_below) {
-            return Err("retrieval.decline_below and retrieval.review_below must be within 0..1".into());
+            return Err(
+                "retrieval.decline_below and retrieval.review_below must be within 0..1".into(),
+            );
         }
         if r.prefetch_limit == 0 || r.max_articles == 0 || self.server.max_concurrent_asks == 0 {
             return Err("retrieval.prefetch_limit, retrieval.max_articles and server.max_concurrent_asks must be positive".into());
@@ -200,7 +215,10 @@ mod tests {
     #[test]
     fn layers_apply_in_order() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("h.toml", "[server]\nbind = \"127.0.0.1:9000\"\nmax_question_chars = 500\n")?;
+            jail.create_file(
+                "h.toml",
+                "[server]\nbind = \"127.0.0.1:9000\"\nmax_question_chars = 500\n",
+            )?;
             jail.set_env("HOILUAT__SERVER__BIND", "127.0.0.1:9100");
             jail.set_env("HOILUAT__RETRIEVAL__PROVINCE", "da-nang");
             let config = Config::load(Some(Path::new("h.toml"))).unwrap();

@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+use fastembed::{
+    InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel,
+};
 use sha2::{Digest, Sha256};
 
 /// e5 was trained with these prefixes; without them retrieval quality drops noticeably.
@@ -23,7 +25,10 @@ pub enum EmbedError {
     #[error("model file {path} is missing: run `scripts/provision.sh` (or `make models`) first")]
     MissingFile { path: PathBuf },
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no ONNX Runtime library (libonnxruntime.so.<version>) in {dir}: run `scripts/provision.sh`")]
     MissingRuntime { dir: PathBuf },
     #[error("ONNX Runtime {found} is too old: version {}.{} or newer is required", MIN_ORT_VERSION.0, MIN_ORT_VERSION.1)]
@@ -127,7 +132,9 @@ impl E5Embedder {
 fn lock(session: &Mutex<TextEmbedding>) -> std::sync::MutexGuard<'_, TextEmbedding> {
     // A panic inside ONNX Runtime cannot leave the session half-updated in a way we could observe;
     // keep serving rather than poisoning every later request.
-    session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    session
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn embed_locked(
@@ -153,7 +160,10 @@ impl Embedder for E5Embedder {
     }
 
     fn embed_passages(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let prefixed: Vec<String> = texts.iter().map(|t| format!("{PASSAGE_PREFIX}{t}")).collect();
+        let prefixed: Vec<String> = texts
+            .iter()
+            .map(|t| format!("{PASSAGE_PREFIX}{t}"))
+            .collect();
         if self.sessions.len() == 1 || prefixed.len() < 2 {
             return self.embed_on_any_session(prefixed);
         }
@@ -179,15 +189,22 @@ impl Embedder for E5Embedder {
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         let mut vectors = self.embed_on_any_session(vec![format!("{QUERY_PREFIX}{text}")])?;
-        vectors.pop().ok_or_else(|| EmbedError::Inference("no vector returned".into()))
+        vectors
+            .pop()
+            .ok_or_else(|| EmbedError::Inference("no vector returned".into()))
     }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, EmbedError> {
     if !path.exists() {
-        return Err(EmbedError::MissingFile { path: path.to_owned() });
+        return Err(EmbedError::MissingFile {
+            path: path.to_owned(),
+        });
     }
-    std::fs::read(path).map_err(|source| EmbedError::Io { path: path.to_owned(), source })
+    std::fs::read(path).map_err(|source| EmbedError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Loads ONNX Runtime once per process. `ort` panics on a missing or too old library, so the file
@@ -197,31 +214,45 @@ fn init_runtime(runtime_dir: &Path) -> Result<ort::environment::Environment, Emb
     let library = find_runtime_library(runtime_dir)?;
     let outcome = RUNTIME.get_or_init(|| {
         let builder = ort::init_from(&library).map_err(|e| e.to_string())?;
-        builder.with_name("hoiluat").build().map_err(|e| e.to_string())
+        builder
+            .with_name("hoiluat")
+            .build()
+            .map_err(|e| e.to_string())
     });
     match outcome {
         Ok(environment) => Ok(environment.clone()),
-        Err(message) => Err(EmbedError::RuntimeLoad { path: library, message: message.clone() }),
+        Err(message) => Err(EmbedError::RuntimeLoad {
+            path: library,
+            message: message.clone(),
+        }),
     }
 }
 
 /// Finds `libonnxruntime.so.<major>.<minor>.<patch>` in `dir` and checks its version.
 pub fn find_runtime_library(dir: &Path) -> Result<PathBuf, EmbedError> {
-    let missing = || EmbedError::MissingRuntime { dir: dir.to_owned() };
+    let missing = || EmbedError::MissingRuntime {
+        dir: dir.to_owned(),
+    };
     let entries = std::fs::read_dir(dir).map_err(|_| missing())?;
     let mut best: Option<((u32, u32), PathBuf)> = None;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(version) = name.strip_prefix("libonnxruntime.so.") else { continue };
+        let Some(version) = name.strip_prefix("libonnxruntime.so.") else {
+            continue;
+        };
         let mut numbers = version.split('.').map(|n| n.parse::<u32>().ok());
-        let (Some(Some(major)), Some(Some(minor))) = (numbers.next(), numbers.next()) else { continue };
+        let (Some(Some(major)), Some(Some(minor))) = (numbers.next(), numbers.next()) else {
+            continue;
+        };
         if best.as_ref().is_none_or(|(v, _)| (major, minor) > *v) {
             best = Some(((major, minor), entry.path()));
         }
     }
     let (version, path) = best.ok_or_else(missing)?;
     if version < MIN_ORT_VERSION {
-        return Err(EmbedError::RuntimeTooOld { found: format!("{}.{}", version.0, version.1) });
+        return Err(EmbedError::RuntimeTooOld {
+            found: format!("{}.{}", version.0, version.1),
+        });
     }
     Ok(path)
 }
@@ -234,11 +265,15 @@ pub struct TokenCounter {
 impl TokenCounter {
     pub fn load(tokenizer_file: &Path) -> Result<TokenCounter, EmbedError> {
         if !tokenizer_file.exists() {
-            return Err(EmbedError::MissingFile { path: tokenizer_file.to_owned() });
+            return Err(EmbedError::MissingFile {
+                path: tokenizer_file.to_owned(),
+            });
         }
         let mut tokenizer = tokenizers::Tokenizer::from_file(tokenizer_file)
             .map_err(|e| EmbedError::Model(format!("tokenizer: {e}")))?;
-        tokenizer.with_truncation(None).map_err(|e| EmbedError::Model(e.to_string()))?;
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| EmbedError::Model(e.to_string()))?;
         tokenizer.with_padding(None);
         Ok(TokenCounter { tokenizer })
     }
@@ -261,9 +296,15 @@ mod tests {
     #[test]
     fn runtime_library_version_is_checked() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(find_runtime_library(dir.path()), Err(EmbedError::MissingRuntime { .. })));
+        assert!(matches!(
+            find_runtime_library(dir.path()),
+            Err(EmbedError::MissingRuntime { .. })
+        ));
         std::fs::write(dir.path().join("libonnxruntime.so.1.23.2"), b"").unwrap();
-        assert!(matches!(find_runtime_library(dir.path()), Err(EmbedError::RuntimeTooOld { .. })));
+        assert!(matches!(
+            find_runtime_library(dir.path()),
+            Err(EmbedError::RuntimeTooOld { .. })
+        ));
         std::fs::write(dir.path().join("libonnxruntime.so.1.31.1"), b"").unwrap();
         let found = find_runtime_library(dir.path()).unwrap();
         assert!(found.ends_with("libonnxruntime.so.1.31.1"));

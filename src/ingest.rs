@@ -30,7 +30,10 @@ pub enum IngestError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot write the ingest state {path}: {source}")]
-    State { path: String, source: std::io::Error },
+    State {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Written after a complete ingest.
@@ -67,7 +70,10 @@ pub struct IngestOptions {
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        IngestOptions { batch_size: 32, progress: true }
+        IngestOptions {
+            batch_size: 32,
+            progress: true,
+        }
     }
 }
 
@@ -89,7 +95,10 @@ pub fn corpus_chunks(documents: &[Document], passage_tokens: &dyn Fn(&str) -> us
 
 /// Identifies the exact set of chunks (ids and payloads) and the encodings.
 pub fn corpus_fingerprint(chunks: &[Chunk]) -> String {
-    let mut entries: Vec<(Uuid, &str)> = chunks.iter().map(|c| (c.id, c.payload.fingerprint.as_str())).collect();
+    let mut entries: Vec<(Uuid, &str)> = chunks
+        .iter()
+        .map(|c| (c.id, c.payload.fingerprint.as_str()))
+        .collect();
     entries.sort();
     let mut hasher = Sha256::new();
     for (id, fingerprint) in entries {
@@ -126,14 +135,20 @@ pub fn ingest(
     // The state describes a complete ingest; remove it first so an interrupted run is never
     // mistaken for a complete one.
     if state_path.exists() {
-        std::fs::remove_file(&state_path)
-            .map_err(|source| IngestError::State { path: state_path.display().to_string(), source })?;
+        std::fs::remove_file(&state_path).map_err(|source| IngestError::State {
+            path: state_path.display().to_string(),
+            source,
+        })?;
     }
 
     let stored = store.fingerprints()?;
     let wanted: HashMap<Uuid, &Chunk> = chunks.iter().map(|c| (c.id, c)).collect();
 
-    let stale: Vec<Uuid> = stored.keys().filter(|id| !wanted.contains_key(id)).copied().collect();
+    let stale: Vec<Uuid> = stored
+        .keys()
+        .filter(|id| !wanted.contains_key(id))
+        .copied()
+        .collect();
     store.delete(&stale)?;
 
     let mut to_embed: Vec<&Chunk> = Vec::new();
@@ -170,8 +185,10 @@ pub fn ingest(
         completed_at: chrono::Utc::now().to_rfc3339(),
     };
     let bytes = serde_json::to_vec_pretty(&state).unwrap_or_default();
-    crate::fsutil::write_atomically(&state_path, &bytes)
-        .map_err(|source| IngestError::State { path: state_path.display().to_string(), source })?;
+    crate::fsutil::write_atomically(&state_path, &bytes).map_err(|source| IngestError::State {
+        path: state_path.display().to_string(),
+        source,
+    })?;
 
     Ok(IngestReport {
         chunks: chunks.len(),
@@ -184,7 +201,11 @@ pub fn ingest(
 }
 
 /// Rewrites payload and lexical vectors of stored chunks, reusing their stored dense vectors.
-fn refresh(chunks: &[&Chunk], store: &dyn VectorStore, batch_size: usize) -> Result<usize, IngestError> {
+fn refresh(
+    chunks: &[&Chunk],
+    store: &dyn VectorStore,
+    batch_size: usize,
+) -> Result<usize, IngestError> {
     let mut refreshed = 0;
     for batch in chunks.chunks(batch_size.max(1)) {
         let ids: Vec<Uuid> = batch.iter().map(|c| c.id).collect();
@@ -224,14 +245,23 @@ fn embed_missing(
     for batch in chunks.chunks(options.batch_size.max(1)) {
         let texts: Vec<String> = batch.iter().map(|c| c.embed_text.clone()).collect();
         let vectors = embedder.embed_passages(&texts)?;
-        let records = batch.iter().zip(vectors).map(|(chunk, vector)| record(chunk, vector)).collect();
+        let records = batch
+            .iter()
+            .zip(vectors)
+            .map(|(chunk, vector)| record(chunk, vector))
+            .collect();
         store.upsert(records)?;
         store.flush()?;
         done += batch.len();
         progress.inc(batch.len() as u64);
         if last_logged.elapsed() > Duration::from_secs(15) {
             let rate = done as f64 / started.elapsed().as_secs_f64();
-            tracing::info!(done, total = chunks.len(), per_second = format!("{rate:.1}"), "embedding");
+            tracing::info!(
+                done,
+                total = chunks.len(),
+                per_second = format!("{rate:.1}"),
+                "embedding"
+            );
             last_logged = Instant::now();
         }
     }
@@ -253,8 +283,10 @@ fn progress_bar(total: u64, visible: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
-    let style = ProgressStyle::with_template("Đang lập chỉ mục {bar:40} {pos}/{len} đoạn ({per_sec}, còn {eta})")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style = ProgressStyle::with_template(
+        "Đang lập chỉ mục {bar:40} {pos}/{len} đoạn ({per_sec}, còn {eta})",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
 }

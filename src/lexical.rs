@@ -46,9 +46,13 @@ pub struct LexicalVectors {
 /// Document-side encoding with BM25 term-frequency weights.
 pub fn encode_document(text: &str) -> LexicalVectors {
     let toned_syllables = syllables(text);
-    let plain_syllables: Vec<String> = toned_syllables.iter().map(|s| strip_diacritics(s)).collect();
+    let plain_syllables: Vec<String> = toned_syllables
+        .iter()
+        .map(|s| strip_diacritics(s))
+        .collect();
     let length = toned_syllables.len() as f32;
-    let weigh = |tf: f32| tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length / AVG_CHUNK_SYLLABLES));
+    let weigh =
+        |tf: f32| tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length / AVG_CHUNK_SYLLABLES));
     LexicalVectors {
         toned: weighted(&toned_syllables, weigh),
         plain: weighted(&plain_syllables, weigh),
@@ -58,7 +62,10 @@ pub fn encode_document(text: &str) -> LexicalVectors {
 /// Query-side encoding: every distinct term weighs 1.0 (IDF does the rest).
 pub fn encode_query(text: &str) -> LexicalVectors {
     let toned_syllables = syllables(text);
-    let plain_syllables: Vec<String> = toned_syllables.iter().map(|s| strip_diacritics(s)).collect();
+    let plain_syllables: Vec<String> = toned_syllables
+        .iter()
+        .map(|s| strip_diacritics(s))
+        .collect();
     LexicalVectors {
         toned: weighted(&toned_syllables, |_| 1.0),
         plain: weighted(&plain_syllables, |_| 1.0),
@@ -72,7 +79,9 @@ fn weighted(syllables: &[String], weigh: impl Fn(f32) -> f32) -> SparseVector {
         *counts.entry(term_id(syllable)).or_default() += 1.0;
     }
     for pair in syllables.windows(2) {
-        *counts.entry(term_id(&format!("{}_{}", pair[0], pair[1]))).or_default() += 1.0;
+        *counts
+            .entry(term_id(&format!("{}_{}", pair[0], pair[1])))
+            .or_default() += 1.0;
     }
     let (indices, values) = counts.into_iter().map(|(id, tf)| (id, weigh(tf))).unzip();
     SparseVector { indices, values }
@@ -93,7 +102,10 @@ fn murmur3_32(data: &[u8], seed: u32) -> u32 {
         let mut k = u32::from_le_bytes([block[0], block[1], block[2], block[3]]);
         k = k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
         hash ^= k;
-        hash = hash.rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64);
+        hash = hash
+            .rotate_left(13)
+            .wrapping_mul(5)
+            .wrapping_add(0xe654_6b64);
     }
     let tail = blocks.remainder();
     if !tail.is_empty() {
@@ -129,7 +141,9 @@ mod tests {
     fn unaccented_query_meets_accented_text_only_on_plain_channel() {
         let document = encode_document("Thủ tục đăng ký kết hôn");
         let query = encode_query("thu tuc dang ky ket hon");
-        let shared = |a: &SparseVector, b: &SparseVector| a.indices.iter().filter(|i| b.indices.contains(i)).count();
+        let shared = |a: &SparseVector, b: &SparseVector| {
+            a.indices.iter().filter(|i| b.indices.contains(i)).count()
+        };
         assert_eq!(shared(&document.toned, &query.toned), 0);
         // 6 syllables + 5 bigrams.
         assert_eq!(shared(&document.plain, &query.plain), 11);
@@ -147,8 +161,18 @@ mod tests {
     fn indices_sorted_unique_and_weights_saturate() {
         let vectors = encode_document("hôn nhân hôn nhân hôn nhân gia đình");
         assert!(vectors.toned.indices.windows(2).all(|w| w[0] < w[1]));
-        let hon = vectors.toned.indices.iter().position(|&i| i == term_id("hôn")).unwrap();
-        let gia = vectors.toned.indices.iter().position(|&i| i == term_id("gia")).unwrap();
+        let hon = vectors
+            .toned
+            .indices
+            .iter()
+            .position(|&i| i == term_id("hôn"))
+            .unwrap();
+        let gia = vectors
+            .toned
+            .indices
+            .iter()
+            .position(|&i| i == term_id("gia"))
+            .unwrap();
         assert!(vectors.toned.values[hon] > vectors.toned.values[gia]);
         assert!(vectors.toned.values[hon] < 3.0 * vectors.toned.values[gia]);
     }

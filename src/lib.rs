@@ -2,17 +2,17 @@
 //!
 //! See `ARCHITECTURE.md` for the map of modules and the invariants they keep.
 
-pub mod import;
-pub mod corpus;
-pub mod text;
-pub mod embed;
-pub mod lexical;
-pub mod store;
-pub mod fsutil;
-pub mod chunk;
-pub mod config;
-pub mod ingest;
-pub mod library;
 pub mod answer;
 pub mod app;
+pub mod chunk;
+pub mod config;
+pub mod corpus;
+pub mod embed;
+pub mod fsutil;
 pub mod http;
+pub mod import;
+pub mod ingest;
+pub mod lexical;
+pub mod library;
+pub mod store;
+pub mod text;

@@ -32,12 +32,15 @@ impl Library {
             library.documents.push(meta.clone());
             for (position, article) in document.articles.iter().enumerate() {
                 let id = article_id(&meta.so_hieu, article);
-                library.articles.entry(id.clone()).or_insert_with(|| LibraryArticle {
-                    id,
-                    document: meta.clone(),
-                    article: article.clone(),
-                    position,
-                });
+                library
+                    .articles
+                    .entry(id.clone())
+                    .or_insert_with(|| LibraryArticle {
+                        id,
+                        document: meta.clone(),
+                        article: article.clone(),
+                        position,
+                    });
             }
         }
         library

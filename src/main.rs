@@ -13,7 +13,11 @@ use hoiluat::http::{self, dto::AskResponse, AppState};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "hoiluat", version, about = "Hỏi Luật: hỏi đáp pháp luật có trích dẫn điều luật")]
+#[command(
+    name = "hoiluat",
+    version,
+    about = "Hỏi Luật: hỏi đáp pháp luật có trích dẫn điều luật"
+)]
 struct Cli {
     /// TOML configuration file (optional; env vars HOILUAT__SECTION__KEY override it).
     #[arg(long, global = true, env = "HOILUAT_CONFIG")]
@@ -72,8 +76,12 @@ fn main() -> ExitCode {
         Command::Serve => serve(config),
         Command::Ingest { rebuild } => ingest(&config, rebuild),
         Command::Ask { question, json } => ask(&config, &question, json),
-        Command::Corpus { command: CorpusCommand::Check } => corpus_check(&config),
-        Command::Corpus { command: CorpusCommand::Import { data } } => corpus_import(&config, &data),
+        Command::Corpus {
+            command: CorpusCommand::Check,
+        } => corpus_check(&config),
+        Command::Corpus {
+            command: CorpusCommand::Import { data },
+        } => corpus_import(&config, &data),
     };
     match result {
         Ok(code) => code,
@@ -86,8 +94,11 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(config: &Config) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.log.format == "json" {
         builder.json().init();
     } else {
@@ -133,7 +144,11 @@ async fn shutdown_signal() {
 }
 
 fn ingest(config: &Config, rebuild: bool) -> anyhow::Result<ExitCode> {
-    let mode = if rebuild { IndexMode::Rebuild } else { IndexMode::AlwaysIngest };
+    let mode = if rebuild {
+        IndexMode::Rebuild
+    } else {
+        IndexMode::AlwaysIngest
+    };
     let started = app::start(config, mode, true)?;
     if let Some(report) = started.ingest_report {
         println!(
@@ -158,9 +173,21 @@ fn ask(config: &Config, question: &str, json: bool) -> anyhow::Result<ExitCode> 
     match assistant.ask_blocking(question, None) {
         Ok(answer) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&AskResponse::from(answer))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&AskResponse::from(answer))?
+                );
             } else {
-                println!("{}\n\n(độ tin cậy {:.2}{})", answer.text, answer.confidence, if answer.needs_review { ", cần cán bộ xem lại" } else { "" });
+                println!(
+                    "{}\n\n(độ tin cậy {:.2}{})",
+                    answer.text,
+                    answer.confidence,
+                    if answer.needs_review {
+                        ", cần cán bộ xem lại"
+                    } else {
+                        ""
+                    }
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -180,13 +207,21 @@ fn corpus_check(config: &Config) -> anyhow::Result<ExitCode> {
     }
     let articles: usize = corpus.documents.iter().map(|d| d.articles.len()).sum();
     let errors = corpus.error_count();
-    let warnings = corpus.diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
+    let warnings = corpus
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
     println!(
         "{} documents, {articles} articles; {errors} errors, {warnings} warnings; {} files rejected",
         corpus.documents.len(),
         corpus.rejected_files.len()
     );
-    Ok(if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn corpus_import(config: &Config, data: &std::path::Path) -> anyhow::Result<ExitCode> {

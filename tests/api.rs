@@ -5,27 +5,34 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use hoiluat::config::ServerConfig;
 use hoiluat::http::{router, AppState};
+use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 fn app() -> axum::Router {
     let fixture = common::fixture();
-    router(AppState::ready(&fixture.config.server, fixture.started.assistant.clone()))
+    router(AppState::ready(
+        &fixture.config.server,
+        fixture.started.assistant.clone(),
+    ))
 }
 
 async fn send(app: axum::Router, request: Request<Body>) -> (StatusCode, Value) {
     let response = app.oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("non-JSON body: {bytes:?}"));
+    let body =
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("non-JSON body: {bytes:?}"));
     (status, body)
 }
 
 fn post_json(body: impl Into<Body>) -> Request<Body> {
-    Request::post("/v1/ask").header("content-type", "application/json").body(body.into()).unwrap()
+    Request::post("/v1/ask")
+        .header("content-type", "application/json")
+        .body(body.into())
+        .unwrap()
 }
 
 async fn ask(question: &str, conversation_id: Option<&str>) -> Value {
@@ -53,12 +60,18 @@ async fn marriage_age_is_answered_by_quoting_article_8() {
     assert_eq!(answer["status"], "answered");
     assert_eq!(cited_articles(&answer)[0], "52-2014-qh13.dieu-8");
     let citation = &answer["quotes"][0]["citation"];
-    assert_eq!(citation["reference"], "Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13");
+    assert_eq!(
+        citation["reference"],
+        "Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13"
+    );
     assert_eq!(citation["effective_date"], "2015-01-01");
     assert_eq!(citation["validity"], "con_hieu_luc");
     assert_eq!(citation["url"], "/v1/articles/52-2014-qh13.dieu-8");
     let text = answer["answer"].as_str().unwrap();
-    assert!(text.contains("Nam từ đủ 20 tuổi trở lên, nữ từ đủ 18 tuổi trở lên"), "{text}");
+    assert!(
+        text.contains("Nam từ đủ 20 tuổi trở lên, nữ từ đủ 18 tuổi trở lên"),
+        "{text}"
+    );
     assert!(text.contains("không phải là tư vấn pháp lý"), "{text}");
     assert!(answer["confidence"].as_f64().unwrap() >= 0.6, "{answer}");
     assert_eq!(answer["needs_review"], false);
@@ -78,7 +91,10 @@ async fn weather_is_declined_politely() {
     assert_eq!(answer["status"], "declined");
     assert_eq!(answer["decline_reason"], "thoi_tiet");
     assert!(answer["quotes"].as_array().unwrap().is_empty());
-    assert!(answer["answer"].as_str().unwrap().contains("chỉ trả lời các câu hỏi về pháp luật"));
+    assert!(answer["answer"]
+        .as_str()
+        .unwrap()
+        .contains("chỉ trả lời các câu hỏi về pháp luật"));
 }
 
 #[tokio::test]
@@ -92,7 +108,11 @@ async fn unanswerable_question_is_declined_and_flagged_for_staff() {
 
 #[tokio::test]
 async fn follow_up_uses_the_previous_turn() {
-    let first = ask("Thủ tục đăng ký kết hôn như thế nào?", Some("test-follow-up")).await;
+    let first = ask(
+        "Thủ tục đăng ký kết hôn như thế nào?",
+        Some("test-follow-up"),
+    )
+    .await;
     assert_eq!(first["conversation_id"], "test-follow-up");
     assert_eq!(first["status"], "answered");
     let follow_up = ask("Nộp hồ sơ ở đâu?", Some("test-follow-up")).await;
@@ -104,7 +124,10 @@ async fn follow_up_uses_the_previous_turn() {
         .iter()
         .map(|q| q["citation"]["heading"].as_str().unwrap())
         .collect();
-    assert!(headings.iter().any(|h| h.contains("kết hôn")), "{headings:?}");
+    assert!(
+        headings.iter().any(|h| h.contains("kết hôn")),
+        "{headings:?}"
+    );
     // Alone, the same words are about civil-status filing in general.
     let alone = ask("Nộp hồ sơ ở đâu?", None).await;
     assert_ne!(cited_articles(&alone), cited_articles(&follow_up));
@@ -114,21 +137,44 @@ async fn follow_up_uses_the_previous_turn() {
 async fn provincial_plan_is_answerable() {
     let answer = ask("Kế hoạch chuyển đổi số phổ biến giáo dục pháp luật của tỉnh Quảng Ngãi có những chỉ tiêu nào?", None).await;
     assert_eq!(answer["status"], "answered");
-    assert_eq!(answer["quotes"][0]["citation"]["so_hieu"], "137/KH-UBND", "{answer}");
+    assert_eq!(
+        answer["quotes"][0]["citation"]["so_hieu"], "137/KH-UBND",
+        "{answer}"
+    );
 }
 
 #[tokio::test]
 async fn article_endpoint_serves_full_text_and_metadata() {
-    let (status, body) = send(app(), Request::get("/v1/articles/52-2014-qh13.dieu-8").body(Body::empty()).unwrap()).await;
+    let (status, body) = send(
+        app(),
+        Request::get("/v1/articles/52-2014-qh13.dieu-8")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["heading"], "Điều 8. Điều kiện kết hôn");
     assert_eq!(body["document"]["so_hieu"], "52/2014/QH13");
     assert_eq!(body["document"]["validity_label"], "Còn hiệu lực");
     assert_eq!(body["clauses"].as_array().unwrap().len(), 2);
-    assert_eq!(body["source_citation"], "Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13");
+    assert_eq!(
+        body["source_citation"],
+        "Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13"
+    );
 
-    for id in ["52-2014-qh13.dieu-9999", "..%2F..%2Fetc", "ĐIỀU-8", &"a".repeat(500)] {
-        let (status, body) = send(app(), Request::get(format!("/v1/articles/{id}")).body(Body::empty()).unwrap()).await;
+    for id in [
+        "52-2014-qh13.dieu-9999",
+        "..%2F..%2Fetc",
+        "ĐIỀU-8",
+        &"a".repeat(500),
+    ] {
+        let (status, body) = send(
+            app(),
+            Request::get(format!("/v1/articles/{id}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{id}");
         assert_eq!(body["error"]["code"], "article_not_found");
     }
@@ -140,43 +186,109 @@ async fn bad_requests_get_clear_errors() {
     let long_question = "hỏi ".repeat(400);
     let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
         (
-            Request::post("/v1/ask").header("content-type", "text/plain").body(Body::from(r#"{"question":"a"}"#)).unwrap(),
+            Request::post("/v1/ask")
+                .header("content-type", "text/plain")
+                .body(Body::from(r#"{"question":"a"}"#))
+                .unwrap(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "invalid_content_type",
         ),
-        (Request::post("/v1/ask").body(Body::from(r#"{"question":"a"}"#)).unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_content_type"),
-        (post_json("{not json"), StatusCode::BAD_REQUEST, "invalid_json"),
-        (post_json(r#"{"q":"thiếu trường question"}"#), StatusCode::BAD_REQUEST, "invalid_json"),
-        (post_json(r#"{"question":"a","extra":1}"#), StatusCode::BAD_REQUEST, "invalid_json"),
-        (post_json(r#"{"question":42}"#), StatusCode::BAD_REQUEST, "invalid_json"),
-        (post_json(vec![b'{', b'"', 0xff, 0xfe, b'"', b'}']), StatusCode::BAD_REQUEST, "invalid_utf8"),
-        (post_json(r#"{"question":""}"#), StatusCode::UNPROCESSABLE_ENTITY, "empty_question"),
-        (post_json(r#"{"question":"   \n\t "}"#), StatusCode::UNPROCESSABLE_ENTITY, "empty_question"),
-        (post_json(json!({ "question": long_question }).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "question_too_long"),
-        (post_json(r#"{"question":"kết hôn\u0000\u0007"}"#), StatusCode::UNPROCESSABLE_ENTITY, "invalid_characters"),
+        (
+            Request::post("/v1/ask")
+                .body(Body::from(r#"{"question":"a"}"#))
+                .unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_content_type",
+        ),
+        (
+            post_json("{not json"),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            post_json(r#"{"q":"thiếu trường question"}"#),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            post_json(r#"{"question":"a","extra":1}"#),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            post_json(r#"{"question":42}"#),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            post_json(vec![b'{', b'"', 0xff, 0xfe, b'"', b'}']),
+            StatusCode::BAD_REQUEST,
+            "invalid_utf8",
+        ),
+        (
+            post_json(r#"{"question":""}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_question",
+        ),
+        (
+            post_json(r#"{"question":"   \n\t "}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_question",
+        ),
+        (
+            post_json(json!({ "question": long_question }).to_string()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "question_too_long",
+        ),
+        (
+            post_json(r#"{"question":"kết hôn\u0000\u0007"}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_characters",
+        ),
         (
             post_json(r#"{"question":"kết hôn","conversation_id":"../../etc/passwd"}"#),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_conversation_id",
         ),
-        (post_json(format!(r#"{{"question":"{}"}}"#, "a".repeat(20_000))), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-        (Request::get("/v1/ask").body(Body::empty()).unwrap(), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-        (Request::get("/khong-co").body(Body::empty()).unwrap(), StatusCode::NOT_FOUND, "not_found"),
+        (
+            post_json(format!(r#"{{"question":"{}"}}"#, "a".repeat(20_000))),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            Request::get("/v1/ask").body(Body::empty()).unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            Request::get("/khong-co").body(Body::empty()).unwrap(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
     ];
     for (request, expected_status, expected_code) in cases {
         let description = format!("{} {}", request.method(), request.uri());
         let (status, body) = send(app(), request).await;
         assert_eq!(status, expected_status, "{description}: {body}");
-        assert_eq!(body["error"]["code"], expected_code, "{description}: {body}");
+        assert_eq!(
+            body["error"]["code"], expected_code,
+            "{description}: {body}"
+        );
         let message = body["error"]["message"].as_str().unwrap();
-        assert!(!message.is_empty() && !message.is_ascii(), "Vietnamese message expected: {message}");
+        assert!(
+            !message.is_empty() && !message.is_ascii(),
+            "Vietnamese message expected: {message}"
+        );
     }
 }
 
 #[tokio::test]
 async fn health_and_readiness() {
     let (status, body) = send(app(), Request::get("/healthz").body(Body::empty()).unwrap()).await;
-    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
     let (status, _) = send(app(), Request::get("/readyz").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -184,12 +296,20 @@ async fn health_and_readiness() {
 #[tokio::test]
 async fn before_start_up_finishes_the_api_says_not_ready() {
     let starting = router(AppState::new(&ServerConfig::default()));
-    let response = starting.clone().oneshot(Request::get("/readyz").body(Body::empty()).unwrap()).await.unwrap();
+    let response = starting
+        .clone()
+        .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().contains_key("retry-after"));
     let (status, body) = send(starting.clone(), post_json(r#"{"question":"kết hôn"}"#)).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"]["code"], "not_ready");
-    let (status, _) = send(starting, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    let (status, _) = send(
+        starting,
+        Request::get("/healthz").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 }

@@ -24,9 +24,15 @@ fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
     let paths = ModelPaths::under(&common::models_dir());
     let counter = TokenCounter::load(&paths.tokenizer_file()).unwrap();
     let embedder = E5Embedder::load(&paths, 2).unwrap();
-    let info = CollectionInfo { model_id: embedder.model_id().into(), dimension: embedder.dimension() };
+    let info = CollectionInfo {
+        model_id: embedder.model_id().into(),
+        dimension: embedder.dimension(),
+    };
     let store = EdgeStore::open(&index_dir, &info).unwrap();
-    let options = IngestOptions { batch_size: 16, progress: false };
+    let options = IngestOptions {
+        batch_size: 16,
+        progress: false,
+    };
     let chunks_of = || {
         let corpus = load_corpus(&corpus_dir).unwrap();
         assert_eq!(corpus.error_count(), 0);
@@ -34,19 +40,31 @@ fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
     };
 
     let chunks = chunks_of();
-    assert!(chunks.iter().all(|c| counter.passage_tokens(&c.embed_text) <= 512), "a chunk exceeds the model's window");
+    assert!(
+        chunks
+            .iter()
+            .all(|c| counter.passage_tokens(&c.embed_text) <= 512),
+        "a chunk exceeds the model's window"
+    );
     let first = ingest(&chunks, &embedder, &store, &index_dir, &options).unwrap();
     assert_eq!(first.embedded, chunks.len());
     assert_eq!(store.count().unwrap(), chunks.len());
     assert!(is_up_to_date(&index_dir, &chunks, embedder.model_id()));
 
     let again = ingest(&chunks, &embedder, &store, &index_dir, &options).unwrap();
-    assert_eq!((again.embedded, again.refreshed, again.unchanged), (0, 0, chunks.len()));
+    assert_eq!(
+        (again.embedded, again.refreshed, again.unchanged),
+        (0, 0, chunks.len())
+    );
 
     // The document loses its validity: every payload changes, no text does.
     let path = corpus_dir.join(DOCUMENT);
     let source = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, source.replace("tinh_trang: con_hieu_luc", "tinh_trang: het_hieu_luc")).unwrap();
+    std::fs::write(
+        &path,
+        source.replace("tinh_trang: con_hieu_luc", "tinh_trang: het_hieu_luc"),
+    )
+    .unwrap();
     let changed = chunks_of();
     assert!(!is_up_to_date(&index_dir, &changed, embedder.model_id()));
     let refreshed = ingest(&changed, &embedder, &store, &index_dir, &options).unwrap();
@@ -57,20 +75,31 @@ fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
     let query = |validity| HybridQuery {
         dense: embedder.embed_query(question).unwrap(),
         lexical: encode_query(question),
-        filter: SearchFilter { validity, ..SearchFilter::default() },
+        filter: SearchFilter {
+            validity,
+            ..SearchFilter::default()
+        },
         prefetch_limit: 20,
         limit: 5,
         rrf_k: 60,
         weights: [1.0, 1.0, 0.7],
     };
-    assert!(store.query(&query(vec![hoiluat::corpus::Validity::InForce])).unwrap().is_empty());
-    let hits = store.query(&query(vec![hoiluat::corpus::Validity::Expired])).unwrap();
+    assert!(store
+        .query(&query(vec![hoiluat::corpus::Validity::InForce]))
+        .unwrap()
+        .is_empty());
+    let hits = store
+        .query(&query(vec![hoiluat::corpus::Validity::Expired]))
+        .unwrap();
     assert!(!hits.is_empty());
     assert_eq!(hits[0].payload.validity, "het_hieu_luc");
 
     // An article removed from the corpus leaves the index.
     let source = std::fs::read_to_string(&path).unwrap();
-    let cut = source.find("### Điều 33.").or_else(|| source.find("Điều 33.")).expect("Điều 33 present");
+    let cut = source
+        .find("### Điều 33.")
+        .or_else(|| source.find("Điều 33."))
+        .expect("Điều 33 present");
     std::fs::write(&path, &source[..cut]).unwrap();
     let shorter = chunks_of();
     let removed = ingest(&shorter, &embedder, &store, &index_dir, &options).unwrap();
@@ -82,11 +111,21 @@ fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
 #[test]
 fn index_of_another_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let built_for = CollectionInfo { model_id: "multilingual-e5-small/0000000000000000".into(), dimension: 384 };
+    let built_for = CollectionInfo {
+        model_id: "multilingual-e5-small/0000000000000000".into(),
+        dimension: 384,
+    };
     drop(EdgeStore::open(dir.path(), &built_for).unwrap());
-    let other = CollectionInfo { model_id: "another-model".into(), dimension: 768 };
+    let other = CollectionInfo {
+        model_id: "another-model".into(),
+        dimension: 768,
+    };
     match EdgeStore::open(dir.path(), &other) {
-        Err(StoreError::ModelMismatch { found_model, expected_dimension, .. }) => {
+        Err(StoreError::ModelMismatch {
+            found_model,
+            expected_dimension,
+            ..
+        }) => {
             assert_eq!(found_model, built_for.model_id);
             assert_eq!(expected_dimension, 768);
         }
@@ -107,7 +146,10 @@ fn index_of_another_model_is_refused() {
 #[test]
 fn a_second_handle_on_the_same_index_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let info = CollectionInfo { model_id: "m".into(), dimension: 4 };
+    let info = CollectionInfo {
+        model_id: "m".into(),
+        dimension: 4,
+    };
     let _first = EdgeStore::open(dir.path(), &info).unwrap();
     match EdgeStore::open(dir.path(), &info) {
         Err(StoreError::Locked { .. }) => {}
@@ -125,6 +167,9 @@ fn start_up_reuses_an_up_to_date_index() {
     assert!(first.ingest_report.is_some());
     drop(first);
     let second = app::start(&config, IndexMode::IngestIfNeeded, false).unwrap();
-    assert!(second.ingest_report.is_none(), "an unchanged corpus must not be ingested again");
+    assert!(
+        second.ingest_report.is_none(),
+        "an unchanged corpus must not be ingested again"
+    );
     let _ = Arc::clone(&second.assistant);
 }

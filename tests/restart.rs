@@ -29,7 +29,12 @@ fn write_config(dir: &Path, port: u16) -> std::path::PathBuf {
 
 fn hoiluat(config: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hoiluat"));
-    command.arg("--config").arg(config).args(args).env("RUST_LOG", "info").env_remove("HOILUAT_CONFIG");
+    command
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env_remove("HOILUAT_CONFIG");
     command
 }
 
@@ -55,17 +60,26 @@ fn wait_for_line(child: &mut Child, needle: &str, limit: Duration) -> Vec<String
             }
         }
     }
-    panic!("no line with {needle:?} within {limit:?}; saw:\n{}", seen.join("\n"));
+    panic!(
+        "no line with {needle:?} within {limit:?}; saw:\n{}",
+        seen.join("\n")
+    );
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A minimal HTTP/1.1 request; returns (status, body).
 fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
     let body = body.unwrap_or("");
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -75,7 +89,10 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Option<(u16,
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     Some((status, body))
 }
 
@@ -86,32 +103,53 @@ fn killed_ingest_resumes_and_restart_is_fast() {
     let config = write_config(dir.path(), port);
 
     // 1. Start an ingest and kill it hard once embedding is under way.
-    let mut first = hoiluat(&config, &["ingest"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut first = hoiluat(&config, &["ingest"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let lines = wait_for_line(&mut first, "ingest plan", Duration::from_secs(120));
     let plan = lines.last().unwrap().clone();
     std::thread::sleep(Duration::from_secs(6));
     first.kill().unwrap();
     first.wait().unwrap();
-    assert!(!dir.path().join("data/index/ingest-state.json").exists(), "an interrupted ingest must not look complete");
+    assert!(
+        !dir.path().join("data/index/ingest-state.json").exists(),
+        "an interrupted ingest must not look complete"
+    );
 
     // 2. The next ingest opens the same index and embeds only what the first did not store.
     let output = hoiluat(&config, &["ingest"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    let summary = stdout.lines().find(|l| l.starts_with("Đã cập nhật chỉ mục")).expect("ingest summary");
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("Đã cập nhật chỉ mục"))
+        .expect("ingest summary");
     let numbers: Vec<usize> = summary
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().unwrap())
         .collect();
     let (total, embedded, unchanged) = (numbers[0], numbers[1], numbers[4]);
-    assert!(unchanged > 0, "the killed run stored nothing durable: {summary} (plan: {plan})");
+    assert!(
+        unchanged > 0,
+        "the killed run stored nothing durable: {summary} (plan: {plan})"
+    );
     assert!(embedded < total, "ingest started over: {summary}");
     assert_eq!(embedded + unchanged, total, "{summary}");
 
     // 3. A restart serves again within 10 s, without re-embedding.
     let started = Instant::now();
-    let mut server = hoiluat(&config, &["serve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut server = hoiluat(&config, &["serve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let ready = loop {
         if let Some((200, _)) = http(port, "GET", "/readyz", None) {
             break started.elapsed();
@@ -122,7 +160,12 @@ fn killed_ingest_resumes_and_restart_is_fast() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let answer = http(port, "POST", "/v1/ask", Some(r#"{"question":"Người lao động được nghỉ hằng năm bao nhiêu ngày?"}"#));
+    let answer = http(
+        port,
+        "POST",
+        "/v1/ask",
+        Some(r#"{"question":"Người lao động được nghỉ hằng năm bao nhiêu ngày?"}"#),
+    );
     let _ = server.kill();
     let _ = server.wait();
     assert!(ready < Duration::from_secs(10), "restart took {ready:?}");

@@ -24,7 +24,10 @@ pub fn quotes_for_article(
     let article = &entry.article;
     let body = article.body_text();
     if article.clauses.is_empty() || body.chars().count() <= QUOTE_WHOLE_ARTICLE_CHARS {
-        return vec![Quote { text: body, citation: citation(entry, None, prompts) }];
+        return vec![Quote {
+            text: body,
+            citation: citation(entry, None, prompts),
+        }];
     }
     let mut scored: Vec<(usize, f32)> = article
         .clauses
@@ -53,7 +56,10 @@ pub fn quotes_for_article(
         .into_iter()
         .map(|index| {
             let clause = &article.clauses[index];
-            Quote { text: clause.text(), citation: citation(entry, Some(clause), prompts) }
+            Quote {
+                text: clause.text(),
+                citation: citation(entry, Some(clause), prompts),
+            }
         })
         .collect()
 }
@@ -70,7 +76,10 @@ pub fn citation(entry: &LibraryArticle, clause: Option<&Clause>, prompts: &Promp
     let validity_text = match &effective {
         Some(date) => render(
             &prompts.wording.citation_validity,
-            &BTreeMap::from([("effective", date.clone()), ("validity", meta.tinh_trang.label().to_lowercase())]),
+            &BTreeMap::from([
+                ("effective", date.clone()),
+                ("validity", meta.tinh_trang.label().to_lowercase()),
+            ]),
         ),
         None => render(
             &prompts.wording.citation_validity_unknown_date,
@@ -97,7 +106,11 @@ pub fn citation(entry: &LibraryArticle, clause: Option<&Clause>, prompts: &Promp
 pub fn lead(quotes: &[Quote], prompts: &Prompts) -> String {
     let mut references: Vec<String> = Vec::new();
     for quote in quotes {
-        let article_reference = format!("{} {}", quote.citation.article_label(), document_reference(&quote.citation));
+        let article_reference = format!(
+            "{} {}",
+            quote.citation.article_label(),
+            document_reference(&quote.citation)
+        );
         if !references.contains(&article_reference) {
             references.push(article_reference);
         }
@@ -109,7 +122,10 @@ pub fn lead(quotes: &[Quote], prompts: &Prompts) -> String {
             &BTreeMap::from([("citation", references[0].clone()), ("heading", heading)]),
         )
     } else {
-        render(&prompts.wording.lead_multiple, &BTreeMap::from([("citations", join_vietnamese(&references))]))
+        render(
+            &prompts.wording.lead_multiple,
+            &BTreeMap::from([("citations", join_vietnamese(&references))]),
+        )
     }
 }
 
@@ -148,19 +164,31 @@ pub fn validity_notices(quotes: &[Quote], prompts: &Prompts) -> Vec<String> {
 }
 
 /// The full answer text, as channels show it.
-pub fn render_answer(lead: &str, quotes: &[Quote], notices: &[String], prompts: &Prompts) -> String {
+pub fn render_answer(
+    lead: &str,
+    quotes: &[Quote],
+    notices: &[String],
+    prompts: &Prompts,
+) -> String {
     let quotes_text: Vec<String> = quotes
         .iter()
         .map(|quote| {
             render(
                 &prompts.quote_template,
-                &BTreeMap::from([("text", quote.text.clone()), ("citation", quote.citation.text.clone())]),
+                &BTreeMap::from([
+                    ("text", quote.text.clone()),
+                    ("citation", quote.citation.text.clone()),
+                ]),
             )
             .trim_end()
             .to_owned()
         })
         .collect();
-    let notices_text = if notices.is_empty() { String::new() } else { format!("{}\n", notices.join("\n")) };
+    let notices_text = if notices.is_empty() {
+        String::new()
+    } else {
+        format!("{}\n", notices.join("\n"))
+    };
     let text = render(
         &prompts.answer_template,
         &BTreeMap::from([
@@ -226,14 +254,25 @@ b) Việc kết hôn do nam và nữ tự nguyện quyết định;
         let prompts = repo_prompts();
         let library = library();
         let entry = library.article("52-2014-qh13.dieu-8").unwrap();
-        let quotes = quotes_for_article(entry, "Nam nữ bao nhiêu tuổi thì được kết hôn?", &[], 3, &prompts);
+        let quotes = quotes_for_article(
+            entry,
+            "Nam nữ bao nhiêu tuổi thì được kết hôn?",
+            &[],
+            3,
+            &prompts,
+        );
         assert_eq!(quotes.len(), 1);
         assert_eq!(
             quotes[0].citation.text,
             "Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13 (hiệu lực từ 01/01/2015, còn hiệu lực)"
         );
         let lead = lead(&quotes, &prompts);
-        let text = render_answer(&lead, &quotes, &validity_notices(&quotes, &prompts), &prompts);
+        let text = render_answer(
+            &lead,
+            &quotes,
+            &validity_notices(&quotes, &prompts),
+            &prompts,
+        );
         let expected = "Vấn đề bạn hỏi được quy định tại Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13 (Điều kiện kết hôn). Nội dung cụ thể như sau:
 
 „1. Nam, nữ kết hôn với nhau phải tuân theo các điều kiện sau đây:

@@ -28,7 +28,10 @@ pub struct Conversations {
 impl Conversations {
     pub fn new(max_conversations: u64, idle_ttl: Duration, max_turns: usize) -> Conversations {
         Conversations {
-            turns: Cache::builder().max_capacity(max_conversations).time_to_idle(idle_ttl).build(),
+            turns: Cache::builder()
+                .max_capacity(max_conversations)
+                .time_to_idle(idle_ttl)
+                .build(),
             max_turns: max_turns.max(1),
         }
     }
@@ -42,13 +45,21 @@ impl Conversations {
         turns.push(turn);
         let excess = turns.len().saturating_sub(self.max_turns);
         turns.drain(..excess);
-        self.turns.insert(conversation_id.to_owned(), Arc::new(turns));
+        self.turns
+            .insert(conversation_id.to_owned(), Arc::new(turns));
     }
 }
 
 /// Words that open a follow-up ("Còn …", "Vậy …", "Thế …"). Compared with their diacritics when
 /// the question has them, so "Con tôi 17 tuổi…" (my child) is not read as "Còn…" (and what about).
-const FOLLOW_UP_OPENERS: &[&str] = &["còn", "vậy", "thế", "nếu vậy", "trường hợp này", "trường hợp đó"];
+const FOLLOW_UP_OPENERS: &[&str] = &[
+    "còn",
+    "vậy",
+    "thế",
+    "nếu vậy",
+    "trường hợp này",
+    "trường hợp đó",
+];
 /// Words that point back at something said before ("ở đó", "việc này", "thủ tục đó").
 const BACK_REFERENCES: &[&str] = &["đó", "này", "kia", "trên"];
 /// A question this short rarely stands alone ("Nộp ở đâu?", "Mất bao lâu?").
@@ -91,23 +102,36 @@ mod tests {
     use super::*;
 
     fn turn(question: &str) -> Turn {
-        Turn { question: question.into(), search_text: question.into(), article_ids: vec![] }
+        Turn {
+            question: question.into(),
+            search_text: question.into(),
+            article_ids: vec![],
+        }
     }
 
     #[test]
     fn detects_follow_ups() {
         assert!(is_follow_up("Nộp ở đâu?"));
-        assert!(is_follow_up("Còn nếu người nước ngoài thì cần giấy tờ gì khác không?"));
+        assert!(is_follow_up(
+            "Còn nếu người nước ngoài thì cần giấy tờ gì khác không?"
+        ));
         assert!(is_follow_up("vay thi mat bao lau"));
-        assert!(!is_follow_up("Nam nữ bao nhiêu tuổi thì được kết hôn theo quy định hiện hành?"));
+        assert!(!is_follow_up(
+            "Nam nữ bao nhiêu tuổi thì được kết hôn theo quy định hiện hành?"
+        ));
         assert!(!is_follow_up(""));
-        assert!(!is_follow_up("Con tôi 17 tuổi có được ký hợp đồng lao động không?"));
+        assert!(!is_follow_up(
+            "Con tôi 17 tuổi có được ký hợp đồng lao động không?"
+        ));
     }
 
     #[test]
     fn follow_up_is_searched_with_the_previous_question() {
         let history = vec![turn("Thủ tục đăng ký kết hôn cần giấy tờ gì?")];
-        assert_eq!(search_text("Nộp ở đâu?", &history), "Thủ tục đăng ký kết hôn cần giấy tờ gì? Nộp ở đâu?");
+        assert_eq!(
+            search_text("Nộp ở đâu?", &history),
+            "Thủ tục đăng ký kết hôn cần giấy tờ gì? Nộp ở đâu?"
+        );
         assert_eq!(search_text("Nộp ở đâu?", &[]), "Nộp ở đâu?");
         let standalone = "Người lao động được nghỉ phép năm bao nhiêu ngày mỗi năm?";
         assert_eq!(search_text(standalone, &history), standalone);

@@ -51,7 +51,9 @@ pub enum Outcome {
     Answered,
     /// Declined: `category` is the out-of-scope category id, or `None` when nothing in the corpus
     /// answers the question well enough.
-    Declined { category: Option<String> },
+    Declined {
+        category: Option<String>,
+    },
 }
 
 /// A verbatim passage with its citation.
@@ -85,12 +87,16 @@ pub struct Citation {
 impl Citation {
     /// "Điều 8" even when the quote is one clause of it.
     pub fn article_label(&self) -> String {
-        self.heading.split_once(". ").map_or(self.heading.clone(), |(label, _)| label.to_owned())
+        self.heading
+            .split_once(". ")
+            .map_or(self.heading.clone(), |(label, _)| label.to_owned())
     }
 
     /// "Điều kiện kết hôn"
     pub fn heading_title(&self) -> String {
-        self.heading.split_once(". ").map_or(String::new(), |(_, title)| title.to_owned())
+        self.heading
+            .split_once(". ")
+            .map_or(String::new(), |(_, title)| title.to_owned())
     }
 }
 
@@ -154,7 +160,11 @@ impl Assistant {
     }
 
     /// Answers on a blocking thread (embedding and search are CPU work), keeping the caller's span.
-    pub async fn ask(self: &Arc<Self>, question: String, conversation_id: Option<String>) -> Result<Answer, AskError> {
+    pub async fn ask(
+        self: &Arc<Self>,
+        question: String,
+        conversation_id: Option<String>,
+    ) -> Result<Answer, AskError> {
         let assistant = Arc::clone(self);
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
@@ -166,7 +176,11 @@ impl Assistant {
     }
 
     /// The answer pipeline. Blocking.
-    pub fn ask_blocking(&self, question: &str, conversation_id: Option<&str>) -> Result<Answer, AskError> {
+    pub fn ask_blocking(
+        &self,
+        question: &str,
+        conversation_id: Option<&str>,
+    ) -> Result<Answer, AskError> {
         let question = self.validate_question(question)?;
         let conversation_id = match conversation_id {
             Some(id) => validate_conversation_id(id)?,
@@ -175,7 +189,13 @@ impl Assistant {
 
         if let Some(category) = scope::out_of_scope(&question, &self.prompts.out_of_scope) {
             tracing::info!(category = %category.id, "question out of scope");
-            return Ok(self.declined(conversation_id, Some(category.id.clone()), category.reply.clone(), 1.0, false));
+            return Ok(self.declined(
+                conversation_id,
+                Some(category.id.clone()),
+                category.reply.clone(),
+                1.0,
+                false,
+            ));
         }
 
         let history = self.conversations.history(&conversation_id);
@@ -202,22 +222,39 @@ impl Assistant {
         // Score each distinct article by its best chunk, keeping the fused order for ties.
         let mut candidates: Vec<(String, Vec<String>, f32)> = Vec::new();
         for hit in &hits {
-            if candidates.iter().any(|(id, _, _)| *id == hit.payload.article_id) {
+            if candidates
+                .iter()
+                .any(|(id, _, _)| *id == hit.payload.article_id)
+            {
                 continue;
             }
-            let passage = format!("{} {} {}", hit.payload.document_title, hit.payload.heading, hit.payload.text);
-            let semantic = hit.dense.as_deref().map_or(0.0, |d| relevance::cosine(&query_vector, d));
+            let passage = format!(
+                "{} {} {}",
+                hit.payload.document_title, hit.payload.heading, hit.payload.text
+            );
+            let semantic = hit
+                .dense
+                .as_deref()
+                .map_or(0.0, |d| relevance::cosine(&query_vector, d));
             let lexical = relevance::trusted_coverage(&search_text, &passage);
             let confidence = relevance::confidence(semantic, lexical);
             tracing::debug!(article_id = %hit.payload.article_id, fused = hit.score, semantic, lexical, confidence, "candidate");
-            candidates.push((hit.payload.article_id.clone(), hit.payload.clauses.clone(), confidence));
+            candidates.push((
+                hit.payload.article_id.clone(),
+                hit.payload.clauses.clone(),
+                confidence,
+            ));
         }
         let Some(best_confidence) = candidates.first().map(|c| c.2) else {
             return Ok(self.no_answer(conversation_id, 0.0));
         };
         // Confidence re-ranks the fused candidates: it weighs how much of the question each one
         // covers, which the fused rank does not.
-        let top_confidence = candidates.iter().take(3).map(|c| c.2).fold(best_confidence, f32::max);
+        let top_confidence = candidates
+            .iter()
+            .take(3)
+            .map(|c| c.2)
+            .fold(best_confidence, f32::max);
         if top_confidence < self.retrieval.decline_below {
             tracing::info!(confidence = top_confidence, "declined: no relevant text");
             return Ok(self.no_answer(conversation_id, top_confidence));
@@ -234,12 +271,17 @@ impl Assistant {
         for (article_id, clauses, _) in chosen {
             match self.library.article(article_id) {
                 Some(entry) => entries.push((entry, clauses)),
-                None => tracing::warn!(%article_id, "indexed article missing from the corpus in memory"),
+                None => {
+                    tracing::warn!(%article_id, "indexed article missing from the corpus in memory")
+                }
             }
         }
         // Articles of one document are quoted in the law's own order: laws state the general rule
         // before special cases (e.g. marriage registration before registration with a foreigner).
-        if entries.windows(2).all(|w| w[0].0.document.so_hieu == w[1].0.document.so_hieu) {
+        if entries
+            .windows(2)
+            .all(|w| w[0].0.document.so_hieu == w[1].0.document.so_hieu)
+        {
             entries.sort_by_key(|(entry, _)| entry.position);
         }
         let mut quotes = Vec::new();
@@ -268,7 +310,11 @@ impl Assistant {
         let text = compose::render_answer(&lead, &quotes, &notices, &self.prompts);
         self.conversations.record(
             &conversation_id,
-            Turn { question: question.clone(), search_text, article_ids: article_ids.clone() },
+            Turn {
+                question: question.clone(),
+                search_text,
+                article_ids: article_ids.clone(),
+            },
         );
         tracing::info!(confidence = top_confidence, needs_review, articles = ?article_ids, "answered");
         Ok(Answer {
@@ -290,9 +336,14 @@ impl Assistant {
             return Err(AskError::EmptyQuestion);
         }
         if question.chars().count() > self.max_question_chars {
-            return Err(AskError::QuestionTooLong { max: self.max_question_chars });
+            return Err(AskError::QuestionTooLong {
+                max: self.max_question_chars,
+            });
         }
-        if question.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        if question
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        {
             return Err(AskError::ControlCharacters);
         }
         Ok(question)
@@ -303,11 +354,17 @@ impl Assistant {
         let validity = if self.retrieval.include_expired {
             Vec::new()
         } else {
-            Validity::ALL.into_iter().filter(|v| v.is_applicable()).collect()
+            Validity::ALL
+                .into_iter()
+                .filter(|v| v.is_applicable())
+                .collect()
         };
         SearchFilter {
             validity,
-            scopes: vec!["toan_quoc".into(), format!("tinh:{}", self.retrieval.province)],
+            scopes: vec![
+                "toan_quoc".into(),
+                format!("tinh:{}", self.retrieval.province),
+            ],
             ..SearchFilter::default()
         }
     }
@@ -343,7 +400,9 @@ impl Assistant {
 fn validate_conversation_id(id: &str) -> Result<String, AskError> {
     let valid = !id.is_empty()
         && id.chars().count() <= MAX_CONVERSATION_ID_CHARS
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if valid {
         Ok(id.to_owned())
     } else {

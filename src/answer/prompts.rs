@@ -65,15 +65,26 @@ impl Prompts {
     /// Fails at start-up rather than mid-answer when a template lost a placeholder.
     fn check(&self) -> Result<(), PromptError> {
         let required: [(&str, &str, &[&str]); 4] = [
-            ("answer.md", &self.answer_template, &["{lead}", "{quotes}", "{disclaimer}"]),
+            (
+                "answer.md",
+                &self.answer_template,
+                &["{lead}", "{quotes}", "{disclaimer}"],
+            ),
             ("quote.md", &self.quote_template, &["{text}", "{citation}"]),
             ("wording.toml", &self.wording.lead_single, &["{citation}"]),
-            ("wording.toml", &self.wording.lead_multiple, &["{citations}"]),
+            (
+                "wording.toml",
+                &self.wording.lead_multiple,
+                &["{citations}"],
+            ),
         ];
         for (file, template, placeholders) in required {
             for placeholder in placeholders {
                 if !template.contains(placeholder) {
-                    return Err(PromptError { file: file.into(), message: format!("missing placeholder {placeholder}") });
+                    return Err(PromptError {
+                        file: file.into(),
+                        message: format!("missing placeholder {placeholder}"),
+                    });
                 }
             }
         }
@@ -82,11 +93,17 @@ impl Prompts {
 }
 
 fn read(dir: &Path, name: &str) -> Result<String, PromptError> {
-    std::fs::read_to_string(dir.join(name)).map_err(|e| PromptError { file: name.into(), message: e.to_string() })
+    std::fs::read_to_string(dir.join(name)).map_err(|e| PromptError {
+        file: name.into(),
+        message: e.to_string(),
+    })
 }
 
 fn parse_toml<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<T, PromptError> {
-    toml::from_str(&read(dir, name)?).map_err(|e| PromptError { file: name.into(), message: e.to_string() })
+    toml::from_str(&read(dir, name)?).map_err(|e| PromptError {
+        file: name.into(),
+        message: e.to_string(),
+    })
 }
 
 /// Replaces `{name}` placeholders. Unknown placeholders stay as they are, so a typo shows up in the
@@ -113,7 +130,10 @@ mod tests {
     fn repository_prompts_load() {
         let prompts = repo_prompts();
         assert!(prompts.out_of_scope.len() >= 4);
-        assert!(prompts.wording.disclaimer.contains("không phải là tư vấn pháp lý"));
+        assert!(prompts
+            .wording
+            .disclaimer
+            .contains("không phải là tư vấn pháp lý"));
     }
 
     #[test]
@@ -131,6 +151,9 @@ mod tests {
         }
         std::fs::write(dir.path().join("quote.md"), "{text}").unwrap();
         let error = Prompts::load(dir.path()).unwrap_err();
-        assert_eq!(error.to_string(), "prompt file quote.md: missing placeholder {citation}");
+        assert_eq!(
+            error.to_string(),
+            "prompt file quote.md: missing placeholder {citation}"
+        );
     }
 }

@@ -12,10 +12,11 @@ use crate::text::{strip_diacritics, syllables};
 
 /// Function words of questions, ignored when measuring coverage (without diacritics).
 const STOPWORDS: &[&str] = &[
-    "a", "ai", "anh", "bao", "bi", "cac", "can", "chi", "cho", "co", "cua", "da", "de", "den", "di", "do", "duoc",
-    "em", "gi", "hay", "hoi", "khi", "khong", "la", "lam", "mot", "minh", "muon", "nao", "nay", "neu", "nhieu",
-    "nhu", "nhung", "o", "phai", "ra", "roi", "sao", "se", "the", "thi", "toi", "tu", "va", "vay", "ve", "voi",
-    "xin", "dau", "luc", "ban", "trong", "tren", "theo", "quy", "dinh", "phap", "luat",
+    "a", "ai", "anh", "bao", "bi", "cac", "can", "chi", "cho", "co", "cua", "da", "de", "den",
+    "di", "do", "duoc", "em", "gi", "hay", "hoi", "khi", "khong", "la", "lam", "mot", "minh",
+    "muon", "nao", "nay", "neu", "nhieu", "nhu", "nhung", "o", "phai", "ra", "roi", "sao", "se",
+    "the", "thi", "toi", "tu", "va", "vay", "ve", "voi", "xin", "dau", "luc", "ban", "trong",
+    "tren", "theo", "quy", "dinh", "phap", "luat",
 ];
 
 /// Cosine values below this are no evidence of relevance, above the top they are full evidence.
@@ -38,24 +39,41 @@ pub fn coverage(question: &str, passage: &str) -> f32 {
     if question_words.is_empty() {
         return 0.0;
     }
-    let passage_words: Vec<String> = syllables(passage).iter().map(|w| strip_diacritics(w)).collect();
+    let passage_words: Vec<String> = syllables(passage)
+        .iter()
+        .map(|w| strip_diacritics(w))
+        .collect();
     let passage_unigrams: HashSet<&str> = passage_words.iter().map(String::as_str).collect();
-    let passage_bigrams: HashSet<String> = passage_words.windows(2).map(|w| format!("{} {}", w[0], w[1])).collect();
+    let passage_bigrams: HashSet<String> = passage_words
+        .windows(2)
+        .map(|w| format!("{} {}", w[0], w[1]))
+        .collect();
 
     let unigrams: HashSet<&str> = question_words.iter().map(String::as_str).collect();
     // Bigrams of adjacent syllables of the question itself, both content words: "kết hôn", not
     // the artificial "tuổi kết" that removing function words would create.
-    let all_words: Vec<String> = syllables(question).iter().map(|w| strip_diacritics(w)).collect();
+    let all_words: Vec<String> = syllables(question)
+        .iter()
+        .map(|w| strip_diacritics(w))
+        .collect();
     let bigrams: HashSet<String> = all_words
         .windows(2)
         .filter(|w| !STOPWORDS.contains(&w[0].as_str()) && !STOPWORDS.contains(&w[1].as_str()))
         .map(|w| format!("{} {}", w[0], w[1]))
         .collect();
-    let unigram_share = unigrams.iter().filter(|w| passage_unigrams.contains(*w)).count() as f32 / unigrams.len() as f32;
+    let unigram_share = unigrams
+        .iter()
+        .filter(|w| passage_unigrams.contains(*w))
+        .count() as f32
+        / unigrams.len() as f32;
     if bigrams.is_empty() {
         return unigram_share;
     }
-    let bigram_share = bigrams.iter().filter(|b| passage_bigrams.contains(*b)).count() as f32 / bigrams.len() as f32;
+    let bigram_share = bigrams
+        .iter()
+        .filter(|b| passage_bigrams.contains(*b))
+        .count() as f32
+        / bigrams.len() as f32;
     0.6 * unigram_share + 0.4 * bigram_share
 }
 
@@ -93,7 +111,8 @@ mod tests {
 
     #[test]
     fn coverage_ignores_diacritics_and_function_words() {
-        let passage = "Điều 8. Điều kiện kết hôn. Nam từ đủ 20 tuổi trở lên, nữ từ đủ 18 tuổi trở lên";
+        let passage =
+            "Điều 8. Điều kiện kết hôn. Nam từ đủ 20 tuổi trở lên, nữ từ đủ 18 tuổi trở lên";
         assert!(coverage("Nam nữ bao nhiêu tuổi thì được kết hôn?", passage) >= 0.8);
         assert!(coverage("nam nu bao nhieu tuoi thi duoc ket hon", passage) >= 0.8);
         assert!(coverage("Mai trời có mưa không?", passage) < 0.1);

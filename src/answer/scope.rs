@@ -8,7 +8,10 @@ use crate::text::{lacks_diacritics, strip_diacritics, syllables};
 const WILDCARD_SPAN: usize = 4;
 
 /// Returns the first category whose pattern occurs in the question as whole syllables.
-pub fn out_of_scope<'a>(question: &str, categories: &'a [OutOfScopeCategory]) -> Option<&'a OutOfScopeCategory> {
+pub fn out_of_scope<'a>(
+    question: &str,
+    categories: &'a [OutOfScopeCategory],
+) -> Option<&'a OutOfScopeCategory> {
     let plain = lacks_diacritics(question);
     let fold = |text: &str| -> Vec<String> {
         let words = syllables(text);
@@ -43,7 +46,9 @@ fn matches_from(words: &[String], segments: &[Vec<String>], anchor: Option<usize
     };
     starts.into_iter().any(|start| {
         let end = start + segment.len();
-        end <= words.len() && words[start..end] == segment[..] && matches_from(words, rest, Some(end))
+        end <= words.len()
+            && words[start..end] == segment[..]
+            && matches_from(words, rest, Some(end))
     })
 }
 
@@ -58,12 +63,30 @@ mod tests {
 
     #[test]
     fn declines_what_is_not_law() {
-        assert_eq!(category("Mai trời có mưa không?").as_deref(), Some("thoi_tiet"));
-        assert_eq!(category("mai troi co mua khong").as_deref(), Some("thoi_tiet"));
-        assert_eq!(category("Bị sốt thì uống thuốc gì?").as_deref(), Some("y_te"));
-        assert_eq!(category("Làm giả sổ hộ khẩu ở đâu?").as_deref(), Some("lam_gia"));
-        assert_eq!(category("Tôi muốn mua bằng đại học giả").as_deref(), Some("lam_gia"));
-        assert_eq!(category("Chỉ tôi cách né phạt nồng độ cồn").as_deref(), Some("lach_luat"));
+        assert_eq!(
+            category("Mai trời có mưa không?").as_deref(),
+            Some("thoi_tiet")
+        );
+        assert_eq!(
+            category("mai troi co mua khong").as_deref(),
+            Some("thoi_tiet")
+        );
+        assert_eq!(
+            category("Bị sốt thì uống thuốc gì?").as_deref(),
+            Some("y_te")
+        );
+        assert_eq!(
+            category("Làm giả sổ hộ khẩu ở đâu?").as_deref(),
+            Some("lam_gia")
+        );
+        assert_eq!(
+            category("Tôi muốn mua bằng đại học giả").as_deref(),
+            Some("lam_gia")
+        );
+        assert_eq!(
+            category("Chỉ tôi cách né phạt nồng độ cồn").as_deref(),
+            Some("lach_luat")
+        );
     }
 
     #[test]

@@ -54,16 +54,28 @@ pub fn parse_raw(
             continue;
         }
         let Some((key, value)) = trimmed.split_once(':') else {
-            problems.push((line_no, Severity::Error, format!("expected `key: value`, found {trimmed:?}")));
+            problems.push((
+                line_no,
+                Severity::Error,
+                format!("expected `key: value`, found {trimmed:?}"),
+            ));
             continue;
         };
         let key = key.trim();
         if !KNOWN_KEYS.contains(&key) {
-            problems.push((line_no, Severity::Error, format!("unknown front-matter key `{key}`")));
+            problems.push((
+                line_no,
+                Severity::Error,
+                format!("unknown front-matter key `{key}`"),
+            ));
             continue;
         }
         if values.contains_key(key) {
-            problems.push((line_no, Severity::Error, format!("front-matter key `{key}` appears twice")));
+            problems.push((
+                line_no,
+                Severity::Error,
+                format!("front-matter key `{key}` appears twice"),
+            ));
             continue;
         }
         values.insert(key.to_owned(), (line_no, parse_value(value.trim())));
@@ -114,7 +126,12 @@ pub fn to_metadata(
     header_line: usize,
     problems: &mut Vec<Problem>,
 ) -> Option<Metadata> {
-    let mut reader = Reader { values, header_line, problems, ok: true };
+    let mut reader = Reader {
+        values,
+        header_line,
+        problems,
+        ok: true,
+    };
     let meta = Metadata {
         so_hieu: reader.required_text("so_hieu"),
         ten: reader.required_text("ten"),
@@ -169,8 +186,14 @@ impl Reader<'_> {
             // A list was already reported by `optional_text`.
             None if is_list => String::new(),
             None => {
-                let line = self.values.get(key).map_or(self.header_line, |(line, _)| *line);
-                self.error(line, format!("required front-matter key `{key}` is missing or empty"));
+                let line = self
+                    .values
+                    .get(key)
+                    .map_or(self.header_line, |(line, _)| *line);
+                self.error(
+                    line,
+                    format!("required front-matter key `{key}` is missing or empty"),
+                );
                 String::new()
             }
         }
@@ -182,7 +205,10 @@ impl Reader<'_> {
             Ok(date) => Some(date),
             Err(_) => {
                 let line = self.values[key].0;
-                self.error(line, format!("`{key}` must be a date YYYY-MM-DD, found {text:?}"));
+                self.error(
+                    line,
+                    format!("`{key}` must be a date YYYY-MM-DD, found {text:?}"),
+                );
                 None
             }
         }
@@ -195,8 +221,14 @@ impl Reader<'_> {
             None => {
                 // A malformed date was already reported; report only an absent one here.
                 if self.problems.len() == problems_before {
-                    let line = self.values.get(key).map_or(self.header_line, |(line, _)| *line);
-                    self.error(line, format!("required front-matter key `{key}` is missing or empty"));
+                    let line = self
+                        .values
+                        .get(key)
+                        .map_or(self.header_line, |(line, _)| *line);
+                    self.error(
+                        line,
+                        format!("required front-matter key `{key}` is missing or empty"),
+                    );
                 }
                 NaiveDate::MIN
             }
@@ -213,7 +245,10 @@ impl Reader<'_> {
             None => {
                 let line = self.values["tinh_trang"].0;
                 let allowed: Vec<&str> = Validity::ALL.iter().map(|v| v.slug()).collect();
-                self.error(line, format!("`tinh_trang` must be one of {allowed:?}, found {text:?}"));
+                self.error(
+                    line,
+                    format!("`tinh_trang` must be one of {allowed:?}, found {text:?}"),
+                );
                 Validity::InForce
             }
         }
@@ -228,7 +263,10 @@ impl Reader<'_> {
             Some(scope) => scope,
             None => {
                 let line = self.values["pham_vi"].0;
-                self.error(line, format!("`pham_vi` must be `toan_quoc` or `tinh:<slug>`, found {text:?}"));
+                self.error(
+                    line,
+                    format!("`pham_vi` must be `toan_quoc` or `tinh:<slug>`, found {text:?}"),
+                );
                 Scope::National
             }
         }
@@ -247,8 +285,14 @@ impl Reader<'_> {
     fn required_list(&mut self, key: &str) -> Vec<String> {
         let items = self.list(key);
         if items.is_empty() {
-            let line = self.values.get(key).map_or(self.header_line, |(line, _)| *line);
-            self.error(line, format!("required front-matter key `{key}` is missing or empty"));
+            let line = self
+                .values
+                .get(key)
+                .map_or(self.header_line, |(line, _)| *line);
+            self.error(
+                line,
+                format!("required front-matter key `{key}` is missing or empty"),
+            );
         }
         items
     }

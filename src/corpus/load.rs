@@ -20,7 +20,10 @@ pub struct CorpusLoad {
 
 impl CorpusLoad {
     pub fn error_count(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 }
 
@@ -31,7 +34,10 @@ pub fn load_corpus(dir: &Path) -> std::io::Result<CorpusLoad> {
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
         .filter(|path| {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             !NOT_DOCUMENTS.contains(&name)
         })
         .collect();
@@ -39,7 +45,11 @@ pub fn load_corpus(dir: &Path) -> std::io::Result<CorpusLoad> {
 
     let mut load = CorpusLoad::default();
     for path in paths {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_owned();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_owned();
         let bytes = std::fs::read(&path)?;
         let Ok(source) = String::from_utf8(bytes) else {
             load.diagnostics.push(Diagnostic {

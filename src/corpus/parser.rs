@@ -8,9 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::front_matter;
-use super::model::{
-    Article, Clause, Diagnostic, Document, Headings, Point, Severity, UnitKind,
-};
+use super::model::{Article, Clause, Diagnostic, Document, Headings, Point, Severity, UnitKind};
 use crate::text::nfc;
 
 /// The result of parsing one file: the document when its front matter is usable, and every problem.
@@ -22,7 +20,9 @@ pub struct ParseOutcome {
 
 impl ParseOutcome {
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 }
 
@@ -45,13 +45,25 @@ pub fn parse_document(file: &str, source: &str) -> ParseOutcome {
     let source = nfc(source);
     let mut diagnostics = Vec::new();
     let mut report = |line: usize, severity: Severity, message: String| {
-        diagnostics.push(Diagnostic { file: file.to_owned(), line, severity, message });
+        diagnostics.push(Diagnostic {
+            file: file.to_owned(),
+            line,
+            severity,
+            message,
+        });
     };
 
     let lines: Vec<&str> = source.lines().collect();
     let Some(body_start) = front_matter_end(&lines) else {
-        report(1, Severity::Error, "missing front matter: the file must start with a `---` block".into());
-        return ParseOutcome { document: None, diagnostics };
+        report(
+            1,
+            Severity::Error,
+            "missing front matter: the file must start with a `---` block".into(),
+        );
+        return ParseOutcome {
+            document: None,
+            diagnostics,
+        };
     };
 
     let mut problems = Vec::new();
@@ -63,7 +75,11 @@ pub fn parse_document(file: &str, source: &str) -> ParseOutcome {
 
     let (articles, preamble) = parse_body(&lines, body_start, &mut report);
     if articles.is_empty() {
-        report(body_start, Severity::Error, "the document has no article (`Điều n.`) or section (`I.`)".into());
+        report(
+            body_start,
+            Severity::Error,
+            "the document has no article (`Điều n.`) or section (`I.`)".into(),
+        );
     }
 
     let document = meta.map(|meta| Document {
@@ -72,7 +88,10 @@ pub fn parse_document(file: &str, source: &str) -> ParseOutcome {
         articles,
         source_file: file.to_owned(),
     });
-    ParseOutcome { document, diagnostics }
+    ParseOutcome {
+        document,
+        diagnostics,
+    }
 }
 
 /// Returns the index of the first body line (after the closing `---`), or `None` without front matter.
@@ -127,7 +146,11 @@ fn parse_body(
         match classified {
             Line::Phan(text) => {
                 pending_heading_title = title_missing(&text).then_some(HeadingLevel::Phan);
-                headings = Headings { phan: Some(text), chuong: None, muc: None };
+                headings = Headings {
+                    phan: Some(text),
+                    chuong: None,
+                    muc: None,
+                };
             }
             Line::Chuong(text) => {
                 pending_heading_title = title_missing(&text).then_some(HeadingLevel::Chuong);
@@ -138,11 +161,23 @@ fn parse_body(
                 pending_heading_title = title_missing(&text).then_some(HeadingLevel::Muc);
                 headings.muc = Some(text);
             }
-            Line::Article { number, title } | Line::Section { numeral: number, title } => {
-                let kind = if uses_sections { UnitKind::Section } else { UnitKind::Article };
+            Line::Article { number, title }
+            | Line::Section {
+                numeral: number,
+                title,
+            } => {
+                let kind = if uses_sections {
+                    UnitKind::Section
+                } else {
+                    UnitKind::Article
+                };
                 if !seen_numbers.insert(number.clone()) {
                     let label = if uses_sections { "section" } else { "article" };
-                    report(line_no, Severity::Error, format!("duplicate {label} number {number}"));
+                    report(
+                        line_no,
+                        Severity::Error,
+                        format!("duplicate {label} number {number}"),
+                    );
                 }
                 articles.push(Article {
                     kind,
@@ -159,7 +194,11 @@ fn parse_body(
                 Some(article) => {
                     article.attributes.insert(key, value);
                 }
-                None => report(line_no, Severity::Warning, format!("attribute `{key}` before the first article is ignored")),
+                None => report(
+                    line_no,
+                    Severity::Warning,
+                    format!("attribute `{key}` before the first article is ignored"),
+                ),
             },
             Line::Clause { number, rest } => match articles.last_mut() {
                 Some(article) => {
@@ -168,17 +207,28 @@ fn parse_body(
                             report(
                                 line_no,
                                 Severity::Warning,
-                                format!("clause {number} follows clause {} in {}", previous.number, article.label()),
+                                format!(
+                                    "clause {number} follows clause {} in {}",
+                                    previous.number,
+                                    article.label()
+                                ),
                             );
                         }
                     }
-                    article.clauses.push(Clause { number, lead: vec![rest.to_owned()], points: Vec::new() });
+                    article.clauses.push(Clause {
+                        number,
+                        lead: vec![rest.to_owned()],
+                        points: Vec::new(),
+                    });
                 }
                 None => preamble_text(&mut preamble, trimmed, line_no, report),
             },
             Line::Point { letter, rest } => {
                 match articles.last_mut().and_then(|a| a.clauses.last_mut()) {
-                    Some(clause) => clause.points.push(Point { letter, paragraphs: vec![rest.to_owned()] }),
+                    Some(clause) => clause.points.push(Point {
+                        letter,
+                        paragraphs: vec![rest.to_owned()],
+                    }),
                     // A point directly under an article (no clause): keep it as article text.
                     None => match articles.last_mut() {
                         Some(article) => article.intro.push(trimmed.to_owned()),
@@ -236,7 +286,11 @@ fn preamble_text(
     let is_markdown_title = text.starts_with('#');
     let looks_like_preamble = text.starts_with("Căn cứ") || is_all_caps(text) || is_markdown_title;
     if !looks_like_preamble {
-        report(line_no, Severity::Warning, "text before the first article is not indexed".into());
+        report(
+            line_no,
+            Severity::Warning,
+            "text before the first article is not indexed".into(),
+        );
     }
     preamble.push(text.trim_start_matches('#').trim().to_owned());
 }
@@ -254,7 +308,11 @@ fn append_paragraph(article: &mut Article, text: &str) {
 
 /// Whether clause `next` may follow clause `previous` ("1" → "2", "2" → "2a").
 fn follows(previous: &str, next: &str) -> bool {
-    let number = |s: &str| s.trim_end_matches(|c: char| c.is_alphabetic()).parse::<u32>().ok();
+    let number = |s: &str| {
+        s.trim_end_matches(|c: char| c.is_alphabetic())
+            .parse::<u32>()
+            .ok()
+    };
     match (number(previous), number(next)) {
         (Some(p), Some(n)) => n == p + 1 || (n == p && next.len() > previous.len()),
         _ => true,
@@ -319,21 +377,28 @@ fn parse_attribute(line: &str) -> Option<Line<'static>> {
     let (key, value) = inner.split_once(':')?;
     let key = key.trim();
     let valid_key = !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_');
-    valid_key.then(|| Line::Attribute { key: key.to_owned(), value: value.trim().to_owned() })
+    valid_key.then(|| Line::Attribute {
+        key: key.to_owned(),
+        value: value.trim().to_owned(),
+    })
 }
 
 /// Strips a leading keyword followed by whitespace.
 fn strip_word<'a>(line: &'a str, words: &[&str]) -> Option<&'a str> {
     words.iter().find_map(|word| {
         let rest = line.strip_prefix(word)?;
-        rest.starts_with(char::is_whitespace).then(|| rest.trim_start())
+        rest.starts_with(char::is_whitespace)
+            .then(|| rest.trim_start())
     })
 }
 
 /// "thứ nhất", "I", "1", "IV." — what follows Phần/Chương/Mục in a heading, as opposed to
 /// "Mục đích của …" in running text.
 fn starts_like_numbering(rest: &str) -> bool {
-    let word: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != '.' && *c != ':').collect();
+    let word: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '.' && *c != ':')
+        .collect();
     if word.is_empty() {
         return false;
     }
@@ -349,8 +414,15 @@ fn is_roman_digit(c: char) -> bool {
 /// Splits "8. Điều kiện kết hôn" into ("8", "Điều kiện kết hôn"). The number is a run of `digit`
 /// characters, optionally followed by one lowercase letter ("10a") when `allow_suffix`; it must be
 /// followed by `.` or `:` then whitespace or the end of the line.
-fn split_number(rest: &str, digit: impl Fn(char) -> bool, allow_suffix: bool) -> Option<(String, String)> {
-    let digits_end = rest.char_indices().find(|(_, c)| !digit(*c)).map_or(rest.len(), |(i, _)| i);
+fn split_number(
+    rest: &str,
+    digit: impl Fn(char) -> bool,
+    allow_suffix: bool,
+) -> Option<(String, String)> {
+    let digits_end = rest
+        .char_indices()
+        .find(|(_, c)| !digit(*c))
+        .map_or(rest.len(), |(i, _)| i);
     if digits_end == 0 {
         return None;
     }
@@ -363,7 +435,9 @@ fn split_number(rest: &str, digit: impl Fn(char) -> bool, allow_suffix: bool) ->
         }
     }
     let after = &rest[number_end..];
-    let title = after.strip_prefix('.').or_else(|| after.strip_prefix(':'))?;
+    let title = after
+        .strip_prefix('.')
+        .or_else(|| after.strip_prefix(':'))?;
     if !(title.is_empty() || title.starts_with(char::is_whitespace)) {
         return None;
     }
@@ -372,7 +446,10 @@ fn split_number(rest: &str, digit: impl Fn(char) -> bool, allow_suffix: bool) ->
 
 /// "1. Nam, nữ …" → ("1", "Nam, nữ …"). Not "1.000 đồng" (no space after the dot).
 fn split_clause(line: &str) -> Option<(String, &str)> {
-    let digits_end = line.char_indices().find(|(_, c)| !c.is_ascii_digit()).map(|(i, _)| i)?;
+    let digits_end = line
+        .char_indices()
+        .find(|(_, c)| !c.is_ascii_digit())
+        .map(|(i, _)| i)?;
     if digits_end == 0 || digits_end > 3 {
         return None;
     }

@@ -58,9 +58,14 @@ impl From<Answer> for AskResponse {
     fn from(answer: Answer) -> AskResponse {
         let (status, decline_reason) = match &answer.outcome {
             Outcome::Answered => ("answered", None),
-            Outcome::Declined { category } => {
-                ("declined", Some(category.clone().unwrap_or_else(|| "no_relevant_text".into())))
-            }
+            Outcome::Declined { category } => (
+                "declined",
+                Some(
+                    category
+                        .clone()
+                        .unwrap_or_else(|| "no_relevant_text".into()),
+                ),
+            ),
         };
         AskResponse {
             conversation_id: answer.conversation_id,
@@ -80,7 +85,10 @@ impl From<Answer> for AskResponse {
 
 impl From<Quote> for QuoteDto {
     fn from(quote: Quote) -> QuoteDto {
-        QuoteDto { text: quote.text, citation: CitationDto::from(quote.citation) }
+        QuoteDto {
+            text: quote.text,
+            citation: CitationDto::from(quote.citation),
+        }
     }
 }
 
@@ -155,7 +163,14 @@ impl From<&LibraryArticle> for ArticleResponse {
             number: article.number.clone(),
             title: article.title.clone(),
             text: article.body_text(),
-            clauses: article.clauses.iter().map(|c| ClauseDto { number: c.number.clone(), text: c.text() }).collect(),
+            clauses: article
+                .clauses
+                .iter()
+                .map(|c| ClauseDto {
+                    number: c.number.clone(),
+                    text: c.text(),
+                })
+                .collect(),
             part: article.headings.phan.clone(),
             chapter: article.headings.chuong.clone(),
             section: article.headings.muc.clone(),

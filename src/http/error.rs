@@ -86,19 +86,31 @@ impl ErrorCode {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into() }
+        ApiError {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn invalid_content_type() -> ApiError {
-        ApiError::new(ErrorCode::InvalidContentType, "Yêu cầu phải gửi dữ liệu JSON (Content-Type: application/json).")
+        ApiError::new(
+            ErrorCode::InvalidContentType,
+            "Yêu cầu phải gửi dữ liệu JSON (Content-Type: application/json).",
+        )
     }
 
     pub fn payload_too_large(max_bytes: usize) -> ApiError {
-        ApiError::new(ErrorCode::PayloadTooLarge, format!("Nội dung gửi lên quá lớn (tối đa {max_bytes} byte)."))
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("Nội dung gửi lên quá lớn (tối đa {max_bytes} byte)."),
+        )
     }
 
     pub fn invalid_utf8() -> ApiError {
-        ApiError::new(ErrorCode::InvalidUtf8, "Nội dung gửi lên không phải văn bản UTF-8 hợp lệ.")
+        ApiError::new(
+            ErrorCode::InvalidUtf8,
+            "Nội dung gửi lên không phải văn bản UTF-8 hợp lệ.",
+        )
     }
 
     pub fn invalid_json() -> ApiError {
@@ -117,23 +129,38 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> ApiError {
-        ApiError::new(ErrorCode::MethodNotAllowed, "Phương thức không được hỗ trợ cho địa chỉ này.")
+        ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "Phương thức không được hỗ trợ cho địa chỉ này.",
+        )
     }
 
     pub fn not_ready() -> ApiError {
-        ApiError::new(ErrorCode::NotReady, "Hệ thống đang khởi động, vui lòng thử lại sau ít phút.")
+        ApiError::new(
+            ErrorCode::NotReady,
+            "Hệ thống đang khởi động, vui lòng thử lại sau ít phút.",
+        )
     }
 
     pub fn busy() -> ApiError {
-        ApiError::new(ErrorCode::Busy, "Hệ thống đang bận, vui lòng thử lại sau ít giây.")
+        ApiError::new(
+            ErrorCode::Busy,
+            "Hệ thống đang bận, vui lòng thử lại sau ít giây.",
+        )
     }
 
     pub fn timeout() -> ApiError {
-        ApiError::new(ErrorCode::Timeout, "Hệ thống xử lý quá lâu, vui lòng thử lại sau.")
+        ApiError::new(
+            ErrorCode::Timeout,
+            "Hệ thống xử lý quá lâu, vui lòng thử lại sau.",
+        )
     }
 
     pub fn internal() -> ApiError {
-        ApiError::new(ErrorCode::Internal, "Đã có lỗi xảy ra, vui lòng thử lại sau.")
+        ApiError::new(
+            ErrorCode::Internal,
+            "Đã có lỗi xảy ra, vui lòng thử lại sau.",
+        )
     }
 }
 
@@ -164,11 +191,22 @@ impl From<AskError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.code.status();
-        let body = ErrorBody { error: ErrorDetail { code: self.code.as_str(), message: &self.message } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.as_str(),
+                message: &self.message,
+            },
+        };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            let seconds = if self.code == ErrorCode::NotReady { "30" } else { "2" };
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+            let seconds = if self.code == ErrorCode::NotReady {
+                "30"
+            } else {
+                "2"
+            };
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
         }
         response
     }

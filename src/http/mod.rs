@@ -116,12 +116,15 @@ async fn ask(
         return Err(ApiError::busy());
     };
     tracing::debug!(question_chars = request.question.chars().count(), "ask");
-    let answer = tokio::time::timeout(state.ask_timeout, assistant.ask(request.question, request.conversation_id))
-        .await
-        .map_err(|_| {
-            tracing::warn!(seconds = state.ask_timeout.as_secs(), "ask timed out");
-            ApiError::timeout()
-        })??;
+    let answer = tokio::time::timeout(
+        state.ask_timeout,
+        assistant.ask(request.question, request.conversation_id),
+    )
+    .await
+    .map_err(|_| {
+        tracing::warn!(seconds = state.ask_timeout.as_secs(), "ask timed out");
+        ApiError::timeout()
+    })??;
     Ok(Json(AskResponse::from(answer)))
 }
 
@@ -133,14 +136,22 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
-async fn article(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ArticleResponse>, ApiError> {
+async fn article(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ArticleResponse>, ApiError> {
     let assistant = state.assistant()?;
     let well_formed = id.len() <= MAX_ARTICLE_ID_CHARS
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
     if !well_formed {
         return Err(ApiError::article_not_found());
     }
-    let entry = assistant.library().article(&id).ok_or_else(ApiError::article_not_found)?;
+    let entry = assistant
+        .library()
+        .article(&id)
+        .ok_or_else(ApiError::article_not_found)?;
     Ok(Json(ArticleResponse::from(entry)))
 }
 
@@ -150,7 +161,11 @@ async fn healthz() -> impl IntoResponse {
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.assistant.get() {
-        Some(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ready" }))).into_response(),
+        Some(_) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready" })),
+        )
+            .into_response(),
         None => ApiError::not_ready().into_response(),
     }
 }

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use qdrant_edge::{
-    CreateIndex, Distance, EdgeConfigBuilder, FieldIndexOperations, JsonPath, PayloadFieldSchema, PayloadSchemaType, EdgeShard, EdgeSparseVectorParams, EdgeVectorParams, Filter,
-    Fusion, Modifier, NamedQuery, PointId, PointInsertOperations, PointOperations, PointStruct,
-    Prefetch, QueryEnum, QueryRequest, ScoringQuery, ScrollRequest, UpdateOperation, Vector,
-    VectorInternal, VectorStructInternal, Vectors, WithPayloadInterface, WithVector,
+    CreateIndex, Distance, EdgeConfigBuilder, EdgeShard, EdgeSparseVectorParams, EdgeVectorParams,
+    FieldIndexOperations, Filter, Fusion, JsonPath, Modifier, NamedQuery, PayloadFieldSchema,
+    PayloadSchemaType, PointId, PointInsertOperations, PointOperations, PointStruct, Prefetch,
+    QueryEnum, QueryRequest, ScoringQuery, ScrollRequest, UpdateOperation, Vector, VectorInternal,
+    VectorStructInternal, Vectors, WithPayloadInterface, WithVector,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -40,7 +41,8 @@ impl EdgeStore {
     /// Opens the store in `dir`, creating it for `expected` when it does not exist. An existing store
     /// built for another model or dimension is an error, not silently wrong results.
     pub fn open(dir: &Path, expected: &CollectionInfo) -> Result<EdgeStore, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| engine(format!("create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| engine(format!("create {}: {e}", dir.display())))?;
         let info_path = dir.join(COLLECTION_FILE);
         let shard_path = dir.join(SHARD_DIR);
         let info = match read_collection_info(&info_path)? {
@@ -69,19 +71,28 @@ impl EdgeStore {
 
         std::fs::create_dir_all(&shard_path).map_err(|e| engine(e.to_string()))?;
         let config = EdgeConfigBuilder::new()
-            .vector(DENSE_VECTOR, EdgeVectorParams::builder(info.dimension, Distance::Cosine).build())
+            .vector(
+                DENSE_VECTOR,
+                EdgeVectorParams::builder(info.dimension, Distance::Cosine).build(),
+            )
             .sparse_vector(TONED_VECTOR, idf_sparse_params())
             .sparse_vector(PLAIN_VECTOR, idf_sparse_params())
             .build();
         let shard = guard(|| EdgeShard::load(&shard_path, Some(config)))?.map_err(|e| {
             let message = e.to_string();
             if message.contains("WouldBlock") {
-                StoreError::Locked { path: dir.display().to_string() }
+                StoreError::Locked {
+                    path: dir.display().to_string(),
+                }
             } else {
                 engine(message)
             }
         })?;
-        let store = EdgeStore { shard, info, writes: Mutex::new(()) };
+        let store = EdgeStore {
+            shard,
+            info,
+            writes: Mutex::new(()),
+        };
         store.ensure_payload_indexes()?;
         Ok(store)
     }
@@ -92,10 +103,12 @@ impl EdgeStore {
             if existing.keys().any(|key| key.to_string() == *field) {
                 continue;
             }
-            let operation = UpdateOperation::FieldIndexOperation(FieldIndexOperations::CreateIndex(CreateIndex {
-                field_name: json_path(field)?,
-                field_schema: Some(PayloadFieldSchema::FieldType(PayloadSchemaType::Keyword)),
-            }));
+            let operation = UpdateOperation::FieldIndexOperation(
+                FieldIndexOperations::CreateIndex(CreateIndex {
+                    field_name: json_path(field)?,
+                    field_schema: Some(PayloadFieldSchema::FieldType(PayloadSchemaType::Keyword)),
+                }),
+            );
             self.update(operation)?;
         }
         Ok(())
@@ -108,7 +121,10 @@ impl EdgeStore {
 }
 
 fn idf_sparse_params() -> EdgeSparseVectorParams {
-    EdgeSparseVectorParams { modifier: Some(Modifier::Idf), ..Default::default() }
+    EdgeSparseVectorParams {
+        modifier: Some(Modifier::Idf),
+        ..Default::default()
+    }
 }
 
 impl VectorStore for EdgeStore {
@@ -122,7 +138,8 @@ impl VectorStore for EdgeStore {
         }
         let mut points = Vec::with_capacity(records.len());
         for record in records {
-            let payload = serde_json::to_value(&record.payload).map_err(|e| engine(e.to_string()))?;
+            let payload =
+                serde_json::to_value(&record.payload).map_err(|e| engine(e.to_string()))?;
             let vectors = Vectors::new_named([
                 (DENSE_VECTOR, Vector::new_dense(record.dense)),
                 (TONED_VECTOR, sparse(&record.lexical.toned)?),
@@ -141,7 +158,9 @@ impl VectorStore for EdgeStore {
             return Ok(());
         }
         let ids = ids.iter().map(|id| PointId::Uuid(*id)).collect();
-        self.update(UpdateOperation::PointOperation(PointOperations::DeletePoints { ids }))
+        self.update(UpdateOperation::PointOperation(
+            PointOperations::DeletePoints { ids },
+        ))
     }
 
     fn fingerprints(&self) -> Result<HashMap<Uuid, Option<String>>, StoreError> {
@@ -152,13 +171,18 @@ impl VectorStore for EdgeStore {
                 offset,
                 limit: Some(SCROLL_PAGE),
                 filter: None,
-                with_payload: Some(WithPayloadInterface::Fields(vec![json_path("fingerprint")?])),
+                with_payload: Some(WithPayloadInterface::Fields(vec![json_path(
+                    "fingerprint",
+                )?])),
                 with_vector: WithVector::Bool(false),
                 order_by: None,
             };
-            let (records, next) = guard(|| self.shard.scroll(request))?.map_err(|e| engine(e.to_string()))?;
+            let (records, next) =
+                guard(|| self.shard.scroll(request))?.map_err(|e| engine(e.to_string()))?;
             for record in records {
-                let Some(id) = uuid_of(&record.id) else { continue };
+                let Some(id) = uuid_of(&record.id) else {
+                    continue;
+                };
                 let fingerprint = record
                     .payload
                     .as_ref()
@@ -178,8 +202,11 @@ impl VectorStore for EdgeStore {
         let point_ids: Vec<PointId> = ids.iter().map(|id| PointId::Uuid(*id)).collect();
         let with_vector = WithVector::Selector(vec![DENSE_VECTOR.into()]);
         let records = guard(|| {
-            self.shard
-                .retrieve(&point_ids, Some(WithPayloadInterface::Bool(false)), Some(with_vector))
+            self.shard.retrieve(
+                &point_ids,
+                Some(WithPayloadInterface::Bool(false)),
+                Some(with_vector),
+            )
         })?
         .map_err(|e| engine(e.to_string()))?;
         Ok(records
@@ -201,7 +228,10 @@ impl VectorStore for EdgeStore {
             filter: filter.clone(),
             score_threshold: None,
         };
-        let mut prefetches = vec![prefetch(DENSE_VECTOR, VectorInternal::Dense(query.dense.clone()))];
+        let mut prefetches = vec![prefetch(
+            DENSE_VECTOR,
+            VectorInternal::Dense(query.dense.clone()),
+        )];
         let mut weights = vec![query.weights[0]];
         // An empty sparse query (e.g. only punctuation) would match nothing; leave it out.
         for (name, vector, weight) in [
@@ -230,11 +260,24 @@ impl VectorStore for EdgeStore {
         let points = guard(|| self.shard.query(request))?.map_err(|e| engine(e.to_string()))?;
         let mut hits = Vec::with_capacity(points.len());
         for point in points {
-            let Some(id) = uuid_of(&point.id) else { continue };
-            let payload = point.payload.map(|p| serde_json::Value::Object(p.0)).unwrap_or_default();
-            let payload: ChunkPayload = serde_json::from_value(payload)
-                .map_err(|e| StoreError::Payload { id, message: e.to_string() })?;
-            hits.push(Hit { id, score: point.score, payload, dense: point.vector.and_then(dense_of) });
+            let Some(id) = uuid_of(&point.id) else {
+                continue;
+            };
+            let payload = point
+                .payload
+                .map(|p| serde_json::Value::Object(p.0))
+                .unwrap_or_default();
+            let payload: ChunkPayload =
+                serde_json::from_value(payload).map_err(|e| StoreError::Payload {
+                    id,
+                    message: e.to_string(),
+                })?;
+            hits.push(Hit {
+                id,
+                score: point.score,
+                payload,
+                dense: point.vector.and_then(dense_of),
+            });
         }
         // RRF ties come back in arbitrary order; break them by id so answers are reproducible.
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
@@ -248,7 +291,9 @@ impl VectorStore for EdgeStore {
 
     fn optimize(&self) -> Result<(), StoreError> {
         let _writing = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        guard(|| self.shard.optimize())?.map(|_| ()).map_err(|e| engine(e.to_string()))
+        guard(|| self.shard.optimize())?
+            .map(|_| ())
+            .map_err(|e| engine(e.to_string()))
     }
 
     fn count(&self) -> Result<usize, StoreError> {
@@ -263,7 +308,14 @@ fn to_qdrant_filter(filter: &SearchFilter) -> Result<Option<Filter>, StoreError>
             must.push(json!({ "key": key, "match": { "any": values } }));
         }
     };
-    any_of("validity", filter.validity.iter().map(|v| v.slug().to_owned()).collect());
+    any_of(
+        "validity",
+        filter
+            .validity
+            .iter()
+            .map(|v| v.slug().to_owned())
+            .collect(),
+    );
     any_of("scope", filter.scopes.clone());
     any_of("document_type", filter.document_types.clone());
     any_of("so_hieu", filter.documents.clone());
@@ -278,7 +330,8 @@ fn json_path(field: &str) -> Result<JsonPath, StoreError> {
 }
 
 fn sparse(vector: &SparseVector) -> Result<Vector, StoreError> {
-    Vector::new_sparse(vector.indices.clone(), vector.values.clone()).map_err(|e| engine(e.to_string()))
+    Vector::new_sparse(vector.indices.clone(), vector.values.clone())
+        .map_err(|e| engine(e.to_string()))
 }
 
 fn dense_of(vector: VectorStructInternal) -> Option<Vec<f32>> {
@@ -324,17 +377,24 @@ fn engine(message: impl Into<String>) -> StoreError {
 
 fn read_collection_info(path: &PathBuf) -> Result<Option<CollectionInfo>, StoreError> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| StoreError::Metadata {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Metadata {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::Metadata {
             path: path.display().to_string(),
             message: e.to_string(),
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StoreError::Metadata { path: path.display().to_string(), message: e.to_string() }),
     }
 }
 
 fn write_collection_info(path: &Path, info: &CollectionInfo) -> Result<(), StoreError> {
     let bytes = serde_json::to_vec_pretty(info).map_err(|e| engine(e.to_string()))?;
-    crate::fsutil::write_atomically(path, &bytes)
-        .map_err(|e| StoreError::Metadata { path: path.display().to_string(), message: e.to_string() })
+    crate::fsutil::write_atomically(path, &bytes).map_err(|e| StoreError::Metadata {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }

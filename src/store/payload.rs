@@ -35,4 +35,11 @@ pub struct ChunkPayload {
 }
 
 /// Payload fields with a keyword index, used by filters.
-pub const INDEXED_FIELDS: &[&str] = &["validity", "scope", "document_type", "so_hieu", "article_id", "topics"];
+pub const INDEXED_FIELDS: &[&str] = &[
+    "validity",
+    "scope",
+    "document_type",
+    "so_hieu",
+    "article_id",
+    "topics",
+];

@@ -69,7 +69,12 @@ pub fn fixture() -> &'static Fixture {
         let dir = tempfile::tempdir().unwrap();
         let corpus = corpus_with(dir.path(), SMALL_CORPUS);
         let config = config_for(dir.path(), &corpus);
-        let started = app::start(&config, IndexMode::IngestIfNeeded, false).expect("start-up with the real model");
-        Fixture { config, started, _dir: dir }
+        let started = app::start(&config, IndexMode::IngestIfNeeded, false)
+            .expect("start-up with the real model");
+        Fixture {
+            config,
+            started,
+            _dir: dir,
+        }
     })
 }

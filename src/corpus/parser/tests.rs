@@ -45,12 +45,24 @@ d) Việc kết hôn không thuộc một trong các trường hợp cấm kết
     let article = &document.articles[0];
     assert_eq!(article.heading(), "Điều 8. Điều kiện kết hôn");
     assert_eq!(article.line, 15);
-    assert_eq!(article.headings.chuong.as_deref(), Some("Chương II. KẾT HÔN"));
-    assert_eq!(article.attributes["phapdien_id"], "hon-nhan-va-gia-dinh::8.4.LQ.8");
+    assert_eq!(
+        article.headings.chuong.as_deref(),
+        Some("Chương II. KẾT HÔN")
+    );
+    assert_eq!(
+        article.attributes["phapdien_id"],
+        "hon-nhan-va-gia-dinh::8.4.LQ.8"
+    );
     assert_eq!(article.clauses.len(), 2);
-    let letters: Vec<&str> = article.clauses[0].points.iter().map(|p| p.letter.as_str()).collect();
+    let letters: Vec<&str> = article.clauses[0]
+        .points
+        .iter()
+        .map(|p| p.letter.as_str())
+        .collect();
     assert_eq!(letters, ["a", "b", "c", "d"]);
-    assert!(article.clauses[0].points[0].text().starts_with("a) Nam từ đủ 20 tuổi"));
+    assert!(article.clauses[0].points[0]
+        .text()
+        .starts_with("a) Nam từ đủ 20 tuổi"));
 }
 
 #[test]
@@ -68,10 +80,19 @@ Bộ luật này quy định địa vị pháp lý.
     );
     let document = outcome.document.unwrap();
     let headings = &document.articles[0].headings;
-    assert_eq!(headings.phan.as_deref(), Some("PHẦN THỨ NHẤT. QUY ĐỊNH CHUNG"));
-    assert_eq!(headings.chuong.as_deref(), Some("Chương I. NHỮNG QUY ĐỊNH CHUNG"));
+    assert_eq!(
+        headings.phan.as_deref(),
+        Some("PHẦN THỨ NHẤT. QUY ĐỊNH CHUNG")
+    );
+    assert_eq!(
+        headings.chuong.as_deref(),
+        Some("Chương I. NHỮNG QUY ĐỊNH CHUNG")
+    );
     assert_eq!(headings.muc.as_deref(), Some("Mục 1. NGUYÊN TẮC"));
-    assert_eq!(document.articles[0].intro, ["Bộ luật này quy định địa vị pháp lý."]);
+    assert_eq!(
+        document.articles[0].intro,
+        ["Bộ luật này quy định địa vị pháp lý."]
+    );
 }
 
 #[test]
@@ -102,14 +123,20 @@ fn article_number_with_letter_suffix() {
 fn duplicate_article_is_an_error_with_its_line() {
     let outcome = parse("Điều 1. Một\nA.\nĐiều 1. Lặp lại\nB.\n");
     assert!(outcome.has_errors());
-    assert_eq!(messages(&outcome), ["test.md:15: error: duplicate article number 1"]);
+    assert_eq!(
+        messages(&outcome),
+        ["test.md:15: error: duplicate article number 1"]
+    );
 }
 
 #[test]
 fn text_before_first_article_is_a_warning() {
     let outcome = parse("Văn bản này được sao chép từ nguồn khác.\nĐiều 1. Phạm vi\nNội dung.\n");
     assert!(!outcome.has_errors());
-    assert_eq!(messages(&outcome), ["test.md:13: warning: text before the first article is not indexed"]);
+    assert_eq!(
+        messages(&outcome),
+        ["test.md:13: warning: text before the first article is not indexed"]
+    );
     assert_eq!(outcome.document.unwrap().preamble.len(), 1);
 }
 
@@ -144,15 +171,23 @@ B.
         "bad.md:6: error: `ngay_ban_hanh` must be a date YYYY-MM-DD, found \"20/06/2020\"",
         "bad.md:7: error: `pham_vi` must be `toan_quoc` or `tinh:<slug>`, found \"quang ngai\"",
     ] {
-        assert!(found.iter().any(|m| m == expected), "missing {expected:?} in {found:?}");
+        assert!(
+            found.iter().any(|m| m == expected),
+            "missing {expected:?} in {found:?}"
+        );
     }
-    assert!(found.iter().any(|m| m.starts_with("bad.md:5: error: `tinh_trang` must be one of")));
+    assert!(found
+        .iter()
+        .any(|m| m.starts_with("bad.md:5: error: `tinh_trang` must be one of")));
 }
 
 #[test]
 fn missing_front_matter_and_empty_body() {
     let outcome = parse_document("x.md", "Điều 1. A\n");
-    assert_eq!(messages(&outcome), ["x.md:1: error: missing front matter: the file must start with a `---` block"]);
+    assert_eq!(
+        messages(&outcome),
+        ["x.md:1: error: missing front matter: the file must start with a `---` block"]
+    );
     let outcome = parse("");
     assert!(outcome.has_errors());
 }
@@ -160,9 +195,18 @@ fn missing_front_matter_and_empty_body() {
 #[test]
 fn never_panics_on_hostile_input() {
     for source in [
-        "", "---", "---\n---", "---\n:\n---\n", "---\nso_hieu: [\n---\n1.", "a)\n\u{0}\u{202e}Điều",
+        "",
+        "---",
+        "---\n---",
+        "---\n:\n---\n",
+        "---\nso_hieu: [\n---\n1.",
+        "a)\n\u{0}\u{202e}Điều",
         "---\nlinh_vuc: [\"a, b\n---\nĐiều 9999999999999999999999. X\n1.\na)\nđ)\n",
-        "Điều", "Điều .", "Chương", "# \n## Điều 1.\n", "1.\n2.\n",
+        "Điều",
+        "Điều .",
+        "Chương",
+        "# \n## Điều 1.\n",
+        "1.\n2.\n",
     ] {
         let _ = parse_document("f.md", source);
         let _ = parse(source);
@@ -180,7 +224,10 @@ fn nfd_input_is_composed() {
 #[test]
 fn out_of_order_clause_is_a_warning() {
     let outcome = parse("Điều 1. A\n1. Một.\n3. Ba.\n");
-    assert_eq!(messages(&outcome), ["test.md:15: warning: clause 3 follows clause 1 in Điều 1"]);
+    assert_eq!(
+        messages(&outcome),
+        ["test.md:15: warning: clause 3 follows clause 1 in Điều 1"]
+    );
 }
 
 #[test]
