@@ -101,11 +101,7 @@ pub fn start(config: &Config, mode: IndexMode, progress: bool) -> Result<Started
         "corpus loaded"
     );
 
-    let sessions = config
-        .model
-        .query_sessions
-        .max(config.model.ingest_sessions);
-    let embedder = Arc::new(E5Embedder::load(&model_paths, sessions)?);
+    let embedder = Arc::new(E5Embedder::load(&model_paths, config.model.sessions)?);
     let index_dir = index_dir(config);
     if mode == IndexMode::Rebuild && index_dir.exists() {
         std::fs::remove_dir_all(&index_dir).map_err(|source| StartError::Rebuild {

@@ -46,10 +46,9 @@ pub struct PathsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
-    /// ONNX Runtime sessions (one thread each) used for questions.
-    pub query_sessions: usize,
-    /// Sessions used while ingesting; defaults to the number of cores.
-    pub ingest_sessions: usize,
+    /// ONNX Runtime sessions of one thread each, run side by side: an ingest batch is split
+    /// across them, and concurrent questions each take a free one. Defaults to the core count.
+    pub sessions: usize,
     /// Passages embedded per batch during ingest.
     pub ingest_batch: usize,
 }
@@ -134,8 +133,7 @@ impl Default for ModelConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         ModelConfig {
-            query_sessions: 2,
-            ingest_sessions: cores,
+            sessions: cores,
             ingest_batch: 32,
         }
     }

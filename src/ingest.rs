@@ -172,7 +172,9 @@ pub fn ingest(
         "ingest plan"
     );
 
-    let refreshed = refresh(&to_refresh, store, options.batch_size)?;
+    let (refreshed, vectorless) = refresh(&to_refresh, store, options.batch_size)?;
+    // A stored point without its dense vector (a crash mid-write) cannot be refreshed: embed it.
+    to_embed.extend(vectorless);
     let embedded = embed_missing(&mut to_embed, embedder, store, options)?;
 
     store.flush()?;
@@ -201,29 +203,29 @@ pub fn ingest(
 }
 
 /// Rewrites payload and lexical vectors of stored chunks, reusing their stored dense vectors.
-fn refresh(
-    chunks: &[&Chunk],
+/// Returns how many were refreshed, and the chunks whose dense vector was missing.
+fn refresh<'a>(
+    chunks: &[&'a Chunk],
     store: &dyn VectorStore,
     batch_size: usize,
-) -> Result<usize, IngestError> {
+) -> Result<(usize, Vec<&'a Chunk>), IngestError> {
     let mut refreshed = 0;
+    let mut vectorless = Vec::new();
     for batch in chunks.chunks(batch_size.max(1)) {
         let ids: Vec<Uuid> = batch.iter().map(|c| c.id).collect();
         let mut dense = store.dense_vectors(&ids)?;
-        let records: Vec<ChunkRecord> = batch
-            .iter()
-            .filter_map(|chunk| {
-                // A point without its vector cannot be refreshed; it is re-embedded next run
-                // because its fingerprint stays stale.
-                let vector = dense.remove(&chunk.id)?;
-                Some(record(chunk, vector))
-            })
-            .collect();
+        let mut records = Vec::with_capacity(batch.len());
+        for chunk in batch {
+            match dense.remove(&chunk.id) {
+                Some(vector) => records.push(record(chunk, vector)),
+                None => vectorless.push(*chunk),
+            }
+        }
         refreshed += records.len();
         store.upsert(records)?;
     }
     store.flush()?;
-    Ok(refreshed)
+    Ok((refreshed, vectorless))
 }
 
 /// Embeds and stores chunks in batches, flushing after each so that a crash loses at most one batch.

@@ -120,7 +120,15 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
         let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown_signal());
         let server = tokio::spawn(async move { server.await });
 
-        match startup.await? {
+        // Ctrl-C during a first ingest stops at once: ingest resumes where it stopped next time.
+        let startup = tokio::select! {
+            outcome = startup => outcome?,
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("interrupted during start-up; the next start resumes the ingest");
+                return Ok(ExitCode::from(130));
+            }
+        };
+        match startup {
             Ok(started) => {
                 if started.ingest_report.is_some() {
                     app::optimize_in_background(started.store.clone());

@@ -173,3 +173,59 @@ fn start_up_reuses_an_up_to_date_index() {
     );
     let _ = Arc::clone(&second.assistant);
 }
+
+/// A question only an expired law answers is declined with a pointer to that law and to what
+/// replaced it; configured to include expired texts, it is answered with a warning and flagged.
+#[test]
+fn expired_law_is_named_not_quoted() {
+    use hoiluat::answer::{Outcome, NOT_IN_FORCE_ONLY};
+
+    let question = "Hòa giải viên ở cơ sở được bầu như thế nào?";
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = common::corpus_with(dir.path(), &[DOCUMENT]);
+    let path = corpus.join(DOCUMENT);
+    let source = std::fs::read_to_string(&path).unwrap();
+    let expired = source.replace(
+        "tinh_trang: con_hieu_luc",
+        "tinh_trang: het_hieu_luc\nbi_thay_the_boi: [99/2026/QH15]",
+    );
+    std::fs::write(&path, expired).unwrap();
+    let mut config = common::config_for(dir.path(), &corpus);
+
+    let started = app::start(&config, IndexMode::IngestIfNeeded, false).unwrap();
+    let answer = started.assistant.ask_blocking(question, None).unwrap();
+    assert_eq!(
+        answer.outcome,
+        Outcome::Declined {
+            category: Some(NOT_IN_FORCE_ONLY.into())
+        },
+        "{}",
+        answer.text
+    );
+    assert!(answer.quotes.is_empty());
+    assert!(answer.needs_review);
+    assert!(
+        answer
+            .text
+            .contains("Luật Hòa giải ở cơ sở số 35/2013/QH13"),
+        "{}",
+        answer.text
+    );
+    assert!(answer.text.contains("hết hiệu lực"), "{}", answer.text);
+    assert!(answer.text.contains("99/2026/QH15"), "{}", answer.text);
+    drop(started);
+
+    config.retrieval.include_expired = true;
+    let started = app::start(&config, IndexMode::IngestIfNeeded, false).unwrap();
+    let answer = started.assistant.ask_blocking(question, None).unwrap();
+    assert_eq!(answer.outcome, Outcome::Answered);
+    assert!(
+        answer.needs_review,
+        "a quote of an expired law must be reviewed"
+    );
+    assert!(
+        answer.notices.iter().any(|n| n.contains("hết hiệu lực")),
+        "{:?}",
+        answer.notices
+    );
+}

@@ -16,7 +16,7 @@ fn write_config(dir: &Path, port: u16) -> std::path::PathBuf {
     let repo = common::repo();
     let corpus = common::corpus_with(dir, CORPUS);
     let config = format!(
-        "[server]\nbind = \"127.0.0.1:{port}\"\n\n[paths]\ncorpus_dir = {:?}\ndata_dir = {:?}\nmodels_dir = {:?}\nprompts_dir = {:?}\n\n[model]\ningest_sessions = 2\ningest_batch = 16\n",
+        "[server]\nbind = \"127.0.0.1:{port}\"\n\n[paths]\ncorpus_dir = {:?}\ndata_dir = {:?}\nmodels_dir = {:?}\nprompts_dir = {:?}\n\n[model]\nsessions = 2\ningest_batch = 16\n",
         corpus,
         dir.join("data"),
         common::models_dir(),

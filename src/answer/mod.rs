@@ -8,6 +8,7 @@ pub mod prompts;
 pub mod relevance;
 pub mod scope;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,10 +18,21 @@ use crate::config::{ConversationConfig, RetrievalConfig};
 use crate::corpus::Validity;
 use crate::embed::{EmbedError, Embedder};
 use crate::lexical::encode_query;
-use crate::library::Library;
+use crate::library::{Library, LibraryArticle};
 use crate::store::{HybridQuery, SearchFilter, StoreError, VectorStore};
 use conversation::{Conversations, Turn};
-use prompts::Prompts;
+use prompts::{render, Prompts};
+
+/// Decline reason when only documents no longer in force answer the question.
+pub const NOT_IN_FORCE_ONLY: &str = "not_in_force_only";
+
+/// An article that may answer the question.
+struct Candidate {
+    article_id: String,
+    /// Clauses of the best chunk (empty when it covers the whole article).
+    clauses: Vec<String>,
+    confidence: f32,
+}
 
 /// Candidates fetched after fusion; answers quote at most a few of them.
 const CANDIDATES: usize = 10;
@@ -49,8 +61,8 @@ pub struct Answer {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Answered,
-    /// Declined: `category` is the out-of-scope category id, or `None` when nothing in the corpus
-    /// answers the question well enough.
+    /// Declined: `category` is the out-of-scope category id, [`NOT_IN_FORCE_ONLY`], or `None`
+    /// when nothing in the corpus answers the question well enough.
     Declined {
         category: Option<String>,
     },
@@ -201,79 +213,29 @@ impl Assistant {
         let history = self.conversations.history(&conversation_id);
         let search_text = conversation::search_text(&question, &history);
         let query_vector = self.embedder.embed_query(&search_text)?;
-        let mut lexical = encode_query(&search_text);
-        let mut weights = self.retrieval.weights;
-        if crate::text::lacks_diacritics(&search_text) {
-            // Typed without diacritics, the toned channel only meets unrelated words ("thu" is a
-            // word too); the diacritics-free channel carries the lexical signal alone.
-            lexical.toned = Default::default();
-            weights[2] = weights[1].max(weights[2]);
-        }
-        let hits = self.store.query(&HybridQuery {
-            dense: query_vector.clone(),
-            lexical,
-            filter: self.filter(),
-            prefetch_limit: self.retrieval.prefetch_limit,
-            limit: CANDIDATES,
-            rrf_k: self.retrieval.rrf_k,
-            weights,
-        })?;
-
-        // Score each distinct article by its best chunk, keeping the fused order for ties.
-        let mut candidates: Vec<(String, Vec<String>, f32)> = Vec::new();
-        for hit in &hits {
-            if candidates
-                .iter()
-                .any(|(id, _, _)| *id == hit.payload.article_id)
-            {
-                continue;
-            }
-            let passage = format!(
-                "{} {} {}",
-                hit.payload.document_title, hit.payload.heading, hit.payload.text
-            );
-            let semantic = hit
-                .dense
-                .as_deref()
-                .map_or(0.0, |d| relevance::cosine(&query_vector, d));
-            let lexical = relevance::trusted_coverage(&search_text, &passage);
-            let confidence = relevance::confidence(semantic, lexical);
-            tracing::debug!(article_id = %hit.payload.article_id, fused = hit.score, semantic, lexical, confidence, "candidate");
-            candidates.push((
-                hit.payload.article_id.clone(),
-                hit.payload.clauses.clone(),
-                confidence,
-            ));
-        }
-        let Some(best_confidence) = candidates.first().map(|c| c.2) else {
-            return Ok(self.no_answer(conversation_id, 0.0));
-        };
-        // Confidence re-ranks the fused candidates: it weighs how much of the question each one
-        // covers, which the fused rank does not.
-        let top_confidence = candidates
-            .iter()
-            .take(3)
-            .map(|c| c.2)
-            .fold(best_confidence, f32::max);
+        let candidates = self.candidates(&search_text, &query_vector, self.filter())?;
+        let top_confidence = candidates.first().map_or(0.0, |c| c.confidence);
         if top_confidence < self.retrieval.decline_below {
-            tracing::info!(confidence = top_confidence, "declined: no relevant text");
-            return Ok(self.no_answer(conversation_id, top_confidence));
+            tracing::info!(
+                confidence = top_confidence,
+                "declined: no relevant text in force"
+            );
+            return self.no_answer(conversation_id, &search_text, &query_vector, top_confidence);
         }
-        candidates.sort_by(|a, b| b.2.total_cmp(&a.2));
 
         // The best candidate, plus the next ones only when nearly as good.
-        let chosen: Vec<&(String, Vec<String>, f32)> = candidates
+        let mut entries: Vec<(&LibraryArticle, &[String])> = Vec::new();
+        for candidate in candidates
             .iter()
             .take(self.retrieval.max_articles)
-            .take_while(|(_, _, confidence)| *confidence >= top_confidence - 0.05)
-            .collect();
-        let mut entries: Vec<(&crate::library::LibraryArticle, &[String])> = Vec::new();
-        for (article_id, clauses, _) in chosen {
-            match self.library.article(article_id) {
-                Some(entry) => entries.push((entry, clauses)),
-                None => {
-                    tracing::warn!(%article_id, "indexed article missing from the corpus in memory")
-                }
+            .take_while(|c| c.confidence >= top_confidence - 0.05)
+        {
+            match self.library.article(&candidate.article_id) {
+                Some(entry) => entries.push((entry, &candidate.clauses)),
+                None => tracing::warn!(
+                    article_id = %candidate.article_id,
+                    "indexed article missing from the corpus in memory"
+                ),
             }
         }
         // Articles of one document are quoted in the law's own order: laws state the general rule
@@ -297,7 +259,7 @@ impl Assistant {
             article_ids.push(entry.id.clone());
         }
         if quotes.is_empty() {
-            return Ok(self.no_answer(conversation_id, top_confidence));
+            return self.no_answer(conversation_id, &search_text, &query_vector, top_confidence);
         }
 
         let mut notices = compose::validity_notices(&quotes, &self.prompts);
@@ -369,10 +331,127 @@ impl Assistant {
         }
     }
 
-    fn no_answer(&self, conversation_id: String, confidence: f32) -> Answer {
-        let message = self.prompts.wording.declined_no_answer.clone();
+    /// Candidate articles for a question under `filter`, each scored by its best chunk, most
+    /// confident first. Confidence re-ranks the fused list: it weighs how much of the question
+    /// each candidate covers, which the fused rank does not.
+    fn candidates(
+        &self,
+        search_text: &str,
+        query_vector: &[f32],
+        filter: SearchFilter,
+    ) -> Result<Vec<Candidate>, AskError> {
+        let mut lexical = encode_query(search_text);
+        let mut weights = self.retrieval.weights;
+        if crate::text::lacks_diacritics(search_text) {
+            // Typed without diacritics, the toned channel only meets unrelated words ("thu" is a
+            // word too); the diacritics-free channel carries the lexical signal alone.
+            lexical.toned = Default::default();
+            weights[2] = weights[1].max(weights[2]);
+        }
+        let hits = self.store.query(&HybridQuery {
+            dense: query_vector.to_vec(),
+            lexical,
+            filter,
+            prefetch_limit: self.retrieval.prefetch_limit,
+            limit: CANDIDATES,
+            rrf_k: self.retrieval.rrf_k,
+            weights,
+        })?;
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for hit in &hits {
+            if candidates
+                .iter()
+                .any(|c| c.article_id == hit.payload.article_id)
+            {
+                continue;
+            }
+            let passage = format!(
+                "{} {} {}",
+                hit.payload.document_title, hit.payload.heading, hit.payload.text
+            );
+            let semantic = hit
+                .dense
+                .as_deref()
+                .map_or(0.0, |d| relevance::cosine(query_vector, d));
+            let lexical = relevance::trusted_coverage(search_text, &passage);
+            let confidence = relevance::confidence(semantic, lexical);
+            tracing::debug!(article_id = %hit.payload.article_id, fused = hit.score, semantic, lexical, confidence, "candidate");
+            candidates.push(Candidate {
+                article_id: hit.payload.article_id.clone(),
+                clauses: hit.payload.clauses.clone(),
+                confidence,
+            });
+        }
+        // Stable sort: equal confidence keeps the fused order.
+        candidates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        Ok(candidates)
+    }
+
+    /// Declines a question that no text in force answers. When a document no longer (or not yet)
+    /// in force does answer it, the decline says which one and what replaced it: more useful than
+    /// a bare "not found", and never a quote of a text that does not apply.
+    fn no_answer(
+        &self,
+        conversation_id: String,
+        search_text: &str,
+        query_vector: &[f32],
+        confidence: f32,
+    ) -> Result<Answer, AskError> {
+        let wording = &self.prompts.wording;
+        if !self.retrieval.include_expired {
+            let not_applicable = SearchFilter {
+                validity: Validity::ALL
+                    .into_iter()
+                    .filter(|v| !v.is_applicable())
+                    .collect(),
+                ..self.filter()
+            };
+            let best = self
+                .candidates(search_text, query_vector, not_applicable)?
+                .into_iter()
+                .next();
+            let entry = best
+                .filter(|c| c.confidence >= self.retrieval.decline_below)
+                .and_then(|c| self.library.article(&c.article_id));
+            if let Some(entry) = entry {
+                let meta = &entry.document;
+                let replacement = if meta.bi_thay_the_boi.is_empty() {
+                    String::new()
+                } else {
+                    render(
+                        &wording.replaced_by,
+                        &BTreeMap::from([("replaced_by", meta.bi_thay_the_boi.join(", "))]),
+                    )
+                };
+                let message = render(
+                    &wording.declined_not_in_force,
+                    &BTreeMap::from([
+                        (
+                            "citation",
+                            format!("{} {}", entry.article.label(), meta.citation_title()),
+                        ),
+                        ("validity", meta.tinh_trang.label().to_lowercase()),
+                        ("replacement", replacement),
+                    ]),
+                );
+                tracing::info!(article_id = %entry.id, "declined: only a text not in force answers");
+                return Ok(self.declined(
+                    conversation_id,
+                    Some(NOT_IN_FORCE_ONLY.into()),
+                    message,
+                    confidence,
+                    true,
+                ));
+            }
+        }
         // Nothing in the corpus answered: staff should see the question (and maybe add a text).
-        self.declined(conversation_id, None, message, confidence, true)
+        Ok(self.declined(
+            conversation_id,
+            None,
+            wording.declined_no_answer.clone(),
+            confidence,
+            true,
+        ))
     }
 
     fn declined(

@@ -30,6 +30,8 @@ pub struct Wording {
     pub review_notice: String,
     pub disclaimer: String,
     pub declined_no_answer: String,
+    pub declined_not_in_force: String,
+    pub replaced_by: String,
     pub citation_validity: String,
     pub citation_validity_unknown_date: String,
 }

@@ -111,20 +111,31 @@ async fn ask(
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid_utf8())?;
     let request: AskRequest = serde_json::from_str(text).map_err(|_| ApiError::invalid_json())?;
 
-    let Ok(_permit) = state.asks_in_flight.try_acquire() else {
+    let Ok(permit) = state.asks_in_flight.clone().try_acquire_owned() else {
         tracing::warn!("ask rejected: too many questions in flight");
         return Err(ApiError::busy());
     };
     tracing::debug!(question_chars = request.question.chars().count(), "ask");
-    let answer = tokio::time::timeout(
-        state.ask_timeout,
-        assistant.ask(request.question, request.conversation_id),
-    )
-    .await
-    .map_err(|_| {
-        tracing::warn!(seconds = state.ask_timeout.as_secs(), "ask timed out");
-        ApiError::timeout()
-    })??;
+    // The permit lives with the work, not with this request: a timed-out question still occupies
+    // its slot until the blocking work ends, so the limit bounds CPU work, not only waiting.
+    let work = tokio::spawn(async move {
+        let answer = assistant
+            .ask(request.question, request.conversation_id)
+            .await;
+        drop(permit);
+        answer
+    });
+    let answer = match tokio::time::timeout(state.ask_timeout, work).await {
+        Err(_) => {
+            tracing::warn!(seconds = state.ask_timeout.as_secs(), "ask timed out");
+            return Err(ApiError::timeout());
+        }
+        Ok(Err(join_error)) => {
+            tracing::error!(error = %join_error, "ask task failed");
+            return Err(ApiError::internal());
+        }
+        Ok(Ok(answer)) => answer?,
+    };
     Ok(Json(AskResponse::from(answer)))
 }
 

@@ -98,7 +98,7 @@ impl EdgeStore {
     }
 
     fn ensure_payload_indexes(&self) -> Result<(), StoreError> {
-        let existing = self.shard.info().payload_schema;
+        let existing = guard(|| self.shard.info())?.payload_schema;
         for field in INDEXED_FIELDS {
             if existing.keys().any(|key| key.to_string() == *field) {
                 continue;
@@ -297,7 +297,7 @@ impl VectorStore for EdgeStore {
     }
 
     fn count(&self) -> Result<usize, StoreError> {
-        Ok(self.shard.info().points_count)
+        Ok(guard(|| self.shard.info())?.points_count)
     }
 }
 

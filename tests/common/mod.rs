@@ -42,8 +42,7 @@ pub fn config_for(dir: &Path, corpus: &Path) -> Config {
     config.paths.data_dir = dir.join("data");
     config.paths.models_dir = models_dir();
     config.paths.prompts_dir = repo().join("prompts");
-    config.model.ingest_sessions = 2;
-    config.model.query_sessions = 2;
+    config.model.sessions = 2;
     config
 }
 
