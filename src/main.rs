@@ -10,6 +10,7 @@ use hoiluat::app::{self, IndexMode};
 use hoiluat::config::Config;
 use hoiluat::corpus::Severity;
 use hoiluat::http::{self, dto::AskResponse, AppState};
+use hoiluat::store::VectorStore;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -42,6 +43,21 @@ enum Command {
         /// Print the JSON the API would return.
         #[arg(long)]
         json: bool,
+    },
+    /// Evaluate answers on labelled questions and write a Markdown report.
+    Eval {
+        /// Citizen questions with gold articles (JSONL: id, question, gold[{so_hieu, dieu}]).
+        #[arg(long, default_value = "../shared/data/zalo-phapdien/dev.jsonl")]
+        questions: PathBuf,
+        /// Questions that must not be answered from the corpus (JSONL: question, kind).
+        #[arg(long, default_value = "eval/out_of_scope.jsonl")]
+        unanswerable: PathBuf,
+        /// Evaluate only the first N labelled questions.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Write the report here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Corpus maintenance.
     Corpus {
@@ -76,6 +92,12 @@ fn main() -> ExitCode {
         Command::Serve => serve(config),
         Command::Ingest { rebuild } => ingest(&config, rebuild),
         Command::Ask { question, json } => ask(&config, &question, json),
+        Command::Eval {
+            questions,
+            unanswerable,
+            limit,
+            out,
+        } => evaluate(&config, &questions, &unanswerable, limit, out.as_deref()),
         Command::Corpus {
             command: CorpusCommand::Check,
         } => corpus_check(&config),
@@ -205,6 +227,44 @@ fn ask(config: &Config, question: &str, json: bool) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::from(2))
         }
     }
+}
+
+fn evaluate(
+    config: &Config,
+    questions: &std::path::Path,
+    unanswerable: &std::path::Path,
+    limit: Option<usize>,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let started = app::start(config, IndexMode::IngestIfNeeded, true)?;
+    let report = hoiluat::eval::run(&started.assistant, questions, unanswerable, limit)?;
+    let library = started.assistant.library();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let context = format!(
+        "- command: `hoiluat {}`\n- date: {}\n- machine: {cores} cores, {cpu}; {} build\n- corpus: {} documents, {} articles; model `{}`\n- questions: `{}`, `{}`",
+        std::env::args().skip(1).collect::<Vec<_>>().join(" "),
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+        library.documents().len(),
+        library.article_count(),
+        started.store.collection_info().model_id,
+        questions.display(),
+        unanswerable.display(),
+    );
+    let markdown = report.to_markdown(&context);
+    match out {
+        Some(path) => std::fs::write(path, markdown)?,
+        None => println!("{markdown}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn corpus_check(config: &Config) -> anyhow::Result<ExitCode> {

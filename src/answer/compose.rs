@@ -6,11 +6,16 @@ use std::collections::BTreeMap;
 use super::prompts::{render, Prompts};
 use super::relevance::coverage;
 use super::{Citation, Quote};
-use crate::corpus::{Clause, Validity};
+use crate::corpus::{Clause, Point, Validity};
 use crate::library::LibraryArticle;
 
 /// Articles shorter than this are quoted whole: splitting them would lose context for no gain.
 const QUOTE_WHOLE_ARTICLE_CHARS: usize = 1_200;
+/// Clauses shorter than this are quoted whole even when only one of their points matches.
+const QUOTE_WHOLE_CLAUSE_CHARS: usize = 700;
+/// A point is singled out only when it matches the question at least this well.
+const MIN_POINT_COVERAGE: f32 = 0.3;
+const MAX_POINTS_PER_CLAUSE: usize = 2;
 
 /// Chooses what to quote from one article: the whole article when short, otherwise the clauses
 /// that best cover the question (those of the retrieved chunk first), in document order.
@@ -26,7 +31,7 @@ pub fn quotes_for_article(
     if article.clauses.is_empty() || body.chars().count() <= QUOTE_WHOLE_ARTICLE_CHARS {
         return vec![Quote {
             text: body,
-            citation: citation(entry, None, prompts),
+            citation: citation(entry, None, &[], prompts),
         }];
     }
     let mut scored: Vec<(usize, f32)> = article
@@ -54,23 +59,74 @@ pub fn quotes_for_article(
     chosen.sort_unstable();
     chosen
         .into_iter()
-        .map(|index| {
-            let clause = &article.clauses[index];
-            Quote {
-                text: clause.text(),
-                citation: citation(entry, Some(clause), prompts),
-            }
-        })
+        .map(|index| clause_quote(entry, &article.clauses[index], question, prompts))
         .collect()
 }
 
-/// The citation of an article or of one of its clauses.
-pub fn citation(entry: &LibraryArticle, clause: Option<&Clause>, prompts: &Prompts) -> Citation {
+/// A clause in full, or, when it is long and only some of its points match the question, its
+/// lead with those points, cited down to the point ("Điểm b khoản 2 Điều 5").
+fn clause_quote(
+    entry: &LibraryArticle,
+    clause: &Clause,
+    question: &str,
+    prompts: &Prompts,
+) -> Quote {
+    let whole = || Quote {
+        text: clause.text(),
+        citation: citation(entry, Some(clause), &[], prompts),
+    };
+    if clause.points.len() < 2 || clause.text().chars().count() <= QUOTE_WHOLE_CLAUSE_CHARS {
+        return whole();
+    }
+    let scores: Vec<f32> = clause
+        .points
+        .iter()
+        .map(|point| coverage(question, &point.text()))
+        .collect();
+    let best = scores.iter().copied().fold(0.0, f32::max);
+    if best < MIN_POINT_COVERAGE {
+        return whole();
+    }
+    let mut chosen: Vec<usize> = (0..scores.len())
+        .filter(|&i| scores[i] >= best * 0.8)
+        .collect();
+    chosen.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    chosen.truncate(MAX_POINTS_PER_CLAUSE);
+    chosen.sort_unstable();
+    let points: Vec<&Point> = chosen.iter().map(|&i| &clause.points[i]).collect();
+    let mut lines = vec![format!("{}. {}", clause.number, clause.lead.join("\n"))];
+    lines.extend(points.iter().map(|p| p.text()));
+    Quote {
+        text: lines.join("\n"),
+        citation: citation(entry, Some(clause), &points, prompts),
+    }
+}
+
+/// The citation of an article, of one of its clauses, or of points of a clause.
+pub fn citation(
+    entry: &LibraryArticle,
+    clause: Option<&Clause>,
+    points: &[&Point],
+    prompts: &Prompts,
+) -> Citation {
     let meta = &entry.document;
-    let unit = match clause {
-        // Official style keeps the article capitalised inside a citation: "Khoản 1 Điều 8".
-        Some(clause) => format!("Khoản {} {}", clause.number, entry.article.label()),
-        None => entry.article.label(),
+    let article = entry.article.label();
+    // Official style: "Điểm a khoản 1 Điều 8", "Các điểm a và c khoản 1 Điều 8"; the article keeps
+    // its capital inside a citation.
+    let unit = match (clause, points) {
+        (None, _) => article,
+        (Some(clause), []) => format!("Khoản {} {article}", clause.number),
+        (Some(clause), [point]) => {
+            format!("Điểm {} khoản {} {article}", point.letter, clause.number)
+        }
+        (Some(clause), points) => {
+            let letters: Vec<String> = points.iter().map(|p| p.letter.clone()).collect();
+            format!(
+                "Các điểm {} khoản {} {article}",
+                join_vietnamese(&letters),
+                clause.number
+            )
+        }
     };
     let effective = meta.ngay_hieu_luc.map(|d| d.format("%d/%m/%Y").to_string());
     let validity_text = match &effective {
@@ -283,6 +339,35 @@ b) Việc kết hôn do nam và nữ tự nguyện quyết định;
 
 Thông tin trên chỉ nhằm phổ biến pháp luật, không phải là tư vấn pháp lý cho trường hợp cụ thể. Cần hỗ trợ, bạn có thể liên hệ Trung tâm Trợ giúp pháp lý nhà nước hoặc Sở Tư pháp tỉnh.";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn long_clause_is_cited_down_to_the_matching_point() {
+        let prompts = repo_prompts();
+        let filler = "thực hiện theo quy định của pháp luật có liên quan và hướng dẫn của cơ quan có thẩm quyền; ".repeat(5);
+        let source = format!(
+            "---\nso_hieu: 52/2014/QH13\nten: Luật Hôn nhân và gia đình\nloai_van_ban: Luật\nco_quan_ban_hanh: Quốc hội\nngay_ban_hanh: 2014-06-19\nngay_hieu_luc: 2015-01-01\ntinh_trang: con_hieu_luc\npham_vi: toan_quoc\nlinh_vuc: [hon-nhan-gia-dinh]\nnguon: test\n---\nĐiều 5. Bảo vệ chế độ hôn nhân và gia đình\n1. Quan hệ hôn nhân được tôn trọng.\n2. Cấm các hành vi sau đây:\na) Kết hôn giả tạo, ly hôn giả tạo; {filler}\nb) Tảo hôn, cưỡng ép kết hôn, lừa dối kết hôn, cản trở kết hôn; {filler}\nc) Người đang có vợ, có chồng mà kết hôn hoặc chung sống như vợ chồng với người khác; {filler}\n"
+        );
+        let document = parse_document("t.md", &source).document.unwrap();
+        let library = Library::from_documents(&[document]);
+        let entry = library.article("52-2014-qh13.dieu-5").unwrap();
+        let quotes = quotes_for_article(
+            entry,
+            "Tảo hôn, cưỡng ép kết hôn có bị cấm không?",
+            &[],
+            1,
+            &prompts,
+        );
+        assert_eq!(quotes.len(), 1);
+        assert_eq!(quotes[0].citation.unit, "Điểm b khoản 2 Điều 5");
+        assert!(
+            quotes[0]
+                .text
+                .starts_with("2. Cấm các hành vi sau đây:\nb) Tảo hôn"),
+            "{}",
+            quotes[0].text
+        );
+        assert!(!quotes[0].text.contains("a) Kết hôn giả tạo"));
     }
 
     #[test]

@@ -27,11 +27,12 @@ use prompts::{render, Prompts};
 pub const NOT_IN_FORCE_ONLY: &str = "not_in_force_only";
 
 /// An article that may answer the question.
-struct Candidate {
-    article_id: String,
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub article_id: String,
     /// Clauses of the best chunk (empty when it covers the whole article).
-    clauses: Vec<String>,
-    confidence: f32,
+    pub clauses: Vec<String>,
+    pub confidence: f32,
 }
 
 /// Candidates fetched after fusion; answers quote at most a few of them.
@@ -329,6 +330,14 @@ impl Assistant {
             ],
             ..SearchFilter::default()
         }
+    }
+
+    /// The candidate articles `ask` chooses from for a standalone question, best first (for
+    /// evaluation of retrieval apart from answer composition). Blocking.
+    pub fn rank(&self, question: &str) -> Result<Vec<Candidate>, AskError> {
+        let question = self.validate_question(question)?;
+        let query_vector = self.embedder.embed_query(&question)?;
+        self.candidates(&question, &query_vector, self.filter())
     }
 
     /// Candidate articles for a question under `filter`, each scored by its best chunk, most
