@@ -8,7 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -91,19 +91,6 @@ pub struct LogConfig {
     pub format: String,
     /// A `tracing` filter, e.g. `info,hoiluat=debug`.
     pub filter: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            paths: PathsConfig::default(),
-            model: ModelConfig::default(),
-            retrieval: RetrievalConfig::default(),
-            conversation: ConversationConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
 }
 
 impl Default for ServerConfig {
@@ -207,6 +194,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment::Jail returns its large error type by design.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

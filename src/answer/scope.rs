@@ -24,7 +24,7 @@ pub fn out_of_scope<'a>(
     let question_words = fold(question);
     categories.iter().find(|category| {
         category.patterns.iter().any(|pattern| {
-            let segments: Vec<Vec<String>> = pattern.split('*').map(|s| fold(s)).collect();
+            let segments: Vec<Vec<String>> = pattern.split('*').map(&fold).collect();
             matches_from(&question_words, &segments, None)
         })
     })
