@@ -313,3 +313,45 @@ async fn before_start_up_finishes_the_api_says_not_ready() {
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// A question that outlives the time limit gets 504, and keeps its slot until its work ends, so
+/// the next question meets a full house (503 busy, Retry-After) instead of piling up CPU work.
+#[tokio::test]
+async fn timeout_and_busy() {
+    let fixture = common::fixture();
+    let server = ServerConfig {
+        max_concurrent_asks: 1,
+        request_timeout_secs: 0,
+        ..ServerConfig::default()
+    };
+    let app = router(AppState::ready(&server, fixture.started.assistant.clone()));
+    let question = json!({ "question": "Người lao động được nghỉ hằng năm bao nhiêu ngày theo Bộ luật Lao động?" }).to_string();
+    let (status, body) = send(app.clone(), post_json(question.clone())).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
+    assert_eq!(body["error"]["code"], "timeout");
+    let response = app.oneshot(post_json(question)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "2");
+}
+
+/// Odd but valid input is answered or declined, never an error.
+#[tokio::test]
+async fn odd_questions_never_fail() {
+    for question in [
+        "???",
+        "🙂🙂🙂 kết hôn 🙂",
+        "ket hon\u{200b}\u{200b} bao nhieu tuoi",
+        "\u{202e}nôh tếk",
+        "Điều 8",
+        "kết hôn ".repeat(120).as_str(),
+        "Wie alt muss man sein, um zu heiraten?",
+        "結婚できる年齢は何歳ですか",
+    ] {
+        let answer = ask(question, None).await;
+        let status = answer["status"].as_str().unwrap();
+        assert!(
+            status == "answered" || status == "declined",
+            "{question:?}: {answer}"
+        );
+    }
+}
