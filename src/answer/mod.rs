@@ -23,7 +23,7 @@ use crate::store::{HybridQuery, SearchFilter, StoreError, VectorStore};
 use conversation::{Conversations, Turn};
 use prompts::{render, Prompts};
 
-/// Decline reason when only documents no longer in force answer the question.
+/// Decline reason when the question is answered by documents no longer (or not yet) in force.
 pub const NOT_IN_FORCE_ONLY: &str = "not_in_force_only";
 
 /// An article that may answer the question.
@@ -34,6 +34,10 @@ pub struct Candidate {
     pub clauses: Vec<String>,
     pub confidence: f32,
 }
+
+/// How much better a text no longer in force must answer than the best text in force for the
+/// question to be treated as governed by the replaced law.
+const SUPERSEDED_MARGIN: f32 = 0.1;
 
 /// Candidates fetched after fusion; answers quote at most a few of them.
 const CANDIDATES: usize = 10;
@@ -216,12 +220,27 @@ impl Assistant {
         let query_vector = self.embedder.embed_query(&search_text)?;
         let candidates = self.candidates(&search_text, &query_vector, self.filter())?;
         let top_confidence = candidates.first().map_or(0.0, |c| c.confidence);
+        if !self.retrieval.include_expired {
+            // A text no longer in force that answers clearly better than anything in force means
+            // the question is governed by a replaced law: say so rather than quote a weak match.
+            let bar = if top_confidence < self.retrieval.decline_below {
+                self.retrieval.decline_below
+            } else {
+                top_confidence + SUPERSEDED_MARGIN
+            };
+            if let Some(answer) = self.superseded(
+                &conversation_id,
+                &search_text,
+                &query_vector,
+                bar,
+                top_confidence,
+            )? {
+                return Ok(answer);
+            }
+        }
         if top_confidence < self.retrieval.decline_below {
-            tracing::info!(
-                confidence = top_confidence,
-                "declined: no relevant text in force"
-            );
-            return self.no_answer(conversation_id, &search_text, &query_vector, top_confidence);
+            tracing::info!(confidence = top_confidence, "declined: no relevant text");
+            return Ok(self.no_relevant_text(conversation_id, top_confidence));
         }
 
         // The best candidate, plus the next ones only when nearly as good.
@@ -260,7 +279,7 @@ impl Assistant {
             article_ids.push(entry.id.clone());
         }
         if quotes.is_empty() {
-            return self.no_answer(conversation_id, &search_text, &query_vector, top_confidence);
+            return Ok(self.no_relevant_text(conversation_id, top_confidence));
         }
 
         let mut notices = compose::validity_notices(&quotes, &self.prompts);
@@ -396,71 +415,74 @@ impl Assistant {
         Ok(candidates)
     }
 
-    /// Declines a question that no text in force answers. When a document no longer (or not yet)
-    /// in force does answer it, the decline says which one and what replaced it: more useful than
-    /// a bare "not found", and never a quote of a text that does not apply.
-    fn no_answer(
+    /// The decline for a question that a document no longer (or not yet) in force answers with at
+    /// least `bar` confidence: it names that document and what replaced it, and quotes nothing.
+    fn superseded(
         &self,
-        conversation_id: String,
+        conversation_id: &str,
         search_text: &str,
         query_vector: &[f32],
-        confidence: f32,
-    ) -> Result<Answer, AskError> {
-        let wording = &self.prompts.wording;
-        if !self.retrieval.include_expired {
-            let not_applicable = SearchFilter {
-                validity: Validity::ALL
-                    .into_iter()
-                    .filter(|v| !v.is_applicable())
-                    .collect(),
-                ..self.filter()
-            };
-            let best = self
-                .candidates(search_text, query_vector, not_applicable)?
+        bar: f32,
+        in_force_confidence: f32,
+    ) -> Result<Option<Answer>, AskError> {
+        let not_applicable = SearchFilter {
+            validity: Validity::ALL
                 .into_iter()
-                .next();
-            let entry = best
-                .filter(|c| c.confidence >= self.retrieval.decline_below)
-                .and_then(|c| self.library.article(&c.article_id));
-            if let Some(entry) = entry {
-                let meta = &entry.document;
-                let replacement = if meta.bi_thay_the_boi.is_empty() {
-                    String::new()
-                } else {
-                    render(
-                        &wording.replaced_by,
-                        &BTreeMap::from([("replaced_by", meta.bi_thay_the_boi.join(", "))]),
-                    )
-                };
-                let message = render(
-                    &wording.declined_not_in_force,
-                    &BTreeMap::from([
-                        (
-                            "citation",
-                            format!("{} {}", entry.article.label(), meta.citation_title()),
-                        ),
-                        ("validity", meta.tinh_trang.label().to_lowercase()),
-                        ("replacement", replacement),
-                    ]),
-                );
-                tracing::info!(article_id = %entry.id, "declined: only a text not in force answers");
-                return Ok(self.declined(
-                    conversation_id,
-                    Some(NOT_IN_FORCE_ONLY.into()),
-                    message,
-                    confidence,
-                    true,
-                ));
-            }
-        }
-        // Nothing in the corpus answered: staff should see the question (and maybe add a text).
-        Ok(self.declined(
+                .filter(|v| !v.is_applicable())
+                .collect(),
+            ..self.filter()
+        };
+        let best = self
+            .candidates(search_text, query_vector, not_applicable)?
+            .into_iter()
+            .next();
+        let Some(entry) = best
+            .filter(|c| c.confidence >= bar)
+            .and_then(|c| self.library.article(&c.article_id))
+        else {
+            return Ok(None);
+        };
+        let wording = &self.prompts.wording;
+        let meta = &entry.document;
+        let replacement = if meta.bi_thay_the_boi.is_empty() {
+            String::new()
+        } else {
+            render(
+                &wording.replaced_by,
+                &BTreeMap::from([("replaced_by", meta.bi_thay_the_boi.join(", "))]),
+            )
+        };
+        let message = render(
+            &wording.declined_not_in_force,
+            &BTreeMap::from([
+                (
+                    "citation",
+                    format!("{} {}", entry.article.label(), meta.citation_title()),
+                ),
+                ("validity", meta.tinh_trang.label().to_lowercase()),
+                ("replacement", replacement),
+            ]),
+        );
+        tracing::info!(article_id = %entry.id, in_force_confidence, "declined: a text not in force answers best");
+        Ok(Some(self.declined(
+            conversation_id.to_owned(),
+            Some(NOT_IN_FORCE_ONLY.into()),
+            message,
+            in_force_confidence,
+            true,
+        )))
+    }
+
+    /// Nothing in the corpus answers well enough: staff should see the question (and maybe add a
+    /// text for it).
+    fn no_relevant_text(&self, conversation_id: String, confidence: f32) -> Answer {
+        self.declined(
             conversation_id,
             None,
-            wording.declined_no_answer.clone(),
+            self.prompts.wording.declined_no_answer.clone(),
             confidence,
             true,
-        ))
+        )
     }
 
     fn declined(
