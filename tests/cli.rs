@@ -1,0 +1,61 @@
+//! The `hoiluat corpus check` command: prints diagnostics with file and line, exits non-zero on
+//! errors, and passes on the shipped corpus.
+
+mod common;
+
+use std::process::Command;
+
+fn corpus_check(corpus_dir: &std::path::Path) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_hoiluat"))
+        .args(["corpus", "check"])
+        .env("HOILUAT__PATHS__CORPUS_DIR", corpus_dir)
+        .env_remove("HOILUAT_CONFIG")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn shipped_corpus_has_no_errors() {
+    let (ok, stdout) = corpus_check(&common::repo().join("corpus"));
+    assert!(ok, "{stdout}");
+    assert!(stdout.contains(" 0 errors"), "{stdout}");
+}
+
+#[test]
+fn errors_are_reported_with_file_and_line_and_fail_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = common::corpus_with(dir.path(), &["luat-35-2013-qh13.md"]);
+    let bad = "---
+so_hieu: 1/2026/QH15
+ten: Luật thử
+loai_van_ban: Luật
+co_quan_ban_hanh: Quốc hội
+ngay_ban_hanh: 2026-01-01
+tinh_trang: con_hieu_luc
+pham_vi: toan_quoc
+linh_vuc: [thu]
+nguon: test
+hieu_luc_tu: 2026-07-01
+---
+Điều 1. Phạm vi
+Nội dung.
+Điều 1. Lặp lại
+Nội dung.
+";
+    std::fs::write(good.join("bad.md"), bad).unwrap();
+    let (ok, stdout) = corpus_check(&good);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stdout.contains("bad.md:11: error: unknown front-matter key `hieu_luc_tu`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("bad.md:15: error: duplicate article number 1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 files rejected"), "{stdout}");
+}
