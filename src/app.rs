@@ -16,6 +16,7 @@ use crate::ingest::{
 use crate::library::Library;
 use crate::store::edge::EdgeStore;
 use crate::store::{CollectionInfo, StoreError, VectorStore};
+use crate::vector_cache::{CacheError, VectorCache};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -34,6 +35,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
     #[error("cannot remove the old index {dir}: {source}")]
     Rebuild {
         dir: PathBuf,
@@ -118,9 +121,15 @@ pub fn start(config: &Config, mode: IndexMode, progress: bool) -> Result<Started
     let needs_ingest = mode != IndexMode::IngestIfNeeded
         || !is_up_to_date(&index_dir, &chunks, embedder.model_id());
     let ingest_report = if needs_ingest {
+        let cache = VectorCache::open(
+            &config.paths.vector_cache_dir(),
+            embedder.model_id(),
+            embedder.dimension(),
+        )?;
         let options = IngestOptions {
             batch_size: config.model.ingest_batch,
             progress,
+            cache: Some(Arc::new(cache)),
         };
         let report = ingest(
             &chunks,
@@ -131,6 +140,7 @@ pub fn start(config: &Config, mode: IndexMode, progress: bool) -> Result<Started
         )?;
         tracing::info!(
             embedded = report.embedded,
+            from_cache = report.from_cache,
             refreshed = report.refreshed,
             deleted = report.deleted,
             unchanged = report.unchanged,

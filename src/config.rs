@@ -30,6 +30,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Questions answered at the same time; more get "busy, retry after".
     pub max_concurrent_asks: usize,
+    /// How long a question waits for a free slot before it is answered 503 busy.
+    pub queue_wait_ms: u64,
     pub request_timeout_secs: u64,
 }
 
@@ -41,6 +43,16 @@ pub struct PathsConfig {
     pub data_dir: PathBuf,
     pub models_dir: PathBuf,
     pub prompts_dir: PathBuf,
+    /// The vector cache (see `vector_cache`); default `<data_dir>/vector-cache`.
+    pub vector_cache_dir: Option<PathBuf>,
+}
+
+impl PathsConfig {
+    pub fn vector_cache_dir(&self) -> PathBuf {
+        self.vector_cache_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("vector-cache"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +76,13 @@ pub struct RetrievalConfig {
     pub rrf_k: usize,
     /// Fusion weights of the dense, toned-lexical and plain-lexical channels.
     pub weights: [f32; 3],
+    /// Rewrite chat questions with `prompts/vocabulary.toml` before searching.
+    pub rewrite_queries: bool,
+    /// Restore the diacritics of questions typed without them before embedding.
+    pub restore_diacritics: bool,
+    /// Answers of standalone questions kept in memory (0 turns the answer cache off).
+    pub answer_cache_capacity: u64,
+    pub answer_cache_ttl_secs: u64,
     /// Below this confidence the question is declined and flagged for staff.
     pub decline_below: f32,
     /// Below this confidence an answer is given but flagged for staff review.
@@ -100,6 +119,7 @@ impl Default for ServerConfig {
             max_question_chars: 1_000,
             max_body_bytes: 16 * 1024,
             max_concurrent_asks: 8,
+            queue_wait_ms: 2_000,
             request_timeout_secs: 30,
         }
     }
@@ -112,6 +132,7 @@ impl Default for PathsConfig {
             data_dir: "data".into(),
             models_dir: "models".into(),
             prompts_dir: "prompts".into(),
+            vector_cache_dir: None,
         }
     }
 }
@@ -134,6 +155,10 @@ impl Default for RetrievalConfig {
             prefetch_limit: 40,
             rrf_k: 60,
             weights: [1.0, 1.0, 0.7],
+            rewrite_queries: true,
+            restore_diacritics: true,
+            answer_cache_capacity: 10_000,
+            answer_cache_ttl_secs: 3_600,
             decline_below: 0.45,
             review_below: 0.6,
             max_articles: 2,

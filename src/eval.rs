@@ -1,342 +1,296 @@
-//! Offline evaluation of `ask` on labelled questions: retrieval hits, answer/decline behaviour and
-//! latency, written as a Markdown report (committed under `eval/reports/` as baselines).
+//! Offline evaluation of retrieval and of `ask` on labelled question sets, written as a Markdown
+//! report and a JSON file (baselines are committed under `eval/reports/`).
 //!
-//! Two inputs:
-//! - real citizen questions with gold articles (`zalo-phapdien/dev.jsonl` of the shared data): a
-//!   gold article counts when its document and article number are in our corpus;
-//! - questions the service must not answer from the corpus (`eval/out_of_scope.jsonl`): not about
-//!   law, or about law the corpus does not hold.
+//! Every question goes through the same pipeline the channels use: `ask` for the answer/decline
+//! behaviour, and [`Assistant::retrieve`] for the ranked candidates in each [`RetrievalMode`], so
+//! that lexical-only, dense-only and hybrid are compared on one index in one run.
+//!
+//! Accepted question formats (detected per set):
+//! - our JSONL (`eval/questions/*.jsonl`): `id, kind, question, history[], expect, gold[{so_hieu, dieu}]`;
+//! - zalo-phapdien JSONL: `id, question, gold[{so_hieu, dieu, phapdien_ids}]` (a retrieved article is
+//!   correct when its `phapdien_id` is listed, or its document and article number match);
+//! - out-of-scope JSONL: `kind, question` (must be declined);
+//! - ALQAC JSON arrays: `question_id, text, question_type, relevant_articles[{law_id, article_id}]`,
+//!   where `law_id` is matched against document titles.
+//!
+//! A question whose gold articles are all absent from the index is not counted in retrieval
+//! metrics; it is reported in its own group (declined or flagged is the right outcome there).
 
-use std::collections::HashSet;
-use std::fmt::Write as _;
-use std::path::Path;
+mod format;
+pub mod metrics;
+mod report;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use serde::Serialize;
 
-use crate::answer::{Assistant, Outcome};
+use crate::answer::{Assistant, Outcome, RetrievalMode};
 use crate::chunk::document_slug;
+use crate::text::strip_diacritics;
+pub use format::{load_set, Expect, GoldRef, Question};
+pub use metrics::{RankMetrics, Summary};
 
-#[derive(Debug, Deserialize)]
-struct GoldQuestion {
-    id: String,
-    question: String,
-    gold: Vec<GoldArticle>,
+/// Ranks looked at: Recall@1/5/10, MRR@10, nDCG@10.
+pub const DEPTH: usize = 10;
+
+/// What to evaluate.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    pub sets: Vec<PathBuf>,
+    pub modes: Vec<RetrievalMode>,
+    /// Evaluate only the first N questions of each set.
+    pub limit: Option<usize>,
 }
 
-#[derive(Debug, Deserialize)]
-struct GoldArticle {
-    so_hieu: String,
-    dieu: String,
+/// The outcome of one question.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuestionResult {
+    pub id: String,
+    pub kind: String,
+    pub question: String,
+    pub expect: Expect,
+    /// Gold articles present in the index (corpus article ids).
+    pub gold: Vec<String>,
+    /// Whether the question has gold articles but none is in the index.
+    pub gold_missing: bool,
+    /// Top ranked article ids per mode.
+    pub ranked: BTreeMap<String, Vec<String>>,
+    /// 1-based rank of the first gold article within [`DEPTH`], per mode.
+    pub first_gold_rank: BTreeMap<String, Option<usize>>,
+    /// Time of the retrieval step alone, per mode.
+    pub retrieve_ms: BTreeMap<String, f64>,
+    pub declined: bool,
+    pub decline_category: Option<String>,
+    pub needs_review: bool,
+    pub confidence: f32,
+    /// Articles quoted by the answer.
+    pub quoted: Vec<String>,
+    pub ask_ms: f64,
 }
 
-#[derive(Debug, Deserialize)]
-struct UnanswerableQuestion {
-    question: String,
-    /// Why it must not be answered: `not_law`, `not_in_corpus`, `unlawful`.
-    kind: String,
+/// The evaluation of one question set.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetReport {
+    pub name: String,
+    pub path: String,
+    pub summary: Summary,
+    pub results: Vec<QuestionResult>,
 }
 
-/// Counts for one group of questions.
-#[derive(Debug, Default, Clone)]
-pub struct GroupStats {
-    pub questions: usize,
-    pub answered: usize,
-    pub answered_without_review: usize,
-    pub declined: usize,
-    /// Answers whose first quote is a gold article.
-    pub first_quote_correct: usize,
-    /// Answers quoting a gold article anywhere.
-    pub any_quote_correct: usize,
-    /// Gold article among the top 1 / 5 / 10 ranked candidates.
-    pub hit_at_1: usize,
-    pub hit_at_5: usize,
-    pub hit_at_10: usize,
-    pub reciprocal_rank_sum: f64,
-    /// Confidence of every answer or decline, for the threshold sweep.
-    pub confidences: Vec<f32>,
-}
-
-#[derive(Debug, Default)]
+/// A whole run.
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    pub in_corpus: GroupStats,
-    pub not_in_corpus: GroupStats,
-    pub unanswerable: GroupStats,
-    pub latencies: Vec<Duration>,
-    /// In-corpus questions whose first quote missed, for reading (id, question, first cited).
-    pub misses: Vec<(String, String, String)>,
+    pub context: BTreeMap<String, String>,
+    pub modes: Vec<RetrievalMode>,
+    pub sets: Vec<SetReport>,
 }
 
-/// Runs the evaluation. `limit` caps the labelled questions (for quick runs).
-pub fn run(
+/// Runs every set through `ask` and the ranking of every mode.
+pub fn run(assistant: &Assistant, options: &EvalOptions) -> anyhow::Result<Report> {
+    let resolver = GoldResolver::new(assistant);
+    let mut sets = Vec::new();
+    for path in &options.sets {
+        let questions = load_set(path)?;
+        let limit = options.limit.unwrap_or(usize::MAX);
+        let mut results = Vec::new();
+        for (index, question) in questions.into_iter().take(limit).enumerate() {
+            results.push(evaluate_one(
+                assistant,
+                &resolver,
+                &options.modes,
+                &question,
+                index,
+            )?);
+        }
+        let summary = Summary::of(&results, &options.modes);
+        sets.push(SetReport {
+            name: set_name(path),
+            path: path.display().to_string(),
+            summary,
+            results,
+        });
+    }
+    Ok(Report {
+        context: BTreeMap::new(),
+        modes: options.modes.clone(),
+        sets,
+    })
+}
+
+fn set_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    match path.parent().and_then(|p| p.file_name()) {
+        Some(parent) => format!("{}/{stem}", parent.to_string_lossy()),
+        None => stem,
+    }
+}
+
+fn evaluate_one(
     assistant: &Assistant,
-    gold_path: &Path,
-    unanswerable_path: &Path,
-    limit: Option<usize>,
-) -> anyhow::Result<Report> {
-    let mut report = Report::default();
-    let gold: Vec<GoldQuestion> = read_jsonl(gold_path)?;
-    for item in gold.into_iter().take(limit.unwrap_or(usize::MAX)) {
-        let gold_ids: HashSet<String> = item
-            .gold
-            .iter()
-            .map(|g| {
-                format!(
-                    "{}.dieu-{}",
-                    document_slug(&g.so_hieu),
-                    g.dieu.trim().to_lowercase()
-                )
-            })
-            .filter(|id| assistant.library().article(id).is_some())
-            .collect();
-        let in_corpus = !gold_ids.is_empty();
+    resolver: &GoldResolver,
+    modes: &[RetrievalMode],
+    question: &Question,
+    index: usize,
+) -> anyhow::Result<QuestionResult> {
+    let gold = resolver.resolve(&question.gold);
+    let gold_missing = !question.gold.is_empty() && gold.is_empty();
+    // Follow-ups are asked inside a conversation that first asks the earlier questions.
+    let conversation_id = if question.history.is_empty() {
+        None
+    } else {
+        let id = format!("eval-{index}");
+        for earlier in &question.history {
+            assistant.ask_blocking(earlier, Some(&id))?;
+        }
+        Some(id)
+    };
 
+    let gold_set: HashSet<&str> = gold.iter().map(String::as_str).collect();
+    let mut ranked = BTreeMap::new();
+    let mut first_gold_rank = BTreeMap::new();
+    let mut retrieve_ms = BTreeMap::new();
+    for &mode in modes {
         let started = Instant::now();
-        let answer = assistant.ask_blocking(&item.question, None)?;
-        report.latencies.push(started.elapsed());
-        let group = if in_corpus {
-            &mut report.in_corpus
-        } else {
-            &mut report.not_in_corpus
-        };
-        count_outcome(group, &answer.outcome, answer.needs_review);
-        group.confidences.push(answer.confidence);
-        if !in_corpus {
-            continue;
-        }
-        let cited: Vec<&str> = answer
-            .quotes
-            .iter()
-            .map(|q| q.citation.article_id.as_str())
+        let candidates =
+            assistant.retrieve(&question.question, conversation_id.as_deref(), mode)?;
+        retrieve_ms.insert(mode.name().to_owned(), ms(started.elapsed()));
+        let ids: Vec<String> = candidates
+            .into_iter()
+            .take(DEPTH)
+            .map(|c| c.article_id)
             .collect();
-        if cited.first().is_some_and(|id| gold_ids.contains(*id)) {
-            group.first_quote_correct += 1;
-        } else {
-            let first = cited
-                .first()
-                .map_or("(declined)".to_owned(), |s| s.to_string());
-            report
-                .misses
-                .push((item.id.clone(), item.question.clone(), first));
-        }
-        let group = &mut report.in_corpus;
-        if cited.iter().any(|id| gold_ids.contains(*id)) {
-            group.any_quote_correct += 1;
-        }
-        let ranked = assistant.rank(&item.question)?;
-        if let Some(rank) = ranked.iter().position(|c| gold_ids.contains(&c.article_id)) {
-            group.hit_at_1 += usize::from(rank < 1);
-            group.hit_at_5 += usize::from(rank < 5);
-            group.hit_at_10 += usize::from(rank < 10);
-            group.reciprocal_rank_sum += 1.0 / (rank as f64 + 1.0);
-        }
+        let rank = ids
+            .iter()
+            .position(|id| gold_set.contains(id.as_str()))
+            .map(|p| p + 1);
+        first_gold_rank.insert(mode.name().to_owned(), rank);
+        ranked.insert(mode.name().to_owned(), ids);
     }
 
-    let unanswerable: Vec<UnanswerableQuestion> = read_jsonl(unanswerable_path)?;
-    for item in unanswerable {
-        let started = Instant::now();
-        let answer = assistant.ask_blocking(&item.question, None)?;
-        report.latencies.push(started.elapsed());
-        count_outcome(
-            &mut report.unanswerable,
-            &answer.outcome,
-            answer.needs_review,
-        );
-        // Out-of-scope declines report confidence in the decline; count them as never answered.
-        let answerable_confidence = if matches!(answer.outcome, Outcome::Answered) {
-            answer.confidence
-        } else {
-            0.0
-        };
-        report.unanswerable.confidences.push(answerable_confidence);
-        if answer.outcome == Outcome::Answered && !answer.needs_review {
-            tracing::info!(kind = %item.kind, question = %item.question, "unanswerable question answered without review");
+    let started = Instant::now();
+    let answer = assistant.ask_blocking(&question.question, conversation_id.as_deref())?;
+    let ask_ms = ms(started.elapsed());
+    let (declined, decline_category) = match &answer.outcome {
+        Outcome::Answered => (false, None),
+        Outcome::Declined { category } => (true, category.clone()),
+    };
+    let mut quoted: Vec<String> = Vec::new();
+    for quote in &answer.quotes {
+        if !quoted.contains(&quote.citation.article_id) {
+            quoted.push(quote.citation.article_id.clone());
         }
     }
-    Ok(report)
+    Ok(QuestionResult {
+        id: question.id.clone(),
+        kind: question.kind.clone(),
+        question: question.question.clone(),
+        expect: question.expect,
+        gold,
+        gold_missing,
+        ranked,
+        first_gold_rank,
+        retrieve_ms,
+        declined,
+        decline_category,
+        needs_review: answer.needs_review,
+        confidence: answer.confidence,
+        quoted,
+        ask_ms,
+    })
 }
 
-fn count_outcome(group: &mut GroupStats, outcome: &Outcome, needs_review: bool) {
-    group.questions += 1;
-    match outcome {
-        Outcome::Answered => {
-            group.answered += 1;
-            if !needs_review {
-                group.answered_without_review += 1;
+/// Maps gold references of every format to corpus article ids present in the index.
+struct GoldResolver {
+    /// Every article id of the library.
+    articles: HashSet<String>,
+    /// `phapdien_id` attribute → article id.
+    by_phapdien: HashMap<String, String>,
+    /// Folded document title → document slug (for ALQAC law names).
+    by_title: HashMap<String, String>,
+}
+
+impl GoldResolver {
+    fn new(assistant: &Assistant) -> GoldResolver {
+        let library = assistant.library();
+        let mut articles = HashSet::new();
+        let mut by_phapdien = HashMap::new();
+        for entry in library.articles() {
+            articles.insert(entry.id.clone());
+            if let Some(phapdien_id) = entry.article.attributes.get("phapdien_id") {
+                by_phapdien.insert(phapdien_id.clone(), entry.id.clone());
             }
         }
-        Outcome::Declined { .. } => group.declined += 1,
-    }
-}
-
-fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, line)| {
-            serde_json::from_str(line)
-                .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), i + 1))
-        })
-        .collect()
-}
-
-fn percent(part: usize, whole: usize) -> String {
-    if whole == 0 {
-        "–".into()
-    } else {
-        format!(
-            "{:.1}% ({part}/{whole})",
-            100.0 * part as f64 / whole as f64
-        )
-    }
-}
-
-impl Report {
-    /// The Markdown report. `context` says how it was produced (command, machine, corpus).
-    pub fn to_markdown(&self, context: &str) -> String {
-        let mut out = String::new();
-        let _ = writeln!(out, "# Hỏi Luật evaluation\n\n{context}\n");
-        let g = &self.in_corpus;
-        let _ = writeln!(
-            out,
-            "## Citizen questions whose gold article is in the corpus ({})\n",
-            g.questions
-        );
-        let _ = writeln!(out, "| metric | value |\n|---|---|");
-        let _ = writeln!(
-            out,
-            "| retrieval hit@1 | {} |",
-            percent(g.hit_at_1, g.questions)
-        );
-        let _ = writeln!(
-            out,
-            "| retrieval hit@5 | {} |",
-            percent(g.hit_at_5, g.questions)
-        );
-        let _ = writeln!(
-            out,
-            "| retrieval hit@10 | {} |",
-            percent(g.hit_at_10, g.questions)
-        );
-        let mrr = if g.questions == 0 {
-            0.0
-        } else {
-            g.reciprocal_rank_sum / g.questions as f64
-        };
-        let _ = writeln!(out, "| retrieval MRR@10 | {mrr:.3} |");
-        let _ = writeln!(out, "| answered | {} |", percent(g.answered, g.questions));
-        let _ = writeln!(
-            out,
-            "| answered without review flag | {} |",
-            percent(g.answered_without_review, g.questions)
-        );
-        let _ = writeln!(
-            out,
-            "| first quote is a gold article | {} |",
-            percent(g.first_quote_correct, g.questions)
-        );
-        let _ = writeln!(
-            out,
-            "| some quote is a gold article | {} |",
-            percent(g.any_quote_correct, g.questions)
-        );
-        let _ = writeln!(out, "| declined | {} |\n", percent(g.declined, g.questions));
-
-        for (title, group) in [
-            (
-                "Citizen questions whose gold article is NOT in the corpus",
-                &self.not_in_corpus,
-            ),
-            (
-                "Questions that must not be answered from the corpus (eval/out_of_scope.jsonl)",
-                &self.unanswerable,
-            ),
-        ] {
-            let _ = writeln!(out, "## {title} ({})\n", group.questions);
-            let _ = writeln!(out, "| metric | value |\n|---|---|");
-            let _ = writeln!(
-                out,
-                "| declined | {} |",
-                percent(group.declined, group.questions)
-            );
-            let _ = writeln!(
-                out,
-                "| answered but flagged for review | {} |",
-                percent(
-                    group.answered - group.answered_without_review,
-                    group.questions
-                )
-            );
-            let _ = writeln!(
-                out,
-                "| answered without review flag (should be low) | {} |\n",
-                percent(group.answered_without_review, group.questions)
-            );
+        let by_title = library
+            .documents()
+            .iter()
+            .map(|meta| (fold_title(&meta.ten), document_slug(&meta.so_hieu)))
+            .collect();
+        GoldResolver {
+            articles,
+            by_phapdien,
+            by_title,
         }
+    }
 
-        let _ = writeln!(out, "## Threshold sweep\n");
-        let _ = writeln!(out, "Share of each group whose confidence reaches the threshold, i.e. that would be answered with `decline_below` (or left unflagged with `review_below`) at that value. Out-of-scope declines count as 0.\n");
-        let _ = writeln!(
-            out,
-            "| threshold | in corpus | not in corpus | must not answer |\n|---|---|---|---|"
-        );
-        for step in 0..8 {
-            let threshold = 0.40 + 0.05 * step as f32;
-            let share = |group: &GroupStats| {
-                percent(
-                    group
-                        .confidences
-                        .iter()
-                        .filter(|c| **c >= threshold)
-                        .count(),
-                    group.confidences.len(),
-                )
+    fn resolve(&self, gold: &[GoldRef]) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for reference in gold {
+            let mut found: Vec<String> = reference
+                .phapdien_ids
+                .iter()
+                .filter_map(|p| self.by_phapdien.get(p).cloned())
+                .collect();
+            let slug = match (&reference.so_hieu, &reference.law) {
+                (Some(so_hieu), _) => Some(document_slug(so_hieu)),
+                (None, Some(law)) => self.by_title.get(&fold_title(law)).cloned(),
+                (None, None) => None,
             };
-            let _ = writeln!(
-                out,
-                "| {threshold:.2} | {} | {} | {} |",
-                share(&self.in_corpus),
-                share(&self.not_in_corpus),
-                share(&self.unanswerable)
-            );
+            if let Some(slug) = slug {
+                // Plans and similar documents are divided into Roman-numbered sections (Mục).
+                let number = reference.dieu.trim().to_lowercase();
+                if let Some(id) = [
+                    format!("{slug}.dieu-{number}"),
+                    format!("{slug}.muc-{number}"),
+                ]
+                .into_iter()
+                .find(|id| self.articles.contains(id))
+                {
+                    found.push(id);
+                }
+            }
+            for id in found {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
         }
-        let _ = writeln!(out);
-
-        let mut latencies = self.latencies.clone();
-        latencies.sort();
-        let at = |q: f64| {
-            latencies
-                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or_default()
-        };
-        let _ = writeln!(
-            out,
-            "## Latency of `ask` ({} questions, one at a time)\n",
-            latencies.len()
-        );
-        let _ = writeln!(out, "| p50 | p95 | max |\n|---|---|---|");
-        let _ = writeln!(
-            out,
-            "| {:.1} ms | {:.1} ms | {:.1} ms |\n",
-            ms(at(0.5)),
-            ms(at(0.95)),
-            ms(latencies.last().copied().unwrap_or_default())
-        );
-
-        let _ = writeln!(
-            out,
-            "## First misses (in-corpus questions whose first quote is not gold)\n"
-        );
-        for (id, question, cited) in self.misses.iter().take(25) {
-            let _ = writeln!(out, "- `{}` {question} → {cited}", &id[..id.len().min(8)]);
-        }
-        out
+        ids
     }
+}
+
+/// Lowercase, no diacritics, single spaces: "Bộ luật dân sự" and "Bộ luật Dân sự" meet.
+fn fold_title(title: &str) -> String {
+    strip_diacritics(&title.to_lowercase())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_fold_case_and_diacritics() {
+        assert_eq!(fold_title("Bộ luật dân sự"), fold_title("Bộ  luật Dân sự"));
+        assert_ne!(fold_title("Luật Cư trú"), fold_title("Luật Du lịch"));
+    }
 }

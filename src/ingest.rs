@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -20,6 +21,7 @@ use crate::embed::{EmbedError, Embedder};
 use crate::lexical::{encode_document, LEXICAL_VERSION};
 use crate::store::payload::PAYLOAD_VERSION;
 use crate::store::{ChunkRecord, StoreError, VectorStore};
+use crate::vector_cache::{self, VectorCache};
 
 pub const STATE_FILE: &str = "ingest-state.json";
 
@@ -29,6 +31,8 @@ pub enum IngestError {
     Embed(#[from] EmbedError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Cache(#[from] crate::vector_cache::CacheError),
     #[error("cannot write the ingest state {path}: {source}")]
     State {
         path: String,
@@ -50,8 +54,10 @@ pub struct IngestState {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IngestReport {
     pub chunks: usize,
-    /// Chunks embedded now.
+    /// Chunks embedded now by the model.
     pub embedded: usize,
+    /// Chunks whose vector came from the vector cache.
+    pub from_cache: usize,
     /// Chunks whose payload or lexical vectors were rewritten without re-embedding.
     pub refreshed: usize,
     /// Stored chunks that are no longer in the corpus.
@@ -66,6 +72,8 @@ pub struct IngestOptions {
     pub batch_size: usize,
     /// Draw a progress bar on the terminal (hidden automatically when stderr is not one).
     pub progress: bool,
+    /// Vectors computed before (by any index) are taken from here, and new ones added to it.
+    pub cache: Option<Arc<VectorCache>>,
 }
 
 impl Default for IngestOptions {
@@ -73,6 +81,7 @@ impl Default for IngestOptions {
         IngestOptions {
             batch_size: 32,
             progress: true,
+            cache: None,
         }
     }
 }
@@ -172,10 +181,13 @@ pub fn ingest(
         "ingest plan"
     );
 
+    if let Some(cache) = &options.cache {
+        backfill_cache(chunks, &stored, store, cache, options.batch_size)?;
+    }
     let (refreshed, vectorless) = refresh(&to_refresh, store, options.batch_size)?;
     // A stored point without its dense vector (a crash mid-write) cannot be refreshed: embed it.
     to_embed.extend(vectorless);
-    let embedded = embed_missing(&mut to_embed, embedder, store, options)?;
+    let (embedded, from_cache) = embed_missing(&mut to_embed, embedder, store, options)?;
 
     store.flush()?;
     let state = IngestState {
@@ -195,11 +207,43 @@ pub fn ingest(
     Ok(IngestReport {
         chunks: chunks.len(),
         embedded,
+        from_cache,
         refreshed,
         deleted: stale.len(),
         unchanged,
         elapsed: started.elapsed(),
     })
+}
+
+/// Copies into the cache the stored vectors it lacks (an index built before the cache existed, or
+/// with another cache directory), so that `hoiluat cache export` carries every vector of the index.
+fn backfill_cache(
+    chunks: &[Chunk],
+    stored: &HashMap<Uuid, Option<String>>,
+    store: &dyn VectorStore,
+    cache: &VectorCache,
+    batch_size: usize,
+) -> Result<(), IngestError> {
+    let missing: Vec<&Chunk> = chunks
+        .iter()
+        .filter(|c| stored.contains_key(&c.id))
+        .filter(|c| cache.get(&vector_cache::key(&c.embed_text)).is_none())
+        .collect();
+    let mut added = 0;
+    for batch in missing.chunks(batch_size.max(1) * 8) {
+        let ids: Vec<Uuid> = batch.iter().map(|c| c.id).collect();
+        let mut dense = store.dense_vectors(&ids)?;
+        added += cache.insert_many(
+            batch
+                .iter()
+                .filter_map(|c| Some((vector_cache::key(&c.embed_text), dense.remove(&c.id)?)))
+                .collect(),
+        )?;
+    }
+    if added > 0 {
+        tracing::info!(added, "stored vectors copied into the vector cache");
+    }
+    Ok(())
 }
 
 /// Rewrites payload and lexical vectors of stored chunks, reusing their stored dense vectors.
@@ -228,38 +272,66 @@ fn refresh<'a>(
     Ok((refreshed, vectorless))
 }
 
-/// Embeds and stores chunks in batches, flushing after each so that a crash loses at most one batch.
+/// Embeds (or takes from the cache) and stores chunks in batches, flushing after each so that a
+/// crash loses at most one batch. Returns (embedded by the model, taken from the cache).
 fn embed_missing(
     chunks: &mut [&Chunk],
     embedder: &dyn Embedder,
     store: &dyn VectorStore,
     options: &IngestOptions,
-) -> Result<usize, IngestError> {
+) -> Result<(usize, usize), IngestError> {
     if chunks.is_empty() {
-        return Ok(0);
+        return Ok((0, 0));
     }
     // Similar lengths in a batch waste less time on padding.
     chunks.sort_by_key(|c| c.embed_text.len());
     let progress = progress_bar(chunks.len() as u64, options.progress);
     let started = Instant::now();
-    let mut done = 0;
+    let (mut embedded, mut from_cache) = (0, 0);
     let mut last_logged = Instant::now();
     for batch in chunks.chunks(options.batch_size.max(1)) {
-        let texts: Vec<String> = batch.iter().map(|c| c.embed_text.clone()).collect();
-        let vectors = embedder.embed_passages(&texts)?;
+        let mut vectors: Vec<Option<Vec<f32>>> = batch
+            .iter()
+            .map(|c| {
+                let cache = options.cache.as_ref()?;
+                cache.get(&vector_cache::key(&c.embed_text))
+            })
+            .collect();
+        let missing: Vec<usize> = (0..batch.len()).filter(|&i| vectors[i].is_none()).collect();
+        if !missing.is_empty() {
+            let texts: Vec<String> = missing
+                .iter()
+                .map(|&i| batch[i].embed_text.clone())
+                .collect();
+            let computed = embedder.embed_passages(&texts)?;
+            if let Some(cache) = &options.cache {
+                cache.insert_many(
+                    missing
+                        .iter()
+                        .zip(&computed)
+                        .map(|(&i, v)| (vector_cache::key(&batch[i].embed_text), v.clone()))
+                        .collect(),
+                )?;
+            }
+            for (&i, vector) in missing.iter().zip(computed) {
+                vectors[i] = Some(vector);
+            }
+        }
+        embedded += missing.len();
+        from_cache += batch.len() - missing.len();
         let records = batch
             .iter()
             .zip(vectors)
-            .map(|(chunk, vector)| record(chunk, vector))
+            .filter_map(|(chunk, vector)| Some(record(chunk, vector?)))
             .collect();
         store.upsert(records)?;
         store.flush()?;
-        done += batch.len();
         progress.inc(batch.len() as u64);
         if last_logged.elapsed() > Duration::from_secs(15) {
-            let rate = done as f64 / started.elapsed().as_secs_f64();
+            let rate = embedded as f64 / started.elapsed().as_secs_f64();
             tracing::info!(
-                done,
+                embedded,
+                from_cache,
                 total = chunks.len(),
                 per_second = format!("{rate:.1}"),
                 "embedding"
@@ -268,7 +340,7 @@ fn embed_missing(
         }
     }
     progress.finish_and_clear();
-    Ok(done)
+    Ok((embedded, from_cache))
 }
 
 fn record(chunk: &Chunk, dense: Vec<f32>) -> ChunkRecord {

@@ -4,6 +4,7 @@
 
 pub mod answer;
 pub mod app;
+pub mod bench;
 pub mod chunk;
 pub mod config;
 pub mod corpus;
@@ -17,3 +18,4 @@ pub mod lexical;
 pub mod library;
 pub mod store;
 pub mod text;
+pub mod vector_cache;

@@ -54,6 +54,11 @@ impl Library {
         &self.documents
     }
 
+    /// Every article, in no particular order.
+    pub fn articles(&self) -> impl Iterator<Item = &LibraryArticle> {
+        self.articles.values()
+    }
+
     pub fn article_count(&self) -> usize {
         self.articles.len()
     }

@@ -44,26 +44,77 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Evaluate answers on labelled questions and write a Markdown report.
+    /// Evaluate retrieval (lexical, dense, hybrid side by side) and answers on labelled question
+    /// sets; write a Markdown report and its JSON beside it.
     Eval {
-        /// Citizen questions with gold articles (JSONL: id, question, gold[{so_hieu, dieu}]).
-        #[arg(long, default_value = "../shared/data/zalo-phapdien/dev.jsonl")]
-        questions: PathBuf,
-        /// Questions that must not be answered from the corpus (JSONL: question, kind).
-        #[arg(long, default_value = "eval/out_of_scope.jsonl")]
-        unanswerable: PathBuf,
-        /// Evaluate only the first N labelled questions.
+        /// Question set (JSONL of ours, zalo-phapdien JSONL, or an ALQAC JSON array); repeatable.
+        #[arg(long = "set", default_values = [
+            "eval/questions/citizen-dev.jsonl",
+            "eval/out_of_scope.jsonl",
+            "../shared/data/zalo-phapdien/dev.jsonl",
+        ])]
+        sets: Vec<PathBuf>,
+        /// Corpus directory to evaluate on instead of the configured one (its index goes to
+        /// `data/eval-<directory name>` unless --data-dir says otherwise).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// Data directory of the index for --corpus.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Retrieval modes to compare (comma-separated: lexical,dense,hybrid).
+        #[arg(long, value_delimiter = ',', default_value = "lexical,dense,hybrid")]
+        mode: Vec<hoiluat::answer::RetrievalMode>,
+        /// Evaluate only the first N questions of each set.
         #[arg(long)]
         limit: Option<usize>,
-        /// Write the report here instead of standard output.
+        /// Write NAME.md and NAME.json (e.g. eval/reports/2026-12-01-baseline) instead of
+        /// printing the Markdown.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Load-test a running service: POST /v1/ask from this process at several concurrency levels.
+    Bench {
+        /// Base URL of the service (plain http).
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Question sets whose questions are sent (distinct questions, cycled).
+        #[arg(long = "set", default_values = [
+            "../shared/data/zalo-phapdien/dev.jsonl",
+            "eval/questions/citizen-dev.jsonl",
+        ])]
+        sets: Vec<PathBuf>,
+        /// Concurrency levels (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+        concurrency: Vec<usize>,
+        /// Seconds measured per level (after a 3-second warm-up).
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// A label for the report (e.g. "answer cache off").
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Append the Markdown table to this file and write the JSON beside it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The vector cache: move embeddings between machines and indexes as one file.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
     },
     /// Corpus maintenance.
     Corpus {
         #[command(subcommand)]
         command: CorpusCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// Write every cached vector of the configured model to one file (`hoiluat ingest` first
+    /// copies the vectors of the current index into the cache).
+    Export { file: PathBuf },
+    /// Add the vectors of an exported file (same model) to the cache; the next ingest uses them.
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -75,6 +126,12 @@ enum CorpusCommand {
         /// Directory of the shared data sets.
         #[arg(long, default_value = "../shared/data")]
         data: PathBuf,
+        /// Curation file (default: curation.toml in the corpus directory).
+        #[arg(long)]
+        curation: Option<PathBuf>,
+        /// Directory to write the documents to (default: the corpus directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -93,17 +150,60 @@ fn main() -> ExitCode {
         Command::Ingest { rebuild } => ingest(&config, rebuild),
         Command::Ask { question, json } => ask(&config, &question, json),
         Command::Eval {
-            questions,
-            unanswerable,
+            sets,
+            corpus,
+            data_dir,
+            mode,
             limit,
             out,
-        } => evaluate(&config, &questions, &unanswerable, limit, out.as_deref()),
+        } => {
+            let mut config = config;
+            // Every question is answered afresh, so latencies and outcomes are the pipeline's.
+            config.retrieval.answer_cache_capacity = 0;
+            // Evaluation indexes share the main vector cache.
+            config.paths.vector_cache_dir = Some(config.paths.vector_cache_dir());
+            if let Some(corpus) = corpus {
+                let name = corpus
+                    .file_name()
+                    .map_or_else(|| "corpus".into(), |n| n.to_string_lossy().into_owned());
+                config.paths.data_dir =
+                    data_dir.unwrap_or_else(|| PathBuf::from(format!("data/eval-{name}")));
+                config.paths.corpus_dir = corpus;
+            } else if let Some(data_dir) = data_dir {
+                config.paths.data_dir = data_dir;
+            }
+            let options = hoiluat::eval::EvalOptions {
+                sets,
+                modes: mode,
+                limit,
+            };
+            evaluate(&config, &options, out.as_deref())
+        }
+        Command::Cache { command } => cache_command(&config, command),
+        Command::Bench {
+            url,
+            sets,
+            concurrency,
+            seconds,
+            label,
+            out,
+        } => bench(&url, &sets, &concurrency, seconds, &label, out.as_deref()),
         Command::Corpus {
             command: CorpusCommand::Check,
         } => corpus_check(&config),
         Command::Corpus {
-            command: CorpusCommand::Import { data },
-        } => corpus_import(&config, &data),
+            command:
+                CorpusCommand::Import {
+                    data,
+                    curation,
+                    out,
+                },
+        } => {
+            let dir = &config.paths.corpus_dir;
+            let curation = curation.unwrap_or_else(|| dir.join("curation.toml"));
+            let out = out.unwrap_or_else(|| dir.clone());
+            corpus_import(&curation, &data, &out)
+        }
     };
     match result {
         Ok(code) => code,
@@ -182,9 +282,10 @@ fn ingest(config: &Config, rebuild: bool) -> anyhow::Result<ExitCode> {
     let started = app::start(config, mode, true)?;
     if let Some(report) = started.ingest_report {
         println!(
-            "Đã cập nhật chỉ mục: {} đoạn ({} mới, {} cập nhật, {} xoá, {} giữ nguyên) trong {:.1} giây.",
+            "Đã cập nhật chỉ mục: {} đoạn ({} mới, {} lấy từ bộ nhớ đệm vectơ, {} cập nhật, {} xoá, {} giữ nguyên) trong {:.1} giây.",
             report.chunks,
             report.embedded,
+            report.from_cache,
             report.refreshed,
             report.deleted,
             report.unchanged,
@@ -231,14 +332,65 @@ fn ask(config: &Config, question: &str, json: bool) -> anyhow::Result<ExitCode> 
 
 fn evaluate(
     config: &Config,
-    questions: &std::path::Path,
-    unanswerable: &std::path::Path,
-    limit: Option<usize>,
+    options: &hoiluat::eval::EvalOptions,
     out: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
     let started = app::start(config, IndexMode::IngestIfNeeded, true)?;
-    let report = hoiluat::eval::run(&started.assistant, questions, unanswerable, limit)?;
+    let mut report = hoiluat::eval::run(&started.assistant, options)?;
     let library = started.assistant.library();
+    report.context = std::collections::BTreeMap::from([
+        (
+            "command".to_owned(),
+            format!(
+                "`hoiluat {}`",
+                std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+            ),
+        ),
+        (
+            "date".to_owned(),
+            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        ),
+        ("machine".to_owned(), machine_description()),
+        (
+            "corpus".to_owned(),
+            format!(
+                "`{}`: {} documents, {} articles, {} chunks indexed",
+                config.paths.corpus_dir.display(),
+                library.documents().len(),
+                library.article_count(),
+                started.store.count()?
+            ),
+        ),
+        (
+            "model".to_owned(),
+            format!("`{}`", started.store.collection_info().model_id),
+        ),
+    ]);
+    let markdown = report.to_markdown();
+    match out {
+        Some(path) => {
+            let base = path.with_extension("");
+            if let Some(parent) = base.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(base.with_extension("md"), &markdown)?;
+            std::fs::write(
+                base.with_extension("json"),
+                serde_json::to_string_pretty(&report)?,
+            )?;
+            println!(
+                "Wrote {} and {}",
+                base.with_extension("md").display(),
+                base.with_extension("json").display()
+            );
+        }
+        None => println!("{markdown}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// "2 cores, <CPU model>; release build", for reports.
+fn machine_description() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -248,21 +400,127 @@ fn evaluate(
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let context = format!(
-        "- command: `hoiluat {}`\n- date: {}\n- machine: {cores} cores, {cpu}; {} build\n- corpus: {} documents, {} articles; model `{}`\n- questions: `{}`, `{}`",
+    format!(
+        "{cores} cores, {cpu}; {} build",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    )
+}
+
+fn bench(
+    url: &str,
+    sets: &[PathBuf],
+    levels: &[usize],
+    seconds: u64,
+    label: &str,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use std::net::ToSocketAddrs;
+    let authority = url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("--url must start with http://"))?
+        .trim_end_matches('/');
+    let address = authority
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("cannot resolve {authority}"))?;
+    let mut questions: Vec<String> = Vec::new();
+    for set in sets {
+        for question in hoiluat::eval::load_set(set)? {
+            // Follow-ups need their conversation; the bench sends standalone questions only.
+            if question.history.is_empty() && !questions.contains(&question.question) {
+                questions.push(question.question);
+            }
+        }
+    }
+    let mut results = Vec::new();
+    let mut table = format!(
+        "\n### {label}\n\n- command: `hoiluat {}`\n- date: {}\n- machine (load generator and service share it): {}\n- {} distinct questions\n\n| concurrency | requests | errors | questions/s | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|---|---|\n",
         std::env::args().skip(1).collect::<Vec<_>>().join(" "),
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        if cfg!(debug_assertions) { "debug" } else { "release" },
-        library.documents().len(),
-        library.article_count(),
-        started.store.collection_info().model_id,
-        questions.display(),
-        unanswerable.display(),
+        machine_description(),
+        questions.len()
     );
-    let markdown = report.to_markdown(&context);
+    for &concurrency in levels {
+        let result = hoiluat::bench::run_level(
+            address,
+            &questions,
+            concurrency,
+            std::time::Duration::from_secs(3),
+            std::time::Duration::from_secs(seconds),
+        )?;
+        let row = format!(
+            "| {} | {} | {}{} | {:.1} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |\n",
+            result.concurrency,
+            result.requests,
+            result.errors,
+            if result.statuses.is_empty() {
+                String::new()
+            } else {
+                format!(" {:?}", result.statuses)
+            },
+            result.questions_per_second,
+            result.latency.p50_ms,
+            result.latency.p95_ms,
+            result.latency.p99_ms,
+            result.latency.max_ms
+        );
+        eprint!("{row}");
+        table.push_str(&row);
+        results.push(result);
+    }
     match out {
-        Some(path) => std::fs::write(path, markdown)?,
-        None => println!("{markdown}"),
+        Some(path) => {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            file.write_all(table.as_bytes())?;
+            let json_path = path.with_extension(format!(
+                "{}.json",
+                label
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                    .collect::<String>()
+            ));
+            std::fs::write(
+                json_path,
+                serde_json::to_string_pretty(
+                    &serde_json::json!({ "label": label, "levels": results }),
+                )?,
+            )?;
+        }
+        None => print!("{table}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cache_command(config: &Config, command: CacheCommand) -> anyhow::Result<ExitCode> {
+    use hoiluat::embed::{E5Embedder, Embedder, ModelPaths};
+    // The model id names the cache file: it is the digest of the weights, so load them.
+    let embedder = E5Embedder::load(&ModelPaths::under(&config.paths.models_dir), 1)?;
+    let cache = hoiluat::vector_cache::VectorCache::open(
+        &config.paths.vector_cache_dir(),
+        embedder.model_id(),
+        embedder.dimension(),
+    )?;
+    match command {
+        CacheCommand::Export { file } => {
+            let count = cache.export(&file)?;
+            println!("Đã xuất {count} vectơ vào {}.", file.display());
+        }
+        CacheCommand::Import { file } => {
+            let added = cache.import(&file)?;
+            println!(
+                "Đã nhập {added} vectơ mới từ {} (bộ nhớ đệm có {} vectơ).",
+                file.display(),
+                cache.len()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -292,9 +550,12 @@ fn corpus_check(config: &Config) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn corpus_import(config: &Config, data: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let dir = &config.paths.corpus_dir;
-    let report = hoiluat::import::run_import(&dir.join("curation.toml"), data, dir)?;
+fn corpus_import(
+    curation: &std::path::Path,
+    data: &std::path::Path,
+    out: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let report = hoiluat::import::run_import(curation, data, out)?;
     println!("{report}");
     Ok(ExitCode::SUCCESS)
 }

@@ -321,6 +321,7 @@ async fn timeout_and_busy() {
     let fixture = common::fixture();
     let server = ServerConfig {
         max_concurrent_asks: 1,
+        queue_wait_ms: 0,
         request_timeout_secs: 0,
         ..ServerConfig::default()
     };

@@ -32,6 +32,7 @@ fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
     let options = IngestOptions {
         batch_size: 16,
         progress: false,
+        cache: None,
     };
     let chunks_of = || {
         let corpus = load_corpus(&corpus_dir).unwrap();

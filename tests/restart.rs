@@ -135,13 +135,15 @@ fn killed_ingest_resumes_and_restart_is_fast() {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().unwrap())
         .collect();
-    let (total, embedded, unchanged) = (numbers[0], numbers[1], numbers[4]);
+    // total, embedded, from the vector cache, refreshed, deleted, unchanged
+    let (total, embedded, from_cache, unchanged) = (numbers[0], numbers[1], numbers[2], numbers[5]);
     assert!(
         unchanged > 0,
         "the killed run stored nothing durable: {summary} (plan: {plan})"
     );
+    // The killed run's last batch may be in the vector cache but not in the index.
     assert!(embedded < total, "ingest started over: {summary}");
-    assert_eq!(embedded + unchanged, total, "{summary}");
+    assert_eq!(embedded + from_cache + unchanged, total, "{summary}");
 
     // 3. A restart serves again within 10 s, without re-embedding.
     let started = Instant::now();

@@ -4,7 +4,9 @@
 
 pub mod compose;
 pub mod conversation;
+pub mod diacritics;
 pub mod prompts;
+pub mod query;
 pub mod relevance;
 pub mod scope;
 
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use moka::sync::Cache;
 
 use crate::config::{ConversationConfig, RetrievalConfig};
 use crate::corpus::Validity;
@@ -22,6 +25,7 @@ use crate::library::{Library, LibraryArticle};
 use crate::store::{HybridQuery, SearchFilter, StoreError, VectorStore};
 use conversation::{Conversations, Turn};
 use prompts::{render, Prompts};
+use query::Query;
 
 /// Decline reason when the question is answered by documents no longer (or not yet) in force.
 pub const NOT_IN_FORCE_ONLY: &str = "not_in_force_only";
@@ -39,8 +43,54 @@ pub struct Candidate {
 /// question to be treated as governed by the replaced law.
 const SUPERSEDED_MARGIN: f32 = 0.1;
 
-/// Candidates fetched after fusion; answers quote at most a few of them.
+/// Candidate articles ranked per question; answers quote at most a few of them.
 const CANDIDATES: usize = 10;
+/// Chunks fetched after fusion to fill [`CANDIDATES`] articles (long articles have several chunks).
+const CANDIDATE_CHUNKS: usize = 30;
+
+/// Which retrieval channels rank the candidates. `ask` always uses [`RetrievalMode::Hybrid`]; the
+/// single-channel modes are the baselines evaluation compares it with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetrievalMode {
+    /// Dense + both lexical channels fused by RRF, re-ranked by confidence.
+    Hybrid,
+    /// The dense (e5) channel alone, in its own order.
+    Dense,
+    /// The two sparse lexical channels fused by RRF, in fused order.
+    Lexical,
+}
+
+impl RetrievalMode {
+    pub const ALL: [RetrievalMode; 3] = [
+        RetrievalMode::Lexical,
+        RetrievalMode::Dense,
+        RetrievalMode::Hybrid,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RetrievalMode::Hybrid => "hybrid",
+            RetrievalMode::Dense => "dense",
+            RetrievalMode::Lexical => "lexical",
+        }
+    }
+}
+
+impl std::str::FromStr for RetrievalMode {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "hybrid" => Ok(RetrievalMode::Hybrid),
+            "dense" => Ok(RetrievalMode::Dense),
+            "lexical" => Ok(RetrievalMode::Lexical),
+            other => Err(format!(
+                "unknown retrieval mode `{other}` (hybrid, dense or lexical)"
+            )),
+        }
+    }
+}
 /// Longest accepted conversation id.
 const MAX_CONVERSATION_ID_CHARS: usize = 64;
 
@@ -143,6 +193,11 @@ pub struct Assistant {
     library: Arc<Library>,
     prompts: Arc<Prompts>,
     conversations: Conversations,
+    /// Answers of standalone questions by searched text (`None` when disabled). In memory: a
+    /// restart, which is when the index changes, starts it empty.
+    answers: Option<Cache<String, Arc<Answer>>>,
+    /// Restores diacritics of questions typed without them, from the corpus's own wording.
+    restorer: diacritics::Restorer,
     retrieval: RetrievalConfig,
     max_question_chars: usize,
 }
@@ -157,6 +212,11 @@ impl Assistant {
         conversation: &ConversationConfig,
         max_question_chars: usize,
     ) -> Assistant {
+        let texts: Vec<String> = library
+            .articles()
+            .map(|entry| format!("{}\n{}", entry.article.heading(), entry.article.body_text()))
+            .collect();
+        let restorer = diacritics::Restorer::from_texts(texts.iter().map(String::as_str));
         Assistant {
             embedder,
             store,
@@ -167,6 +227,13 @@ impl Assistant {
                 Duration::from_secs(conversation.idle_ttl_secs),
                 conversation.max_turns,
             ),
+            restorer,
+            answers: (retrieval.answer_cache_capacity > 0).then(|| {
+                Cache::builder()
+                    .max_capacity(retrieval.answer_cache_capacity)
+                    .time_to_live(Duration::from_secs(retrieval.answer_cache_ttl_secs))
+                    .build()
+            }),
             retrieval,
             max_question_chars,
         }
@@ -204,21 +271,70 @@ impl Assistant {
             None => uuid::Uuid::new_v4().to_string(),
         };
 
-        if let Some(category) = scope::out_of_scope(&question, &self.prompts.out_of_scope) {
+        // Checked on the question as typed and with chat abbreviations spelled out ("ko" → không).
+        let spelled_out = self.prompts.vocabulary.rewrite(&question).text;
+        let category = scope::out_of_scope(&question, &self.prompts.out_of_scope)
+            .or_else(|| scope::out_of_scope(&spelled_out, &self.prompts.out_of_scope));
+        if let Some(category) = category {
             tracing::info!(category = %category.id, "question out of scope");
             return Ok(self.declined(
                 conversation_id,
                 Some(category.id.clone()),
                 category.reply.clone(),
                 1.0,
-                false,
+                category.review,
             ));
         }
 
         let history = self.conversations.history(&conversation_id);
         let search_text = conversation::search_text(&question, &history);
-        let query_vector = self.embedder.embed_query(&search_text)?;
-        let candidates = self.candidates(&search_text, &query_vector, self.filter())?;
+        let query = self.query(&search_text);
+        // Only a question that stands alone has an answer independent of its conversation.
+        let cache = self.answers.as_ref().filter(|_| search_text == question);
+        if let Some(cached) = cache.and_then(|c| c.get(&query.expanded)) {
+            let mut answer = (*cached).clone();
+            answer.conversation_id = conversation_id;
+            if answer.outcome == Outcome::Answered {
+                let mut article_ids: Vec<String> = Vec::new();
+                for quote in &answer.quotes {
+                    if !article_ids.contains(&quote.citation.article_id) {
+                        article_ids.push(quote.citation.article_id.clone());
+                    }
+                }
+                self.conversations.record(
+                    &answer.conversation_id,
+                    Turn {
+                        question,
+                        search_text,
+                        article_ids,
+                    },
+                );
+            }
+            tracing::info!(
+                confidence = answer.confidence,
+                "answered from the answer cache"
+            );
+            return Ok(answer);
+        }
+        let key = query.expanded.clone();
+        let answer = self.answer_fresh(conversation_id, question, search_text, query)?;
+        if let Some(cache) = cache {
+            cache.insert(key, Arc::new(answer.clone()));
+        }
+        Ok(answer)
+    }
+
+    /// Retrieval and composition for a question not answered from the cache.
+    fn answer_fresh(
+        &self,
+        conversation_id: String,
+        question: String,
+        search_text: String,
+        query: Query,
+    ) -> Result<Answer, AskError> {
+        let query_vector = self.embedder.embed_query(&query.expanded)?;
+        let candidates =
+            self.candidates(&query, &query_vector, self.filter(), RetrievalMode::Hybrid)?;
         let top_confidence = candidates.first().map_or(0.0, |c| c.confidence);
         if !self.retrieval.include_expired {
             // A text no longer in force that answers clearly better than anything in force means
@@ -228,13 +344,9 @@ impl Assistant {
             } else {
                 top_confidence + SUPERSEDED_MARGIN
             };
-            if let Some(answer) = self.superseded(
-                &conversation_id,
-                &search_text,
-                &query_vector,
-                bar,
-                top_confidence,
-            )? {
+            if let Some(answer) =
+                self.superseded(&conversation_id, &query, &query_vector, bar, top_confidence)?
+            {
                 return Ok(answer);
             }
         }
@@ -271,7 +383,7 @@ impl Assistant {
         for (entry, clauses) in entries {
             quotes.extend(compose::quotes_for_article(
                 entry,
-                &search_text,
+                &query.text,
                 clauses,
                 self.retrieval.max_clauses_per_article,
                 &self.prompts,
@@ -351,26 +463,60 @@ impl Assistant {
         }
     }
 
-    /// The candidate articles `ask` chooses from for a standalone question, best first (for
-    /// evaluation of retrieval apart from answer composition). Blocking.
-    pub fn rank(&self, question: &str) -> Result<Vec<Candidate>, AskError> {
+    /// The candidate articles for `question` in the context of a conversation (as `ask` would
+    /// search it, without recording a turn), ranked by `mode`. Blocking.
+    pub fn retrieve(
+        &self,
+        question: &str,
+        conversation_id: Option<&str>,
+        mode: RetrievalMode,
+    ) -> Result<Vec<Candidate>, AskError> {
         let question = self.validate_question(question)?;
-        let query_vector = self.embedder.embed_query(&question)?;
-        self.candidates(&question, &query_vector, self.filter())
+        let history = conversation_id
+            .map(|id| self.conversations.history(id))
+            .unwrap_or_default();
+        let search_text = conversation::search_text(&question, &history);
+        let query = self.query(&search_text);
+        let query_vector = match mode {
+            RetrievalMode::Lexical => Vec::new(),
+            RetrievalMode::Hybrid | RetrievalMode::Dense => {
+                self.embedder.embed_query(&query.expanded)?
+            }
+        };
+        self.candidates(&query, &query_vector, self.filter(), mode)
+    }
+
+    /// What is searched for a question (see [`query`]).
+    fn query(&self, search_text: &str) -> Query {
+        let mut query = if self.retrieval.rewrite_queries {
+            self.prompts.vocabulary.rewrite(search_text)
+        } else {
+            Query::verbatim(search_text)
+        };
+        if self.retrieval.restore_diacritics && crate::text::lacks_diacritics(&query.text) {
+            // Only what is embedded changes: the lexical channel already matches without them.
+            query.expanded = self.restorer.restore(&query.expanded);
+        }
+        query
     }
 
     /// Candidate articles for a question under `filter`, each scored by its best chunk, most
-    /// confident first. Confidence re-ranks the fused list: it weighs how much of the question
-    /// each candidate covers, which the fused rank does not.
+    /// confident first. In hybrid mode confidence re-ranks the fused list: it weighs how much of
+    /// the question each candidate covers, which the fused rank does not.
     fn candidates(
         &self,
-        search_text: &str,
+        query: &Query,
         query_vector: &[f32],
         filter: SearchFilter,
+        mode: RetrievalMode,
     ) -> Result<Vec<Candidate>, AskError> {
-        let mut lexical = encode_query(search_text);
-        let mut weights = self.retrieval.weights;
-        if crate::text::lacks_diacritics(search_text) {
+        let mut lexical = encode_query(&query.expanded);
+        let mut weights = match mode {
+            RetrievalMode::Hybrid => self.retrieval.weights,
+            RetrievalMode::Dense => [1.0, 0.0, 0.0],
+            RetrievalMode::Lexical => [0.0, 1.0, 1.0],
+        };
+        if crate::text::lacks_diacritics(&query.text) && weights[1] > 0.0 {
             // Typed without diacritics, the toned channel only meets unrelated words ("thu" is a
             // word too); the diacritics-free channel carries the lexical signal alone.
             lexical.toned = Default::default();
@@ -381,16 +527,27 @@ impl Assistant {
             lexical,
             filter,
             prefetch_limit: self.retrieval.prefetch_limit,
-            limit: CANDIDATES,
+            limit: CANDIDATE_CHUNKS,
             rrf_k: self.retrieval.rrf_k,
             weights,
         })?;
         let mut candidates: Vec<Candidate> = Vec::new();
         for hit in &hits {
-            if candidates
+            let seen = candidates
                 .iter()
-                .any(|c| c.article_id == hit.payload.article_id)
-            {
+                .position(|c| c.article_id == hit.payload.article_id);
+            if seen.is_none() && candidates.len() == CANDIDATES {
+                continue;
+            }
+            if mode != RetrievalMode::Hybrid {
+                // Baselines keep their channel's own order: the best chunk places the article.
+                if seen.is_none() {
+                    candidates.push(Candidate {
+                        article_id: hit.payload.article_id.clone(),
+                        clauses: hit.payload.clauses.clone(),
+                        confidence: hit.score,
+                    });
+                }
                 continue;
             }
             let passage = format!(
@@ -401,14 +558,25 @@ impl Assistant {
                 .dense
                 .as_deref()
                 .map_or(0.0, |d| relevance::cosine(query_vector, d));
-            let lexical = relevance::trusted_coverage(search_text, &passage);
+            let lexical = relevance::trusted_coverage(&query.text, &passage);
             let confidence = relevance::confidence(semantic, lexical);
             tracing::debug!(article_id = %hit.payload.article_id, fused = hit.score, semantic, lexical, confidence, "candidate");
-            candidates.push(Candidate {
+            let candidate = Candidate {
                 article_id: hit.payload.article_id.clone(),
                 clauses: hit.payload.clauses.clone(),
                 confidence,
-            });
+            };
+            // An article is as good as its best chunk.
+            match seen {
+                Some(index) if candidates[index].confidence < confidence => {
+                    candidates[index] = candidate;
+                }
+                Some(_) => {}
+                None => candidates.push(candidate),
+            }
+        }
+        if mode != RetrievalMode::Hybrid {
+            return Ok(candidates);
         }
         // Stable sort: equal confidence keeps the fused order.
         candidates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
@@ -420,7 +588,7 @@ impl Assistant {
     fn superseded(
         &self,
         conversation_id: &str,
-        search_text: &str,
+        query: &Query,
         query_vector: &[f32],
         bar: f32,
         in_force_confidence: f32,
@@ -433,7 +601,7 @@ impl Assistant {
             ..self.filter()
         };
         let best = self
-            .candidates(search_text, query_vector, not_applicable)?
+            .candidates(query, query_vector, not_applicable, RetrievalMode::Hybrid)?
             .into_iter()
             .next();
         let Some(entry) = best

@@ -19,6 +19,8 @@ pub struct Prompts {
     pub out_of_scope: Vec<OutOfScopeCategory>,
     pub answer_template: String,
     pub quote_template: String,
+    /// Chat wording → legal terms, for searching (`vocabulary.toml`).
+    pub vocabulary: super::query::Vocabulary,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -42,6 +44,9 @@ pub struct OutOfScopeCategory {
     pub id: String,
     pub patterns: Vec<String>,
     pub reply: String,
+    /// Declines of this category are flagged for staff review.
+    #[serde(default)]
+    pub review: bool,
 }
 
 #[derive(Deserialize)]
@@ -59,6 +64,7 @@ impl Prompts {
             out_of_scope: out_of_scope.category,
             answer_template: read(dir, "answer.md")?,
             quote_template: read(dir, "quote.md")?,
+            vocabulary: super::query::Vocabulary::from_file(parse_toml(dir, "vocabulary.toml")?),
         };
         prompts.check()?;
         Ok(prompts)
@@ -148,7 +154,12 @@ mod tests {
     fn missing_placeholder_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
-        for file in ["wording.toml", "out_of_scope.toml", "answer.md"] {
+        for file in [
+            "wording.toml",
+            "out_of_scope.toml",
+            "answer.md",
+            "vocabulary.toml",
+        ] {
             std::fs::copy(source.join(file), dir.path().join(file)).unwrap();
         }
         std::fs::write(dir.path().join("quote.md"), "{text}").unwrap();

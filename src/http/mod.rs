@@ -34,6 +34,7 @@ pub struct AppState {
     asks_in_flight: Arc<Semaphore>,
     max_body_bytes: usize,
     ask_timeout: Duration,
+    queue_wait: Duration,
 }
 
 impl AppState {
@@ -43,6 +44,7 @@ impl AppState {
             asks_in_flight: Arc::new(Semaphore::new(server.max_concurrent_asks)),
             max_body_bytes: server.max_body_bytes,
             ask_timeout: Duration::from_secs(server.request_timeout_secs),
+            queue_wait: Duration::from_millis(server.queue_wait_ms),
         }
     }
 
@@ -113,9 +115,22 @@ async fn ask(
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid_utf8())?;
     let request: AskRequest = serde_json::from_str(text).map_err(|_| ApiError::invalid_json())?;
 
-    let Ok(permit) = state.asks_in_flight.clone().try_acquire_owned() else {
-        tracing::warn!("ask rejected: too many questions in flight");
-        return Err(ApiError::busy());
+    // A short burst waits its turn (in arrival order: the semaphore is fair); a longer overload is
+    // told to come back rather than queued without bound.
+    let permit = match state.asks_in_flight.clone().try_acquire_owned() {
+        Ok(permit) => permit,
+        Err(_) => match tokio::time::timeout(
+            state.queue_wait,
+            state.asks_in_flight.clone().acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                tracing::warn!("ask rejected: too many questions in flight");
+                return Err(ApiError::busy());
+            }
+        },
     };
     tracing::debug!(question_chars = request.question.chars().count(), "ask");
     // The permit lives with the work, not with this request: a timed-out question still occupies

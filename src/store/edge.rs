@@ -228,20 +228,28 @@ impl VectorStore for EdgeStore {
             filter: filter.clone(),
             score_threshold: None,
         };
-        let mut prefetches = vec![prefetch(
-            DENSE_VECTOR,
-            VectorInternal::Dense(query.dense.clone()),
-        )];
-        let mut weights = vec![query.weights[0]];
+        // A channel of weight 0 is left out (single-channel baselines in evaluation).
+        let mut prefetches = Vec::new();
+        let mut weights = Vec::new();
+        if query.weights[0] > 0.0 && !query.dense.is_empty() {
+            prefetches.push(prefetch(
+                DENSE_VECTOR,
+                VectorInternal::Dense(query.dense.clone()),
+            ));
+            weights.push(query.weights[0]);
+        }
         // An empty sparse query (e.g. only punctuation) would match nothing; leave it out.
         for (name, vector, weight) in [
             (TONED_VECTOR, &query.lexical.toned, query.weights[1]),
             (PLAIN_VECTOR, &query.lexical.plain, query.weights[2]),
         ] {
-            if !vector.is_empty() {
+            if weight > 0.0 && !vector.is_empty() {
                 prefetches.push(prefetch(name, sparse(vector)?.0));
                 weights.push(weight);
             }
+        }
+        if prefetches.is_empty() {
+            return Ok(Vec::new());
         }
         let request = QueryRequest {
             prefetches,

@@ -1,0 +1,235 @@
+//! Rewrites a chat question into what is searched, using `prompts/vocabulary.toml`: chat formulas
+//! removed ("cho em hỏi", "ạ"), abbreviations spelled out ("ko" → không, "dc" → được), and
+//! colloquial phrases followed by the law's own terms ("sổ đỏ" → giấy chứng nhận quyền sử dụng đất,
+//! "bằng lái" → giấy phép lái xe). The law's terms are added, not substituted: the question's words
+//! still count.
+//!
+//! Two texts come out: `text`, the cleaned question (measured for coverage and quoted clauses), and
+//! `expanded`, the text plus the legal terms (embedded and matched lexically).
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::text::{lacks_diacritics, strip_diacritics, syllables};
+
+/// `prompts/vocabulary.toml` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VocabularyFile {
+    #[serde(default)]
+    pub noise: Vec<String>,
+    #[serde(default)]
+    pub abbrev: HashMap<String, String>,
+    #[serde(default)]
+    pub term: Vec<TermEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TermEntry {
+    pub phrases: Vec<String>,
+    pub legal: String,
+}
+
+/// The vocabulary as syllables, ready to match.
+#[derive(Debug, Clone, Default)]
+pub struct Vocabulary {
+    /// Longest first.
+    noise: Vec<Vec<String>>,
+    /// Abbreviation (lowercase, as typed) → its words.
+    abbrev: HashMap<String, Vec<String>>,
+    terms: Vec<Term>,
+}
+
+#[derive(Debug, Clone)]
+struct Term {
+    /// Longest first.
+    phrases: Vec<Vec<String>>,
+    legal: Vec<String>,
+}
+
+/// A question ready to search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// The cleaned question.
+    pub text: String,
+    /// The cleaned question followed by the legal terms its phrases stand for.
+    pub expanded: String,
+}
+
+impl Query {
+    /// The question as it is, for when rewriting is turned off.
+    pub fn verbatim(question: &str) -> Query {
+        Query {
+            text: question.to_owned(),
+            expanded: question.to_owned(),
+        }
+    }
+}
+
+impl Vocabulary {
+    pub fn from_file(file: VocabularyFile) -> Vocabulary {
+        let mut noise: Vec<Vec<String>> = file
+            .noise
+            .iter()
+            .map(|p| syllables(p))
+            .filter(|p| !p.is_empty())
+            .collect();
+        noise.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        let abbrev = file
+            .abbrev
+            .into_iter()
+            .map(|(key, value)| (key.to_lowercase(), syllables(&value)))
+            .collect();
+        let terms = file
+            .term
+            .into_iter()
+            .map(|entry| {
+                let mut phrases: Vec<Vec<String>> = entry
+                    .phrases
+                    .iter()
+                    .map(|p| syllables(p))
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                phrases.sort_by_key(|p| std::cmp::Reverse(p.len()));
+                Term {
+                    phrases,
+                    legal: syllables(&entry.legal),
+                }
+            })
+            .collect();
+        Vocabulary {
+            noise,
+            abbrev,
+            terms,
+        }
+    }
+
+    /// Entries, for start-up logging and checks.
+    pub fn len(&self) -> usize {
+        self.noise.len() + self.abbrev.len() + self.terms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn rewrite(&self, question: &str) -> Query {
+        let plain = lacks_diacritics(question);
+        // Compare in the question's own form: without diacritics when it has none.
+        let form = |word: &str| -> String {
+            if plain {
+                strip_diacritics(word)
+            } else {
+                word.to_owned()
+            }
+        };
+        let forms = |words: &[String]| -> Vec<String> { words.iter().map(|w| form(w)).collect() };
+
+        let mut words = syllables(question);
+        for phrase in &self.noise {
+            // Without diacritics a one-syllable formula is ambiguous ("da": dạ or đã).
+            if plain && phrase.len() == 1 {
+                continue;
+            }
+            let phrase = forms(phrase);
+            while let Some(start) = find(&forms(&words), &phrase) {
+                words.drain(start..start + phrase.len());
+            }
+        }
+        let mut spelled = Vec::with_capacity(words.len());
+        for word in words {
+            match self.abbrev.get(&word) {
+                Some(expansion) => spelled.extend(forms(expansion)),
+                None => spelled.push(word),
+            }
+        }
+        if spelled.is_empty() {
+            // Nothing but formulas ("cảm ơn ạ"): search what was written.
+            return Query::verbatim(question);
+        }
+        let compared = forms(&spelled);
+        let mut additions: Vec<String> = Vec::new();
+        for term in &self.terms {
+            if term
+                .phrases
+                .iter()
+                .any(|phrase| find(&compared, &forms(phrase)).is_some())
+            {
+                additions.extend(forms(&term.legal));
+            }
+        }
+        let text = spelled.join(" ");
+        let expanded = if additions.is_empty() {
+            text.clone()
+        } else {
+            format!("{text} {}", additions.join(" "))
+        };
+        Query { text, expanded }
+    }
+}
+
+/// Start of the first occurrence of `phrase` as consecutive words of `words`.
+fn find(words: &[String], phrase: &[String]) -> Option<usize> {
+    if phrase.is_empty() || phrase.len() > words.len() {
+        return None;
+    }
+    words.windows(phrase.len()).position(|w| w == phrase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vocabulary() -> Vocabulary {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/vocabulary.toml"),
+        )
+        .unwrap();
+        Vocabulary::from_file(toml::from_str(&text).unwrap())
+    }
+
+    #[test]
+    fn removes_chat_formulas_and_spells_out_abbreviations() {
+        let v = vocabulary();
+        let q = v.rewrite("Cho em hỏi ly hôn thì ko cần ra tòa dc ko ạ?");
+        assert_eq!(q.text, "ly hôn thì không cần ra tòa được không");
+    }
+
+    #[test]
+    fn without_diacritics_matches_and_expands_without_them() {
+        let v = vocabulary();
+        let q = v.rewrite("cho minh hoi lam so do mat bao lau");
+        assert_eq!(q.text, "lam so do mat bao lau");
+        assert_eq!(
+            q.expanded,
+            "lam so do mat bao lau giay chung nhan quyen su dung dat"
+        );
+        // "da" is kept: without diacritics it may be "đã".
+        assert_eq!(v.rewrite("toi da ly hon").text, "toi da ly hon");
+    }
+
+    #[test]
+    fn colloquial_phrases_bring_the_legal_terms() {
+        let v = vocabulary();
+        let q = v.rewrite("Bằng lái xe máy hết hạn thì sao?");
+        assert!(q.expanded.ends_with("giấy phép lái xe"), "{}", q.expanded);
+        assert!(q.text.starts_with("bằng lái xe máy"));
+        let q = v.rewrite("Chuyển hộ khẩu về quê vợ cần gì");
+        assert!(q.expanded.contains("đăng ký thường trú"), "{}", q.expanded);
+    }
+
+    #[test]
+    fn a_question_of_only_formulas_is_kept_as_written() {
+        let v = vocabulary();
+        assert_eq!(v.rewrite("Cảm ơn ạ").text, "Cảm ơn ạ");
+    }
+
+    #[test]
+    fn abbreviations_are_whole_syllables_only() {
+        let v = vocabulary();
+        // "kh" inside "khai" and "k" inside "kết" stay as they are.
+        assert_eq!(v.rewrite("khai sinh kết hôn").text, "khai sinh kết hôn");
+    }
+}
