@@ -333,20 +333,17 @@ impl Assistant {
         query: Query,
     ) -> Result<Answer, AskError> {
         let query_vector = self.embedder.embed_query(&query.expanded)?;
-        let candidates =
-            self.candidates(&query, &query_vector, self.filter(), RetrievalMode::Hybrid)?;
+        let (candidates, best_not_in_force) = self.hybrid_candidates(&query, &query_vector)?;
         let top_confidence = candidates.first().map_or(0.0, |c| c.confidence);
-        if !self.retrieval.include_expired {
-            // A text no longer in force that answers clearly better than anything in force means
-            // the question is governed by a replaced law: say so rather than quote a weak match.
-            let bar = if top_confidence < self.retrieval.decline_below {
-                self.retrieval.decline_below
-            } else {
-                top_confidence + SUPERSEDED_MARGIN
-            };
-            if let Some(answer) =
-                self.superseded(&conversation_id, &query, &query_vector, bar, top_confidence)?
-            {
+        // A text no longer in force that answers clearly better than anything in force means
+        // the question is governed by a replaced law: say so rather than quote a weak match.
+        let bar = if top_confidence < self.retrieval.decline_below {
+            self.retrieval.decline_below
+        } else {
+            top_confidence + SUPERSEDED_MARGIN
+        };
+        if let Some(candidate) = best_not_in_force.filter(|c| c.confidence >= bar) {
+            if let Some(answer) = self.superseded(&conversation_id, &candidate, top_confidence) {
                 return Ok(answer);
             }
         }
@@ -483,7 +480,67 @@ impl Assistant {
                 self.embedder.embed_query(&query.expanded)?
             }
         };
-        self.candidates(&query, &query_vector, self.filter(), mode)
+        if mode == RetrievalMode::Hybrid {
+            return Ok(self.hybrid_candidates(&query, &query_vector)?.0);
+        }
+        self.candidates(&query, &query_vector, self.filter(), mode, CANDIDATES)
+    }
+
+    /// What `ask` chooses from: up to [`CANDIDATES`] applicable articles, and the best article of
+    /// a text no longer (or not yet) in force, from one search over every validity (unless
+    /// `include_expired`, when everything found is a candidate).
+    fn hybrid_candidates(
+        &self,
+        query: &Query,
+        query_vector: &[f32],
+    ) -> Result<(Vec<Candidate>, Option<Candidate>), AskError> {
+        if self.retrieval.include_expired {
+            let candidates = self.candidates(
+                query,
+                query_vector,
+                self.filter(),
+                RetrievalMode::Hybrid,
+                CANDIDATES,
+            )?;
+            return Ok((candidates, None));
+        }
+        let every_validity = SearchFilter {
+            validity: Vec::new(),
+            ..self.filter()
+        };
+        let mut in_force = Vec::new();
+        let mut not_in_force = None;
+        for candidate in self.candidates(
+            query,
+            query_vector,
+            every_validity,
+            RetrievalMode::Hybrid,
+            CANDIDATES,
+        )? {
+            let applicable = self
+                .library
+                .article(&candidate.article_id)
+                .is_some_and(|entry| entry.document.tinh_trang.is_applicable());
+            if applicable {
+                if in_force.len() < CANDIDATES {
+                    in_force.push(candidate);
+                }
+            } else if not_in_force.is_none() {
+                not_in_force = Some(candidate);
+            }
+        }
+        if not_in_force.is_some() && in_force.len() < CANDIDATES {
+            // Texts no longer in force crowded the shared pool (a question about a replaced
+            // law): search the applicable texts on their own, so the comparison is fair.
+            in_force = self.candidates(
+                query,
+                query_vector,
+                self.filter(),
+                RetrievalMode::Hybrid,
+                CANDIDATES,
+            )?;
+        }
+        Ok((in_force, not_in_force))
     }
 
     /// What is searched for a question (see [`query`]).
@@ -509,6 +566,7 @@ impl Assistant {
         query_vector: &[f32],
         filter: SearchFilter,
         mode: RetrievalMode,
+        max_articles: usize,
     ) -> Result<Vec<Candidate>, AskError> {
         let mut lexical = encode_query(&query.expanded);
         let mut weights = match mode {
@@ -536,7 +594,7 @@ impl Assistant {
             let seen = candidates
                 .iter()
                 .position(|c| c.article_id == hit.payload.article_id);
-            if seen.is_none() && candidates.len() == CANDIDATES {
+            if seen.is_none() && candidates.len() == max_articles {
                 continue;
             }
             if mode != RetrievalMode::Hybrid {
@@ -583,33 +641,15 @@ impl Assistant {
         Ok(candidates)
     }
 
-    /// The decline for a question that a document no longer (or not yet) in force answers with at
-    /// least `bar` confidence: it names that document and what replaced it, and quotes nothing.
+    /// The decline for a question that `candidate`, an article of a document no longer (or not yet)
+    /// in force, answers best: it names that document and what replaced it, and quotes nothing.
     fn superseded(
         &self,
         conversation_id: &str,
-        query: &Query,
-        query_vector: &[f32],
-        bar: f32,
+        candidate: &Candidate,
         in_force_confidence: f32,
-    ) -> Result<Option<Answer>, AskError> {
-        let not_applicable = SearchFilter {
-            validity: Validity::ALL
-                .into_iter()
-                .filter(|v| !v.is_applicable())
-                .collect(),
-            ..self.filter()
-        };
-        let best = self
-            .candidates(query, query_vector, not_applicable, RetrievalMode::Hybrid)?
-            .into_iter()
-            .next();
-        let Some(entry) = best
-            .filter(|c| c.confidence >= bar)
-            .and_then(|c| self.library.article(&c.article_id))
-        else {
-            return Ok(None);
-        };
+    ) -> Option<Answer> {
+        let entry = self.library.article(&candidate.article_id)?;
         let wording = &self.prompts.wording;
         let meta = &entry.document;
         let replacement = if meta.bi_thay_the_boi.is_empty() {
@@ -632,13 +672,13 @@ impl Assistant {
             ]),
         );
         tracing::info!(article_id = %entry.id, in_force_confidence, "declined: a text not in force answers best");
-        Ok(Some(self.declined(
+        Some(self.declined(
             conversation_id.to_owned(),
             Some(NOT_IN_FORCE_ONLY.into()),
             message,
             in_force_confidence,
             true,
-        )))
+        ))
     }
 
     /// Nothing in the corpus answers well enough: staff should see the question (and maybe add a
