@@ -494,15 +494,17 @@ impl Assistant {
         query: &Query,
         query_vector: &[f32],
     ) -> Result<(Vec<Candidate>, Option<Candidate>), AskError> {
-        if self.retrieval.include_expired {
-            let candidates = self.candidates(
+        let applicable_only = || {
+            self.candidates(
                 query,
                 query_vector,
                 self.filter(),
                 RetrievalMode::Hybrid,
                 CANDIDATES,
-            )?;
-            return Ok((candidates, None));
+            )
+        };
+        if self.retrieval.include_expired {
+            return Ok((applicable_only()?, None));
         }
         let every_validity = SearchFilter {
             validity: Vec::new(),
@@ -522,23 +524,15 @@ impl Assistant {
                 .article(&candidate.article_id)
                 .is_some_and(|entry| entry.document.tinh_trang.is_applicable());
             if applicable {
-                if in_force.len() < CANDIDATES {
-                    in_force.push(candidate);
-                }
+                in_force.push(candidate);
             } else if not_in_force.is_none() {
                 not_in_force = Some(candidate);
             }
         }
-        if not_in_force.is_some() && in_force.len() < CANDIDATES {
-            // Texts no longer in force crowded the shared pool (a question about a replaced
-            // law): search the applicable texts on their own, so the comparison is fair.
-            in_force = self.candidates(
-                query,
-                query_vector,
-                self.filter(),
-                RetrievalMode::Hybrid,
-                CANDIDATES,
-            )?;
+        if not_in_force.is_some() {
+            // Texts no longer in force took places in the shared pool (a question about a
+            // replaced law): search the applicable texts on their own, so the comparison is fair.
+            in_force = applicable_only()?;
         }
         Ok((in_force, not_in_force))
     }
