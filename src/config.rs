@@ -17,6 +17,159 @@ pub struct Config {
     pub retrieval: RetrievalConfig,
     pub conversation: ConversationConfig,
     pub log: LogConfig,
+    pub database: DatabaseConfig,
+    pub channels: ChannelsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// The SQLite file (created with its directory on first start).
+    pub path: PathBuf,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            path: "data/hoiluat.sqlite3".into(),
+        }
+    }
+}
+
+/// The messaging channels. Each platform adapter is off until its secrets are configured; the web
+/// widget is on by default (it needs no secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelsConfig {
+    /// Tasks answering queued messages; messages of one conversation always go to the same one,
+    /// so follow-ups are answered in order.
+    pub workers: usize,
+    /// Messages one user may send per minute before being asked to slow down.
+    pub user_messages_per_minute: u32,
+    /// Attempts to deliver one part of a reply on retryable errors, with exponential backoff.
+    pub send_attempts: u32,
+    pub retry_base_ms: u64,
+    /// Longest wait for one outbound platform request.
+    pub send_timeout_secs: u64,
+    pub zalo_oa: ZaloOaConfig,
+    pub zalo_bot: ZaloBotConfig,
+    pub telegram: TelegramConfig,
+    pub web: WebConfig,
+}
+
+impl Default for ChannelsConfig {
+    fn default() -> Self {
+        ChannelsConfig {
+            workers: 4,
+            user_messages_per_minute: 12,
+            send_attempts: 4,
+            retry_base_ms: 500,
+            send_timeout_secs: 10,
+            zalo_oa: ZaloOaConfig::default(),
+            zalo_bot: ZaloBotConfig::default(),
+            telegram: TelegramConfig::default(),
+            web: WebConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZaloOaConfig {
+    pub enabled: bool,
+    pub app_id: String,
+    /// The app secret (`secret_key` header of token refresh).
+    pub app_secret: String,
+    /// The OA secret key that signs webhooks (`X-ZEvent-Signature`).
+    pub oa_secret_key: String,
+    /// First token pair; after the first refresh the pair lives in the database.
+    pub access_token: String,
+    pub refresh_token: String,
+    pub api_base: String,
+    pub oauth_base: String,
+    /// Webhook events whose `timestamp` is further than this from now are rejected as replays
+    /// (0 turns the check off). Zalo's own retries of older events are then refused too.
+    pub max_event_age_secs: u64,
+}
+
+impl Default for ZaloOaConfig {
+    fn default() -> Self {
+        ZaloOaConfig {
+            enabled: false,
+            app_id: String::new(),
+            app_secret: String::new(),
+            oa_secret_key: String::new(),
+            access_token: String::new(),
+            refresh_token: String::new(),
+            api_base: "https://openapi.zalo.me".into(),
+            oauth_base: "https://oauth.zaloapp.com".into(),
+            max_event_age_secs: 600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZaloBotConfig {
+    pub enabled: bool,
+    pub token: String,
+    /// The `secret_token` given to `setWebhook` (8-256 characters).
+    pub secret_token: String,
+    pub api_base: String,
+}
+
+impl Default for ZaloBotConfig {
+    fn default() -> Self {
+        ZaloBotConfig {
+            enabled: false,
+            token: String::new(),
+            secret_token: String::new(),
+            api_base: "https://bot-api.zaloplatforms.com".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    pub enabled: bool,
+    pub token: String,
+    /// `webhook` (needs public HTTPS) or `polling`.
+    pub mode: String,
+    /// The `secret_token` given to `setWebhook` (1-256 of A-Z a-z 0-9 _ -).
+    pub secret_token: String,
+    /// Bot API base URL; empty for Telegram's own.
+    pub api_url: String,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            enabled: false,
+            token: String::new(),
+            mode: "webhook".into(),
+            secret_token: String::new(),
+            api_url: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    pub enabled: bool,
+    /// Origins of sites allowed to embed the widget (CORS), e.g. `https://sotuphap.quangngai.gov.vn`.
+    /// Empty: only pages served by this service.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            enabled: true,
+            allowed_origins: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -213,6 +366,49 @@ impl Config {
         }
         if r.prefetch_limit == 0 || r.max_articles == 0 || self.server.max_concurrent_asks == 0 {
             return Err("retrieval.prefetch_limit, retrieval.max_articles and server.max_concurrent_asks must be positive".into());
+        }
+        self.validate_channels()
+    }
+
+    fn validate_channels(&self) -> Result<(), String> {
+        let c = &self.channels;
+        if c.workers == 0 || c.send_attempts == 0 || c.user_messages_per_minute == 0 {
+            return Err("channels.workers, channels.send_attempts and channels.user_messages_per_minute must be positive".into());
+        }
+        let oa = &c.zalo_oa;
+        if oa.enabled && (oa.app_id.is_empty() || oa.oa_secret_key.is_empty()) {
+            return Err("channels.zalo_oa.enabled needs app_id and oa_secret_key".into());
+        }
+        let bot = &c.zalo_bot;
+        if bot.enabled && (bot.token.is_empty() || !(8..=256).contains(&bot.secret_token.len())) {
+            return Err(
+                "channels.zalo_bot.enabled needs token and a secret_token of 8-256 characters"
+                    .into(),
+            );
+        }
+        let tg = &c.telegram;
+        if tg.enabled {
+            if tg.token.is_empty() {
+                return Err("channels.telegram.enabled needs token".into());
+            }
+            match tg.mode.as_str() {
+                "polling" => {}
+                "webhook" => {
+                    let valid = (1..=256).contains(&tg.secret_token.len())
+                        && tg
+                            .secret_token
+                            .chars()
+                            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
+                    if !valid {
+                        return Err("channels.telegram.mode = \"webhook\" needs a secret_token of 1-256 characters A-Z a-z 0-9 _ -".into());
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "channels.telegram.mode must be \"webhook\" or \"polling\", not {other:?}"
+                    ))
+                }
+            }
         }
         Ok(())
     }

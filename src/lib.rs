@@ -5,9 +5,11 @@
 pub mod answer;
 pub mod app;
 pub mod bench;
+pub mod channels;
 pub mod chunk;
 pub mod config;
 pub mod corpus;
+pub mod db;
 pub mod embed;
 pub mod eval;
 pub mod fsutil;

@@ -59,6 +59,11 @@ impl AppState {
         let _ = self.assistant.set(assistant);
     }
 
+    /// The cell the assistant is set in once ready; channels wait on the same one.
+    pub fn assistant_cell(&self) -> Arc<OnceLock<Arc<Assistant>>> {
+        Arc::clone(&self.assistant)
+    }
+
     fn assistant(&self) -> Result<&Arc<Assistant>, ApiError> {
         self.assistant.get().ok_or_else(ApiError::not_ready)
     }

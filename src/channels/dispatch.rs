@@ -1,0 +1,451 @@
+//! The dispatcher: stores each incoming message, answers it on a worker, delivers the reply with
+//! retries, and records every outcome.
+//!
+//! Invariants:
+//! - A message is committed to the database before its webhook is acknowledged, and its unique
+//!   `(channel, external_id)` key makes repeated deliveries no-ops: each message is answered once.
+//! - Messages of one conversation go to the same worker (by hash), so follow-ups are answered in
+//!   the order they were sent.
+//! - Every message ends in a recorded state: `answered`, `failed` (with why), `rate_limited` or
+//!   `ignored`. Messages still `received` at start-up (the process died) are queued again.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::notices;
+use super::ratelimit::{Decision, RateLimiter};
+use super::{ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError};
+use crate::answer::{Answer, AskError, Assistant, Outcome};
+use crate::config::ChannelsConfig;
+use crate::db::{now_text, Db, DbError, NewAnswer, NewDelivery, NewMessage, StoredMessage};
+
+/// Longest wait between two delivery attempts, whatever the platform asks.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+
+/// What `submit` did with a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    /// Stored and queued; the message's row id.
+    Accepted(i64),
+    /// The same delivery was stored before: nothing to do.
+    Duplicate,
+}
+
+/// The reply to a stored message, and how it went.
+#[derive(Debug, Clone)]
+pub struct Handled {
+    pub reply: Reply,
+    /// Row id of the stored reply.
+    pub answer_row: i64,
+    /// Set when the service failed to answer (the reply is then an apology).
+    pub failure: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    assistant: Arc<OnceLock<Arc<Assistant>>>,
+    senders: HashMap<ChannelKind, Arc<dyn ChannelSender>>,
+    limiter: RateLimiter,
+    queues: Vec<mpsc::UnboundedSender<i64>>,
+    send_attempts: u32,
+    retry_base: Duration,
+    send_timeout: Duration,
+}
+
+impl Dispatcher {
+    /// Starts the workers (call inside a Tokio runtime). `assistant` is filled in when start-up
+    /// has loaded the index; until then workers wait, and messages stay queued.
+    pub fn start(
+        db: Db,
+        assistant: Arc<OnceLock<Arc<Assistant>>>,
+        senders: Vec<Arc<dyn ChannelSender>>,
+        config: &ChannelsConfig,
+    ) -> Dispatcher {
+        let mut queues = Vec::new();
+        let mut receivers = Vec::new();
+        for _ in 0..config.workers.max(1) {
+            // Unbounded: the queue holds only row ids of messages already stored, and the
+            // database, not this queue, is the record of what is owed an answer.
+            let (tx, rx) = mpsc::unbounded_channel();
+            queues.push(tx);
+            receivers.push(rx);
+        }
+        let dispatcher = Dispatcher {
+            inner: Arc::new(Inner {
+                db,
+                assistant,
+                senders: senders.into_iter().map(|s| (s.kind(), s)).collect(),
+                limiter: RateLimiter::new(config.user_messages_per_minute),
+                queues,
+                send_attempts: config.send_attempts.max(1),
+                retry_base: Duration::from_millis(config.retry_base_ms),
+                send_timeout: Duration::from_secs(config.send_timeout_secs.max(1)),
+            }),
+        };
+        for mut rx in receivers {
+            let worker = dispatcher.clone();
+            tokio::spawn(async move {
+                while let Some(id) = rx.recv().await {
+                    worker.process(id).await;
+                }
+            });
+        }
+        dispatcher
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn sender(&self, kind: ChannelKind) -> Option<&Arc<dyn ChannelSender>> {
+        self.inner.senders.get(&kind)
+    }
+
+    /// Stores a delivery and queues it for an answer. Returns once the row is committed, so the
+    /// caller may acknowledge the webhook.
+    pub async fn submit(&self, inbound: Inbound) -> Result<Submitted, DbError> {
+        let conversation_id = inbound.conversation_id();
+        let row = self
+            .inner
+            .db
+            .insert_message(NewMessage {
+                channel: inbound.channel.as_str().to_owned(),
+                external_id: inbound.external_id,
+                conversation_id: conversation_id.clone(),
+                user_id: inbound.user_id,
+                chat_id: inbound.chat_id,
+                kind: inbound.kind.name().to_owned(),
+                text: inbound.kind.text().to_owned(),
+                received_at: now_text(),
+            })
+            .await?;
+        let Some(id) = row else {
+            tracing::debug!(
+                channel = inbound.channel.as_str(),
+                "duplicate delivery ignored"
+            );
+            return Ok(Submitted::Duplicate);
+        };
+        self.enqueue(id, &conversation_id);
+        Ok(Submitted::Accepted(id))
+    }
+
+    /// Queues again the messages a previous process stored but did not finish.
+    pub async fn requeue_pending(&self) -> Result<usize, DbError> {
+        let pending = self.inner.db.pending_messages().await?;
+        for message in &pending {
+            self.enqueue(message.id, &message.conversation_id);
+        }
+        if !pending.is_empty() {
+            tracing::info!(messages = pending.len(), "unanswered messages queued again");
+        }
+        Ok(pending.len())
+    }
+
+    fn enqueue(&self, id: i64, conversation_id: &str) {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        conversation_id.hash(&mut hasher);
+        let worker = (hasher.finish() % self.inner.queues.len() as u64) as usize;
+        // Send fails only when the worker is gone (shutdown); the row stays `received` and is
+        // queued again at the next start.
+        if self.inner.queues[worker].send(id).is_err() {
+            tracing::warn!(
+                message = id,
+                "dispatcher stopped; message left for the next start"
+            );
+        }
+    }
+
+    /// Answers, delivers and records one stored message.
+    async fn process(&self, id: i64) {
+        let message = match self.inner.db.message(id).await {
+            Ok(Some(message)) if message.status == "received" => message,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::error!(message = id, %error, "cannot load a queued message");
+                return;
+            }
+        };
+        let channel = ChannelKind::parse(&message.channel);
+        let Some(sender) = channel
+            .and_then(|kind| self.inner.senders.get(&kind))
+            .cloned()
+        else {
+            self.finish(id, "failed", Some("channel not configured".into()))
+                .await;
+            return;
+        };
+        let kind = InboundKind::from_stored(&message.kind, &message.text);
+        if matches!(kind, InboundKind::Text(_)) {
+            match self.inner.limiter.check(&message.conversation_id) {
+                Decision::Allow => {}
+                Decision::LimitedSilent => {
+                    self.finish(id, "rate_limited", None).await;
+                    return;
+                }
+                Decision::LimitedNotify => {
+                    let reply = Reply::Notice(notices::SLOW_DOWN.into());
+                    let delivered = self.store_and_deliver(&sender, &message, reply).await;
+                    self.finish(id, "rate_limited", delivered.err()).await;
+                    return;
+                }
+            }
+            sender.typing(&message.chat_id).await;
+        }
+        let handled = match self.handle(&message).await {
+            Ok(handled) => handled,
+            Err(error) => {
+                tracing::error!(message = id, %error, "cannot store the reply");
+                self.finish(id, "failed", Some(format!("database: {error}")))
+                    .await;
+                return;
+            }
+        };
+        let delivered = self
+            .deliver(&sender, &message, handled.answer_row, &handled.reply)
+            .await;
+        let error = match (handled.failure, delivered) {
+            (None, Ok(())) => None,
+            (Some(failure), Ok(())) => Some(failure),
+            (None, Err(delivery)) => Some(delivery),
+            (Some(failure), Err(delivery)) => Some(format!("{failure}; {delivery}")),
+        };
+        let status = if error.is_none() {
+            "answered"
+        } else {
+            "failed"
+        };
+        self.finish(id, status, error).await;
+    }
+
+    async fn store_and_deliver(
+        &self,
+        sender: &Arc<dyn ChannelSender>,
+        message: &StoredMessage,
+        reply: Reply,
+    ) -> Result<(), String> {
+        let answer_row = self
+            .store_reply(message, &reply)
+            .await
+            .map_err(|e| format!("database: {e}"))?
+            .0;
+        self.deliver(sender, message, answer_row, &reply).await
+    }
+
+    /// Records how a message ended (`answered`, `failed`, `rate_limited`, `ignored`).
+    pub async fn finish(&self, id: i64, status: &'static str, error: Option<String>) {
+        if let Some(error) = &error {
+            tracing::warn!(message = id, status, error = %error, "message not answered as intended");
+        } else {
+            tracing::info!(message = id, status, "message handled");
+        }
+        if let Err(db_error) = self.inner.db.set_message_status(id, status, error).await {
+            tracing::error!(message = id, error = %db_error, "cannot record a message's outcome");
+        }
+    }
+
+    /// Builds and stores the reply to a stored message: asks the assistant for text, a fixed notice
+    /// otherwise. The web channel calls this directly and streams the result.
+    pub async fn handle(&self, message: &StoredMessage) -> Result<Handled, DbError> {
+        let kind = InboundKind::from_stored(&message.kind, &message.text);
+        let (reply, failure) = match kind {
+            InboundKind::Text(text) => self.ask(text, message.conversation_id.clone()).await,
+            InboundKind::Follow => (Reply::Notice(notices::GREETING.into()), None),
+            InboundKind::Help => (Reply::Notice(notices::HELP.into()), None),
+            InboundKind::Unsupported(_) => (Reply::Notice(notices::TEXT_ONLY.into()), None),
+        };
+        let (answer_row, public_id) = self.store_reply(message, &reply).await?;
+        let reply = match reply {
+            Reply::Answer { answer, .. } => Reply::Answer {
+                answer,
+                answer_id: public_id,
+            },
+            notice => notice,
+        };
+        Ok(Handled {
+            reply,
+            answer_row,
+            failure,
+        })
+    }
+
+    async fn ask(&self, text: String, conversation_id: String) -> (Reply, Option<String>) {
+        let assistant = self.assistant().await;
+        match assistant.ask(text, Some(conversation_id)).await {
+            Ok(answer) => (
+                Reply::Answer {
+                    answer,
+                    answer_id: String::new(),
+                },
+                None,
+            ),
+            Err(AskError::EmptyQuestion) => (Reply::Notice(notices::EMPTY.into()), None),
+            Err(AskError::QuestionTooLong { .. }) => {
+                (Reply::Notice(notices::TOO_LONG.into()), None)
+            }
+            Err(AskError::ControlCharacters) => (Reply::Notice(notices::INVALID_TEXT.into()), None),
+            Err(error) => {
+                tracing::error!(%error, "ask failed");
+                (
+                    Reply::Notice(notices::FAILURE.into()),
+                    Some(format!("ask: {error}")),
+                )
+            }
+        }
+    }
+
+    /// The assistant, waiting for start-up to finish loading it.
+    async fn assistant(&self) -> Arc<Assistant> {
+        loop {
+            if let Some(assistant) = self.inner.assistant.get() {
+                return Arc::clone(assistant);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn store_reply(
+        &self,
+        message: &StoredMessage,
+        reply: &Reply,
+    ) -> Result<(i64, String), DbError> {
+        let row = match reply {
+            Reply::Answer { answer, .. } => answer_row(message, answer),
+            Reply::Notice(text) => NewAnswer {
+                message_id: message.id,
+                conversation_id: message.conversation_id.clone(),
+                status: "notice".into(),
+                decline_reason: None,
+                text: text.clone(),
+                citations: "[]".into(),
+                confidence: 0.0,
+                needs_review: false,
+            },
+        };
+        self.inner.db.insert_answer(row).await
+    }
+
+    /// Sends every part of a reply, each with retries; records each part's outcome. Stops at the
+    /// first part that cannot be sent (later parts would read wrongly without it).
+    pub async fn deliver(
+        &self,
+        sender: &Arc<dyn ChannelSender>,
+        message: &StoredMessage,
+        answer_row: i64,
+        reply: &Reply,
+    ) -> Result<(), String> {
+        let parts = sender.render(reply);
+        let total = parts.len();
+        for (index, part) in parts.iter().enumerate() {
+            let (result, attempts) = self.send_with_retries(sender, &message.chat_id, part).await;
+            let (status, error) = match &result {
+                Ok(()) => ("sent", None),
+                Err(SendError::OutsideWindow { reason }) => {
+                    ("outside_window", Some(reason.clone()))
+                }
+                Err(other) => ("failed", Some(other.reason().to_owned())),
+            };
+            let record = NewDelivery {
+                message_id: message.id,
+                answer_id: Some(answer_row),
+                part: index + 1,
+                parts: total,
+                status,
+                attempts,
+                error: error.clone(),
+            };
+            if let Err(db_error) = self.inner.db.insert_delivery(record).await {
+                tracing::error!(message = message.id, error = %db_error, "cannot record a delivery");
+            }
+            if let Some(error) = error {
+                return Err(format!(
+                    "delivery of part {}/{total} {status}: {error}",
+                    index + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_with_retries(
+        &self,
+        sender: &Arc<dyn ChannelSender>,
+        chat_id: &str,
+        part: &OutPart,
+    ) -> (Result<(), SendError>, u32) {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result =
+                match tokio::time::timeout(self.inner.send_timeout, sender.send(chat_id, part))
+                    .await
+                {
+                    Ok(result) => result,
+                    Err(_) => Err(SendError::Retryable {
+                        reason: format!(
+                            "no response within {} s",
+                            self.inner.send_timeout.as_secs()
+                        ),
+                        retry_after: None,
+                    }),
+                };
+            match result {
+                Err(SendError::Retryable {
+                    reason,
+                    retry_after,
+                }) if attempt < self.inner.send_attempts => {
+                    let backoff = self.inner.retry_base * 2u32.saturating_pow(attempt - 1);
+                    let wait = retry_after.unwrap_or(backoff).min(MAX_RETRY_WAIT);
+                    tracing::debug!(attempt, ?wait, reason = %reason, "retrying a delivery");
+                    tokio::time::sleep(wait).await;
+                }
+                other => return (other, attempt),
+            }
+        }
+    }
+}
+
+/// The stored form of an answer: its text, and its citations as JSON.
+fn answer_row(message: &StoredMessage, answer: &Answer) -> NewAnswer {
+    let citations: Vec<serde_json::Value> = answer
+        .quotes
+        .iter()
+        .map(|quote| {
+            serde_json::json!({
+                "article_id": quote.citation.article_id,
+                "reference": quote.citation.reference,
+                "validity": quote.citation.text,
+            })
+        })
+        .collect();
+    let (status, decline_reason) = match &answer.outcome {
+        Outcome::Answered => ("answered", None),
+        Outcome::Declined { category } => (
+            "declined",
+            Some(
+                category
+                    .clone()
+                    .unwrap_or_else(|| "no_relevant_text".into()),
+            ),
+        ),
+    };
+    NewAnswer {
+        message_id: message.id,
+        conversation_id: message.conversation_id.clone(),
+        status: status.into(),
+        decline_reason,
+        text: answer.text.clone(),
+        citations: serde_json::Value::Array(citations).to_string(),
+        confidence: answer.confidence,
+        needs_review: answer.needs_review,
+    }
+}

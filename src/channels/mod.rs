@@ -1,0 +1,226 @@
+//! Messaging channels: one conversation model, thin adapters per platform.
+//!
+//! An adapter turns a platform's webhook (or poll) into an [`Inbound`] and hands it to the
+//! [`dispatch::Dispatcher`], which stores it (so it is never lost and duplicated deliveries are
+//! no-ops), acknowledges, and answers it on a worker: `ask` → [`Reply`] → the adapter's
+//! [`ChannelSender`] renders it into the parts the platform accepts and sends them, with retries.
+//! The web widget answers in the request itself (SSE) but stores the same rows.
+
+pub mod dispatch;
+pub mod notices;
+pub mod ratelimit;
+pub mod split;
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use sha2::{Digest, Sha256};
+
+use crate::answer::Answer;
+
+/// The platforms a message can come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChannelKind {
+    ZaloOa,
+    ZaloBot,
+    Telegram,
+    Web,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 4] = [
+        ChannelKind::ZaloOa,
+        ChannelKind::ZaloBot,
+        ChannelKind::Telegram,
+        ChannelKind::Web,
+    ];
+
+    /// The name stored in the database and shown to staff.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::ZaloOa => "zalo_oa",
+            ChannelKind::ZaloBot => "zalo_bot",
+            ChannelKind::Telegram => "telegram",
+            ChannelKind::Web => "web",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ChannelKind> {
+        ChannelKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+}
+
+/// What a citizen sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InboundKind {
+    /// A text message: a question or a follow-up.
+    Text(String),
+    /// The user followed the OA / started the bot: greet and say what the bot can do.
+    Follow,
+    /// `/help` or the like.
+    Help,
+    /// An image, sticker, voice message… (`what` names it, for the log).
+    Unsupported(String),
+}
+
+impl InboundKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            InboundKind::Text(_) => "text",
+            InboundKind::Follow => "follow",
+            InboundKind::Help => "help",
+            InboundKind::Unsupported(_) => "unsupported",
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        match self {
+            InboundKind::Text(text) => text,
+            InboundKind::Unsupported(what) => what,
+            _ => "",
+        }
+    }
+
+    /// Rebuilds the kind from its stored name and text.
+    pub fn from_stored(kind: &str, text: &str) -> InboundKind {
+        match kind {
+            "text" => InboundKind::Text(text.to_owned()),
+            "follow" => InboundKind::Follow,
+            "help" => InboundKind::Help,
+            _ => InboundKind::Unsupported(text.to_owned()),
+        }
+    }
+}
+
+/// One delivery from a platform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inbound {
+    pub channel: ChannelKind,
+    /// The platform's id of this delivery: repeated deliveries carry the same one.
+    pub external_id: String,
+    /// The platform's id of the user (pseudonymous).
+    pub user_id: String,
+    /// Where replies go (the user id on Zalo OA, the chat id on Telegram and Zalo Bot).
+    pub chat_id: String,
+    pub kind: InboundKind,
+}
+
+impl Inbound {
+    /// The conversation this message belongs to: one per user and channel, named by a hash so the
+    /// platform's user id does not travel into logs and caches.
+    pub fn conversation_id(&self) -> String {
+        conversation_id(self.channel, &self.user_id)
+    }
+}
+
+pub fn conversation_id(channel: ChannelKind, user_id: &str) -> String {
+    let digest = Sha256::digest(format!("{}\u{0}{user_id}", channel.as_str()).as_bytes());
+    format!("{}-{}", channel.as_str(), &hex::encode(digest)[..32])
+}
+
+/// What the service says back, before a channel renders it.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// An answer (or a decline) to a question; `answer_id` is its public id for feedback buttons.
+    Answer { answer: Answer, answer_id: String },
+    /// A fixed message: greeting, help, "text only", "slow down", an error.
+    Notice(String),
+}
+
+impl Reply {
+    /// The reply as plain text (what Zalo shows).
+    pub fn plain_text(&self) -> &str {
+        match self {
+            Reply::Answer { answer, .. } => &answer.text,
+            Reply::Notice(text) => text,
+        }
+    }
+}
+
+/// One message as a platform will receive it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutPart {
+    pub text: String,
+    /// Attach feedback buttons for this answer (public id); set on the last part of an answer.
+    pub feedback_for: Option<String>,
+}
+
+/// Why a part could not be sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendError {
+    /// Worth trying again (rate limit, server error, timeout); `retry_after` when the platform said.
+    Retryable {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// The platform no longer lets us message this user (Zalo's consultation window): recorded,
+    /// not retried.
+    OutsideWindow { reason: String },
+    /// Anything else that retrying will not fix.
+    Permanent { reason: String },
+}
+
+impl SendError {
+    pub fn reason(&self) -> &str {
+        match self {
+            SendError::Retryable { reason, .. }
+            | SendError::OutsideWindow { reason }
+            | SendError::Permanent { reason } => reason,
+        }
+    }
+}
+
+/// The sending half of a platform adapter.
+pub trait ChannelSender: Send + Sync {
+    fn kind(&self) -> ChannelKind;
+
+    /// Renders a reply into the parts this platform accepts (formatting, length limits).
+    fn render(&self, reply: &Reply) -> Vec<OutPart>;
+
+    /// Sends one part. Token refresh and similar platform rules are the adapter's business;
+    /// retries with backoff are the dispatcher's.
+    fn send<'a>(
+        &'a self,
+        chat_id: &'a str,
+        part: &'a OutPart,
+    ) -> BoxFuture<'a, Result<(), SendError>>;
+
+    /// Shows "typing…" while the answer is prepared, where the platform has it. Best effort.
+    fn typing<'a>(&'a self, _chat_id: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    // The length of a secret is not secret; contents are compared in constant time.
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversation_ids_are_valid_and_per_channel() {
+        let a = conversation_id(ChannelKind::ZaloOa, "2468458835296117922");
+        let b = conversation_id(ChannelKind::Telegram, "2468458835296117922");
+        assert_ne!(a, b);
+        assert!(a.len() <= 64);
+        assert!(a.starts_with("zalo_oa-"));
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(!a.contains("2468458835296117922"));
+    }
+
+    #[test]
+    fn secrets_compare() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,31 @@
+//! Fixed messages of the chat channels, in Vietnamese.
+
+pub const GREETING: &str = "Xin chào! Mình là Hỏi Luật, trợ lý tra cứu pháp luật của Sở Tư pháp.\n\n\
+Bạn hãy gửi câu hỏi bằng tin nhắn chữ, ví dụ: \"Thủ tục đăng ký kết hôn cần giấy tờ gì?\" hoặc \
+\"Công ty nợ lương thì người lao động làm gì?\". Mình trả lời bằng trích dẫn điều luật cụ thể, kèm hiệu lực của văn bản.\n\n\
+Câu trả lời chỉ để tham khảo; trường hợp phức tạp, cán bộ Sở Tư pháp sẽ xem lại và trả lời bạn.";
+
+pub const HELP: &str = "Cách dùng Hỏi Luật:\n\
+• Gửi câu hỏi về pháp luật bằng tin nhắn chữ (có dấu hoặc không dấu đều được).\n\
+• Có thể hỏi tiếp, ví dụ \"còn trường hợp …thì sao?\".\n\
+• Mỗi câu trả lời trích điều luật và cho biết văn bản còn hiệu lực hay không.\n\
+• Nếu câu trả lời chưa đúng, bạn có thể báo lỗi hoặc đề nghị gặp cán bộ.";
+
+pub const TEXT_ONLY: &str =
+    "Xin lỗi, mình chỉ đọc được tin nhắn chữ. Bạn vui lòng gõ câu hỏi bằng chữ nhé.";
+
+pub const SLOW_DOWN: &str = "Bạn gửi tin nhắn hơi nhanh, mình chưa kịp trả lời. Bạn vui lòng chờ một chút rồi gửi tiếp nhé.";
+
+pub const TOO_LONG: &str = "Câu hỏi dài quá, mình chưa đọc hết được. Bạn vui lòng hỏi ngắn gọn hơn (dưới 1.000 ký tự) nhé.";
+
+pub const EMPTY: &str = "Mình chưa thấy câu hỏi. Bạn vui lòng gõ câu hỏi về pháp luật nhé.";
+
+pub const INVALID_TEXT: &str =
+    "Tin nhắn có ký tự lạ mình không đọc được. Bạn vui lòng gõ lại câu hỏi nhé.";
+
+pub const FAILURE: &str = "Xin lỗi, hệ thống đang gặp sự cố nên chưa trả lời được. Câu hỏi của bạn đã được ghi lại, cán bộ sẽ xem và phản hồi.";
+
+pub const FEEDBACK_THANKS: &str = "Cảm ơn bạn đã góp ý!";
+
+pub const HUMAN_REQUESTED: &str =
+    "Đã chuyển câu hỏi của bạn cho cán bộ Sở Tư pháp. Cán bộ sẽ xem và trả lời bạn qua kênh này.";

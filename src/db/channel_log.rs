@@ -1,0 +1,432 @@
+//! Typed operations on the channel tables: messages, answers, deliveries, feedback, satisfaction
+//! and channel tokens. Each is one statement or one transaction.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{now_text, Db, DbError};
+
+/// A message as received, before it is stored.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub channel: String,
+    /// The platform's id of this delivery (Zalo `msg_id`, Telegram `update_id`, …): the key that
+    /// makes duplicated deliveries no-ops.
+    pub external_id: String,
+    pub conversation_id: String,
+    pub user_id: String,
+    pub chat_id: String,
+    pub kind: String,
+    pub text: String,
+    pub received_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub channel: String,
+    pub external_id: String,
+    pub conversation_id: String,
+    pub user_id: String,
+    pub chat_id: String,
+    pub kind: String,
+    pub text: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAnswer {
+    pub message_id: i64,
+    pub conversation_id: String,
+    /// answered | declined | notice
+    pub status: String,
+    pub decline_reason: Option<String>,
+    pub text: String,
+    /// JSON array.
+    pub citations: String,
+    pub confidence: f32,
+    pub needs_review: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAnswer {
+    pub id: i64,
+    pub public_id: String,
+    pub message_id: i64,
+    pub conversation_id: String,
+    pub channel: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub message_id: i64,
+    pub answer_id: Option<i64>,
+    pub part: usize,
+    pub parts: usize,
+    /// sent | failed | outside_window
+    pub status: &'static str,
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rating {
+    Up,
+    Down,
+    /// "Báo lỗi": the answer is wrong or harmful.
+    Report,
+    /// "Gặp cán bộ": the citizen asks for a person.
+    Human,
+}
+
+impl Rating {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rating::Up => "up",
+            Rating::Down => "down",
+            Rating::Report => "report",
+            Rating::Human => "human",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Rating> {
+        match text {
+            "up" => Some(Rating::Up),
+            "down" => Some(Rating::Down),
+            "report" => Some(Rating::Report),
+            "human" => Some(Rating::Human),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedbackOutcome {
+    Recorded,
+    /// The same rating of the same answer was recorded before (a double tap).
+    AlreadyRecorded,
+    UnknownAnswer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+fn stored_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
+    Ok(StoredMessage {
+        id: row.get(0)?,
+        channel: row.get(1)?,
+        external_id: row.get(2)?,
+        conversation_id: row.get(3)?,
+        user_id: row.get(4)?,
+        chat_id: row.get(5)?,
+        kind: row.get(6)?,
+        text: row.get(7)?,
+        status: row.get(8)?,
+    })
+}
+
+const MESSAGE_COLUMNS: &str =
+    "id, channel, external_id, conversation_id, user_id, chat_id, kind, text, status";
+
+impl Db {
+    /// Stores a received message; `None` when the same delivery was stored before.
+    pub async fn insert_message(&self, message: NewMessage) -> Result<Option<i64>, DbError> {
+        self.call(move |c| {
+            let inserted = c.execute(
+                "INSERT INTO messages (channel, external_id, conversation_id, user_id, chat_id, kind, text, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (channel, external_id) DO NOTHING",
+                params![
+                    message.channel,
+                    message.external_id,
+                    message.conversation_id,
+                    message.user_id,
+                    message.chat_id,
+                    message.kind,
+                    message.text,
+                    message.received_at
+                ],
+            )?;
+            Ok((inserted == 1).then(|| c.last_insert_rowid()))
+        })
+        .await
+    }
+
+    pub async fn set_message_status(
+        &self,
+        id: i64,
+        status: &'static str,
+        error: Option<String>,
+    ) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE messages SET status = ?2, error = ?3 WHERE id = ?1",
+                params![id, status, error],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    pub async fn message(&self, id: i64) -> Result<Option<StoredMessage>, DbError> {
+        self.call(move |c| {
+            c.query_row(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"),
+                [id],
+                stored_message,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    /// Messages received but not yet handled (after a crash or restart), oldest first.
+    pub async fn pending_messages(&self) -> Result<Vec<StoredMessage>, DbError> {
+        self.call(|c| {
+            let mut statement = c.prepare(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE status = 'received' ORDER BY id"
+            ))?;
+            let rows = statement.query_map([], stored_message)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// Stores an answer; returns its row id and public id.
+    pub async fn insert_answer(&self, answer: NewAnswer) -> Result<(i64, String), DbError> {
+        let public_id = uuid::Uuid::new_v4().simple().to_string();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO answers (public_id, message_id, conversation_id, status, decline_reason, text, citations, confidence, needs_review, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    public_id,
+                    answer.message_id,
+                    answer.conversation_id,
+                    answer.status,
+                    answer.decline_reason,
+                    answer.text,
+                    answer.citations,
+                    answer.confidence,
+                    answer.needs_review,
+                    now_text()
+                ],
+            )?;
+            Ok((c.last_insert_rowid(), public_id))
+        })
+        .await
+    }
+
+    pub async fn answer_by_public_id(
+        &self,
+        public_id: String,
+    ) -> Result<Option<StoredAnswer>, DbError> {
+        self.call(move |c| {
+            c.query_row(
+                "SELECT a.id, a.public_id, a.message_id, a.conversation_id, m.channel
+                 FROM answers a JOIN messages m ON m.id = a.message_id WHERE a.public_id = ?1",
+                [public_id],
+                |row| {
+                    Ok(StoredAnswer {
+                        id: row.get(0)?,
+                        public_id: row.get(1)?,
+                        message_id: row.get(2)?,
+                        conversation_id: row.get(3)?,
+                        channel: row.get(4)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    pub async fn insert_delivery(&self, delivery: NewDelivery) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO deliveries (message_id, answer_id, part, parts, status, attempts, error, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    delivery.message_id,
+                    delivery.answer_id,
+                    delivery.part as i64,
+                    delivery.parts as i64,
+                    delivery.status,
+                    delivery.attempts,
+                    delivery.error,
+                    now_text()
+                ],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    /// Records a rating of the answer with this public id.
+    pub async fn insert_feedback(
+        &self,
+        answer_public_id: String,
+        rating: Rating,
+        comment: Option<String>,
+    ) -> Result<FeedbackOutcome, DbError> {
+        let Some(answer) = self.answer_by_public_id(answer_public_id).await? else {
+            return Ok(FeedbackOutcome::UnknownAnswer);
+        };
+        self.call(move |c| {
+            let inserted = c.execute(
+                "INSERT INTO feedback (answer_id, channel, rating, comment, at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (answer_id, rating) DO NOTHING",
+                params![answer.id, answer.channel, rating.as_str(), comment, now_text()],
+            )?;
+            Ok(if inserted == 1 {
+                FeedbackOutcome::Recorded
+            } else {
+                FeedbackOutcome::AlreadyRecorded
+            })
+        })
+        .await
+    }
+
+    /// Records an end-of-conversation rating (1..=5; the caller validates the range).
+    pub async fn insert_satisfaction(
+        &self,
+        conversation_id: String,
+        channel: String,
+        score: u8,
+    ) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO satisfaction (conversation_id, channel, score, at) VALUES (?1, ?2, ?3, ?4)",
+                params![conversation_id, channel, score, now_text()],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    pub async fn load_token(&self, channel: &'static str) -> Result<Option<TokenPair>, DbError> {
+        self.call(move |c| {
+            c.query_row(
+                "SELECT access_token, refresh_token, expires_at FROM channel_tokens WHERE channel = ?1",
+                [channel],
+                |row| {
+                    Ok(TokenPair {
+                        access_token: row.get(0)?,
+                        refresh_token: row.get(1)?,
+                        expires_at: row.get(2)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    /// Replaces the token pair of `channel` in one transaction (committed, hence durable, when
+    /// this returns).
+    pub async fn save_token(&self, channel: &'static str, pair: TokenPair) -> Result<(), DbError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO channel_tokens (channel, access_token, refresh_token, expires_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (channel) DO UPDATE SET access_token = excluded.access_token,
+                   refresh_token = excluded.refresh_token, expires_at = excluded.expires_at,
+                   updated_at = excluded.updated_at",
+                params![channel, pair.access_token, pair.refresh_token, pair.expires_at, now_text()],
+            )?;
+            tx.commit()
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(external_id: &str) -> NewMessage {
+        NewMessage {
+            channel: "zalo_oa".into(),
+            external_id: external_id.into(),
+            conversation_id: "zalo_oa-abc".into(),
+            user_id: "u1".into(),
+            chat_id: "u1".into(),
+            kind: "text".into(),
+            text: "Thủ tục đăng ký kết hôn?".into(),
+            received_at: now_text(),
+        }
+    }
+
+    #[tokio::test]
+    async fn duplicates_are_stored_once_and_pending_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite3");
+        let db = Db::open(&path).unwrap();
+        let id = db.insert_message(message("m1")).await.unwrap().unwrap();
+        assert_eq!(db.insert_message(message("m1")).await.unwrap(), None);
+        db.insert_message(message("m2")).await.unwrap().unwrap();
+        db.set_message_status(id, "answered", None).await.unwrap();
+        drop(db);
+        let db = Db::open(&path).unwrap();
+        let pending = db.pending_messages().await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].external_id, "m2");
+        assert_eq!(pending[0].text, "Thủ tục đăng ký kết hôn?");
+    }
+
+    #[tokio::test]
+    async fn feedback_is_recorded_once_per_rating() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+        let message_id = db.insert_message(message("m1")).await.unwrap().unwrap();
+        let (_, public_id) = db
+            .insert_answer(NewAnswer {
+                message_id,
+                conversation_id: "zalo_oa-abc".into(),
+                status: "answered".into(),
+                decline_reason: None,
+                text: "…".into(),
+                citations: "[]".into(),
+                confidence: 0.8,
+                needs_review: false,
+            })
+            .await
+            .unwrap();
+        let up = |id: &str| db.insert_feedback(id.to_owned(), Rating::Up, None);
+        assert_eq!(up(&public_id).await.unwrap(), FeedbackOutcome::Recorded);
+        assert_eq!(
+            up(&public_id).await.unwrap(),
+            FeedbackOutcome::AlreadyRecorded
+        );
+        assert_eq!(up("nope").await.unwrap(), FeedbackOutcome::UnknownAnswer);
+    }
+
+    #[tokio::test]
+    async fn token_pair_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+        assert_eq!(db.load_token("zalo_oa").await.unwrap(), None);
+        for n in 1..=2 {
+            db.save_token(
+                "zalo_oa",
+                TokenPair {
+                    access_token: format!("a{n}"),
+                    refresh_token: format!("r{n}"),
+                    expires_at: now_text(),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let pair = db.load_token("zalo_oa").await.unwrap().unwrap();
+        assert_eq!(
+            (pair.access_token.as_str(), pair.refresh_token.as_str()),
+            ("a2", "r2")
+        );
+    }
+}

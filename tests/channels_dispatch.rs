@@ -1,0 +1,322 @@
+//! The dispatcher with the real assistant and a real SQLite file: each delivery answered once,
+//! retries on retryable errors, failures recorded, rate limits, and messages left by a killed
+//! process answered after a restart. The platform side is a recording sender here; each adapter's
+//! own tests play the platform over HTTP.
+
+mod common;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use hoiluat::channels::dispatch::{Dispatcher, Submitted};
+use hoiluat::channels::{
+    ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError,
+};
+use hoiluat::config::ChannelsConfig;
+use hoiluat::db::{now_text, Db, NewMessage};
+
+/// Plays a platform: records what it was asked to send, answers with scripted results.
+#[derive(Default)]
+struct RecordingSender {
+    sent: Mutex<Vec<(String, String)>>,
+    script: Mutex<VecDeque<Result<(), SendError>>>,
+    attempts: Mutex<usize>,
+}
+
+impl RecordingSender {
+    fn scripted(results: Vec<Result<(), SendError>>) -> Arc<RecordingSender> {
+        Arc::new(RecordingSender {
+            script: Mutex::new(results.into()),
+            ..Default::default()
+        })
+    }
+
+    fn sent(&self) -> Vec<(String, String)> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+impl ChannelSender for RecordingSender {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::ZaloBot
+    }
+
+    fn render(&self, reply: &Reply) -> Vec<OutPart> {
+        vec![OutPart {
+            text: reply.plain_text().to_owned(),
+            feedback_for: None,
+        }]
+    }
+
+    fn send<'a>(
+        &'a self,
+        chat_id: &'a str,
+        part: &'a OutPart,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            *self.attempts.lock().unwrap() += 1;
+            let result = self.script.lock().unwrap().pop_front().unwrap_or(Ok(()));
+            if result.is_ok() {
+                self.sent
+                    .lock()
+                    .unwrap()
+                    .push((chat_id.to_owned(), part.text.clone()));
+            }
+            result
+        })
+    }
+}
+
+fn config() -> ChannelsConfig {
+    ChannelsConfig {
+        retry_base_ms: 10,
+        user_messages_per_minute: 5,
+        ..ChannelsConfig::default()
+    }
+}
+
+fn ready_cell() -> Arc<OnceLock<Arc<hoiluat::answer::Assistant>>> {
+    let cell = Arc::new(OnceLock::new());
+    cell.set(common::fixture().started.assistant.clone()).ok();
+    cell
+}
+
+fn text(external_id: &str, user: &str, text: &str) -> Inbound {
+    Inbound {
+        channel: ChannelKind::ZaloBot,
+        external_id: external_id.into(),
+        user_id: user.into(),
+        chat_id: format!("chat-{user}"),
+        kind: InboundKind::Text(text.into()),
+    }
+}
+
+/// The status of a message once it is no longer `received`.
+async fn final_status(db: &Db, id: i64) -> (String, Option<String>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let row: (String, Option<String>) = db
+            .call(move |c| {
+                c.query_row(
+                    "SELECT status, error FROM messages WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+            })
+            .await
+            .unwrap();
+        if row.0 != "received" {
+            return row;
+        }
+        assert!(Instant::now() < deadline, "message {id} was never handled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn accepted(submitted: Submitted) -> i64 {
+    match submitted {
+        Submitted::Accepted(id) => id,
+        Submitted::Duplicate => panic!("a new delivery was taken for a duplicate"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_is_answered_once_with_its_citation() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    let sender = RecordingSender::scripted(vec![]);
+    let dispatcher = Dispatcher::start(db.clone(), ready_cell(), vec![sender.clone()], &config());
+    let message = text("m-1", "u1", "Nam nữ bao nhiêu tuổi thì được kết hôn?");
+    let id = accepted(dispatcher.submit(message.clone()).await.unwrap());
+    assert_eq!(
+        dispatcher.submit(message).await.unwrap(),
+        Submitted::Duplicate
+    );
+    assert_eq!(final_status(&db, id).await, ("answered".into(), None));
+    let sent = sender.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "chat-u1");
+    assert!(sent[0].1.contains("Điều 8"), "{}", sent[0].1);
+    // The answer and its delivery are on record, citations included.
+    let (citations, deliveries): (String, i64) = db
+        .call(move |c| {
+            let citations = c.query_row(
+                "SELECT citations FROM answers WHERE message_id = ?1",
+                [id],
+                |r| r.get(0),
+            )?;
+            let deliveries = c.query_row(
+                "SELECT count(*) FROM deliveries WHERE message_id = ?1 AND status = 'sent'",
+                [id],
+                |r| r.get(0),
+            )?;
+            Ok((citations, deliveries))
+        })
+        .await
+        .unwrap();
+    assert!(citations.contains("52-2014-qh13.dieu-8"), "{citations}");
+    assert_eq!(deliveries, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retryable_errors_are_retried_and_final_failures_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    let retryable = || SendError::Retryable {
+        reason: "rate limited (-32)".into(),
+        retry_after: None,
+    };
+    let sender = RecordingSender::scripted(vec![
+        Err(retryable()),
+        Err(retryable()),
+        Ok(()),
+        Err(SendError::OutsideWindow {
+            reason: "-230 user has not interacted for 7 days".into(),
+        }),
+    ]);
+    let dispatcher = Dispatcher::start(db.clone(), ready_cell(), vec![sender.clone()], &config());
+    let first = accepted(
+        dispatcher
+            .submit(text("r-1", "u2", "Thủ tục đăng ký khai sinh?"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(final_status(&db, first).await.0, "answered");
+    let attempts: u32 = db
+        .call(move |c| {
+            c.query_row(
+                "SELECT attempts FROM deliveries WHERE message_id = ?1",
+                [first],
+                |r| r.get(0),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(attempts, 3);
+
+    let second = accepted(
+        dispatcher
+            .submit(text("r-2", "u2", "Đăng ký kết hôn ở đâu?"))
+            .await
+            .unwrap(),
+    );
+    let (status, error) = final_status(&db, second).await;
+    assert_eq!(status, "failed");
+    assert!(error.unwrap().contains("outside_window"));
+    let delivery: (String, u32) = db
+        .call(move |c| {
+            c.query_row(
+                "SELECT status, attempts FROM deliveries WHERE message_id = ?1",
+                [second],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        delivery,
+        ("outside_window".into(), 1),
+        "window errors are not retried"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_from_one_user_gets_one_polite_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    let sender = RecordingSender::scripted(vec![]);
+    let mut config = config();
+    config.user_messages_per_minute = 2;
+    let dispatcher = Dispatcher::start(db.clone(), ready_cell(), vec![sender.clone()], &config);
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let message = text(&format!("f-{n}"), "flooder", "Điều kiện kết hôn là gì?");
+        ids.push(accepted(dispatcher.submit(message).await.unwrap()));
+    }
+    let mut statuses = Vec::new();
+    for id in ids {
+        statuses.push(final_status(&db, id).await.0);
+    }
+    assert_eq!(
+        statuses,
+        [
+            "answered",
+            "answered",
+            "rate_limited",
+            "rate_limited",
+            "rate_limited"
+        ]
+    );
+    let sent = sender.sent();
+    assert_eq!(sent.len(), 3, "two answers and one notice: {sent:?}");
+    assert!(sent[2].1.contains("hơi nhanh"), "{}", sent[2].1);
+    // Another user is unaffected.
+    let other = accepted(
+        dispatcher
+            .submit(text("f-x", "calm", "Điều kiện kết hôn là gì?"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(final_status(&db, other).await.0, "answered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_of_a_killed_process_are_answered_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite3");
+    // A previous process stored (and acknowledged) these, then died before answering.
+    {
+        let db = Db::open(&path).unwrap();
+        for n in 0..3 {
+            let conversation = hoiluat::channels::conversation_id(ChannelKind::ZaloBot, "u9");
+            db.insert_message(NewMessage {
+                channel: "zalo_bot".into(),
+                external_id: format!("k-{n}"),
+                conversation_id: conversation,
+                user_id: "u9".into(),
+                chat_id: "chat-u9".into(),
+                kind: "text".into(),
+                text: "Nam nữ bao nhiêu tuổi thì được kết hôn?".into(),
+                received_at: now_text(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        }
+    }
+    let db = Db::open(&path).unwrap();
+    let sender = RecordingSender::scripted(vec![]);
+    // Not ready yet: start-up is still loading the index. Messages wait, they are not failed.
+    let cell = Arc::new(OnceLock::new());
+    let dispatcher = Dispatcher::start(db.clone(), cell.clone(), vec![sender.clone()], &config());
+    assert_eq!(dispatcher.requeue_pending().await.unwrap(), 3);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(sender.sent().is_empty());
+    cell.set(common::fixture().started.assistant.clone()).ok();
+    for id in 1..=3 {
+        assert_eq!(final_status(&db, id).await.0, "answered");
+    }
+    assert_eq!(sender.sent().len(), 3);
+    assert_eq!(dispatcher.requeue_pending().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follows_and_images_get_fixed_replies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    let sender = RecordingSender::scripted(vec![]);
+    let dispatcher = Dispatcher::start(db.clone(), ready_cell(), vec![sender.clone()], &config());
+    let mut follow = text("e-1", "u5", "");
+    follow.kind = InboundKind::Follow;
+    let mut image = text("e-2", "u5", "");
+    image.kind = InboundKind::Unsupported("image".into());
+    for message in [follow, image] {
+        let id = accepted(dispatcher.submit(message).await.unwrap());
+        assert_eq!(final_status(&db, id).await.0, "answered");
+    }
+    let sent = sender.sent();
+    assert!(sent[0].1.starts_with("Xin chào"), "{}", sent[0].1);
+    assert!(sent[1].1.contains("tin nhắn chữ"), "{}", sent[1].1);
+}
