@@ -320,3 +320,60 @@ async fn follows_and_images_get_fixed_replies() {
     assert!(sent[0].1.starts_with("Xin chào"), "{}", sent[0].1);
     assert!(sent[1].1.contains("tin nhắn chữ"), "{}", sent[1].1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_and_sensitive_answers_are_flagged_for_staff() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    let sender = RecordingSender::scripted(vec![]);
+    let dispatcher = Dispatcher::start(db.clone(), ready_cell(), vec![sender.clone()], &config());
+    let questions = [
+        ("s-1", "Nam nữ bao nhiêu tuổi thì được kết hôn?"),
+        ("s-2", "Mai trời có mưa không?"),
+        (
+            "s-3",
+            "Chồng tôi đánh đập tôi, tôi muốn ly hôn thì làm thế nào?",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (external, question) in questions {
+        let id = accepted(
+            dispatcher
+                .submit(text(external, external, question))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(final_status(&db, id).await.0, "answered");
+        ids.push(id);
+    }
+    let reasons = |id: i64| {
+        db.call(move |c| {
+            let mut statement = c.prepare(
+                "SELECT f.reason FROM flags f JOIN answers a ON a.id = f.answer_id
+                 WHERE a.message_id = ?1 ORDER BY f.reason",
+            )?;
+            let rows = statement.query_map([id], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<Vec<_>, _>>()
+        })
+    };
+    assert!(reasons(ids[0]).await.unwrap().is_empty());
+    assert_eq!(reasons(ids[1]).await.unwrap(), ["declined"]);
+    assert!(reasons(ids[2])
+        .await
+        .unwrap()
+        .contains(&"sensitive_topic".to_owned()));
+    let topic: Option<String> = db
+        .call({
+            let id = ids[0];
+            move |c| {
+                c.query_row(
+                    "SELECT topic FROM answers WHERE message_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(topic.as_deref(), Some("Luật Hôn nhân và gia đình"));
+}

@@ -243,6 +243,13 @@ impl Assistant {
         &self.library
     }
 
+    /// The sensitive topic (`prompts/sensitive.toml`) a question touches, if any: such exchanges
+    /// are flagged for staff whatever the answer's confidence. Returns `(id, label)`.
+    pub fn sensitive_topic(&self, question: &str) -> Option<(String, String)> {
+        scope::sensitive_topic(question, &self.prompts.sensitive)
+            .map(|topic| (topic.id.clone(), topic.label.clone()))
+    }
+
     /// Answers on a blocking thread (embedding and search are CPU work), keeping the caller's span.
     pub async fn ask(
         self: &Arc<Self>,

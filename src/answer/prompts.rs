@@ -17,6 +17,8 @@ pub struct PromptError {
 pub struct Prompts {
     pub wording: Wording,
     pub out_of_scope: Vec<OutOfScopeCategory>,
+    /// Topics whose questions are always flagged for staff (`sensitive.toml`).
+    pub sensitive: Vec<SensitiveTopic>,
     pub answer_template: String,
     pub quote_template: String,
     /// Chat wording → legal terms, for searching (`vocabulary.toml`).
@@ -49,6 +51,21 @@ pub struct OutOfScopeCategory {
     pub review: bool,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensitiveTopic {
+    pub id: String,
+    /// Shown to staff: "Trẻ em".
+    pub label: String,
+    pub patterns: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SensitiveFile {
+    topic: Vec<SensitiveTopic>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OutOfScopeFile {
@@ -62,6 +79,7 @@ impl Prompts {
         let prompts = Prompts {
             wording,
             out_of_scope: out_of_scope.category,
+            sensitive: parse_toml::<SensitiveFile>(dir, "sensitive.toml")?.topic,
             answer_template: read(dir, "answer.md")?,
             quote_template: read(dir, "quote.md")?,
             vocabulary: super::query::Vocabulary::from_file(parse_toml(dir, "vocabulary.toml")?),
@@ -157,6 +175,7 @@ mod tests {
         for file in [
             "wording.toml",
             "out_of_scope.toml",
+            "sensitive.toml",
             "answer.md",
             "vocabulary.toml",
         ] {

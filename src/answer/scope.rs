@@ -1,7 +1,7 @@
 //! Declines questions that are not about law, or that ask for help breaking it, before searching:
 //! quoting an article in reply to "Mai trời có mưa không?" would be worse than saying no.
 
-use super::prompts::OutOfScopeCategory;
+use super::prompts::{OutOfScopeCategory, SensitiveTopic};
 use crate::text::{lacks_diacritics, strip_diacritics, syllables};
 
 /// Most syllables a `*` in a pattern stands for.
@@ -12,6 +12,23 @@ pub fn out_of_scope<'a>(
     question: &str,
     categories: &'a [OutOfScopeCategory],
 ) -> Option<&'a OutOfScopeCategory> {
+    first_matching(question, categories, |category| &category.patterns)
+}
+
+/// Returns the first sensitive topic the question touches.
+pub fn sensitive_topic<'a>(
+    question: &str,
+    topics: &'a [SensitiveTopic],
+) -> Option<&'a SensitiveTopic> {
+    first_matching(question, topics, |topic| &topic.patterns)
+}
+
+/// The first item one of whose patterns occurs in the question as whole syllables.
+fn first_matching<'a, T>(
+    question: &str,
+    items: &'a [T],
+    patterns: impl Fn(&T) -> &Vec<String>,
+) -> Option<&'a T> {
     let plain = lacks_diacritics(question);
     let fold = |text: &str| -> Vec<String> {
         let words = syllables(text);
@@ -22,8 +39,8 @@ pub fn out_of_scope<'a>(
         }
     };
     let question_words = fold(question);
-    categories.iter().find(|category| {
-        category.patterns.iter().any(|pattern| {
+    items.iter().find(|item| {
+        patterns(item).iter().any(|pattern| {
             let segments: Vec<Vec<String>> = pattern.split('*').map(&fold).collect();
             matches_from(&question_words, &segments, None)
         })
@@ -56,6 +73,27 @@ fn matches_from(words: &[String], segments: &[Vec<String>], anchor: Option<usize
 mod tests {
     use super::*;
     use crate::answer::prompts::repo_prompts;
+
+    #[test]
+    fn sensitive_topics_are_found_with_or_without_diacritics() {
+        let prompts = repo_prompts();
+        let topic = |q: &str| sensitive_topic(q, &prompts.sensitive).map(|t| t.id.clone());
+        assert_eq!(
+            topic("Chồng tôi thường xuyên đánh đập tôi thì làm sao?").as_deref(),
+            Some("bao_luc")
+        );
+        assert_eq!(
+            topic("con toi bi bat tam giam thi gia dinh lam gi").as_deref(),
+            Some("hinh_su")
+        );
+        assert_eq!(
+            topic("Ly hôn thì ai được quyền nuôi con nhỏ?").as_deref(),
+            Some("tre_em")
+        );
+        assert_eq!(topic("Thủ tục đăng ký kết hôn cần giấy tờ gì?"), None);
+        // "tôi" stripped is "toi", which must not read as "tội".
+        assert_eq!(topic("toi muon dang ky ket hon"), None);
+    }
 
     fn category(question: &str) -> Option<String> {
         out_of_scope(question, &repo_prompts().out_of_scope).map(|c| c.id.clone())

@@ -21,7 +21,7 @@ use super::ratelimit::{Decision, RateLimiter};
 use super::{ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError};
 use crate::answer::{Answer, AskError, Assistant, Outcome};
 use crate::config::ChannelsConfig;
-use crate::db::{now_text, Db, DbError, NewAnswer, NewDelivery, NewMessage, StoredMessage};
+use crate::db::{now_text, Db, DbError, Flag, NewAnswer, NewDelivery, NewMessage, StoredMessage};
 
 /// Longest wait between two delivery attempts, whatever the platform asks.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
@@ -318,20 +318,50 @@ impl Dispatcher {
         message: &StoredMessage,
         reply: &Reply,
     ) -> Result<(i64, String), DbError> {
-        let row = match reply {
-            Reply::Answer { answer, .. } => answer_row(message, answer),
-            Reply::Notice(text) => NewAnswer {
-                message_id: message.id,
-                conversation_id: message.conversation_id.clone(),
-                status: "notice".into(),
-                decline_reason: None,
-                text: text.clone(),
-                citations: "[]".into(),
-                confidence: 0.0,
-                needs_review: false,
-            },
+        let (row, topic, flags) = match reply {
+            Reply::Answer { answer, .. } => (
+                answer_row(message, answer),
+                answer_topic(answer),
+                self.review_flags(&message.text, answer),
+            ),
+            Reply::Notice(text) => (
+                NewAnswer {
+                    message_id: message.id,
+                    conversation_id: message.conversation_id.clone(),
+                    status: "notice".into(),
+                    decline_reason: None,
+                    text: text.clone(),
+                    citations: "[]".into(),
+                    confidence: 0.0,
+                    needs_review: false,
+                },
+                None,
+                Vec::new(),
+            ),
         };
-        self.inner.db.insert_answer(row).await
+        self.inner.db.insert_answer_flagged(row, topic, flags).await
+    }
+
+    /// Why staff should look at this answer: declined, low confidence, or a sensitive topic.
+    fn review_flags(&self, question: &str, answer: &Answer) -> Vec<Flag> {
+        let mut flags = Vec::new();
+        match &answer.outcome {
+            Outcome::Declined { category } => flags.push(Flag::new("declined", category.clone())),
+            Outcome::Answered if answer.needs_review => flags.push(Flag::new(
+                "low_confidence",
+                Some(format!("{:.2}", answer.confidence)),
+            )),
+            Outcome::Answered => {}
+        }
+        if let Some((_, label)) = self
+            .inner
+            .assistant
+            .get()
+            .and_then(|assistant| assistant.sensitive_topic(question))
+        {
+            flags.push(Flag::new("sensitive_topic", Some(label)));
+        }
+        flags
     }
 
     /// Sends every part of a reply, each with retries; records each part's outcome. Stops at the
@@ -411,6 +441,20 @@ impl Dispatcher {
                 other => return (other, attempt),
             }
         }
+    }
+}
+
+/// The field (lĩnh vực) of an answer for statistics: the first cited document, or why it was
+/// declined.
+fn answer_topic(answer: &Answer) -> Option<String> {
+    match (&answer.outcome, answer.quotes.first()) {
+        (Outcome::Answered, Some(quote)) => Some(quote.citation.document_title.clone()),
+        (Outcome::Declined { category }, _) => Some(
+            category
+                .clone()
+                .unwrap_or_else(|| "no_relevant_text".into()),
+        ),
+        (Outcome::Answered, None) => None,
     }
 }
 

@@ -88,6 +88,16 @@ impl Rating {
         }
     }
 
+    /// The review reason a rating raises, if any.
+    pub fn flag_reason(self) -> Option<&'static str> {
+        match self {
+            Rating::Up => None,
+            Rating::Down => Some("thumbs_down"),
+            Rating::Report => Some("reported"),
+            Rating::Human => Some("human_requested"),
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Rating> {
         match text {
             "up" => Some(Rating::Up),
@@ -97,6 +107,45 @@ impl Rating {
             _ => None,
         }
     }
+}
+
+/// Why an answer is queued for staff review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    /// low_confidence | declined | thumbs_down | reported | human_requested | sensitive_topic | delivery_failed
+    pub reason: &'static str,
+    pub detail: Option<String>,
+}
+
+impl Flag {
+    pub fn new(reason: &'static str, detail: Option<String>) -> Flag {
+        Flag { reason, detail }
+    }
+}
+
+/// Every flag reason, for filters and statistics.
+pub const FLAG_REASONS: [&str; 7] = [
+    "low_confidence",
+    "declined",
+    "thumbs_down",
+    "reported",
+    "human_requested",
+    "sensitive_topic",
+    "delivery_failed",
+];
+
+fn insert_flag(
+    conn: &rusqlite::Connection,
+    answer_id: i64,
+    flag: &Flag,
+    now: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO flags (answer_id, reason, detail, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (answer_id, reason) DO NOTHING",
+        params![answer_id, flag.reason, flag.detail, now],
+    )
+    .map(|_| ())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,11 +247,23 @@ impl Db {
 
     /// Stores an answer; returns its row id and public id.
     pub async fn insert_answer(&self, answer: NewAnswer) -> Result<(i64, String), DbError> {
+        self.insert_answer_flagged(answer, None, Vec::new()).await
+    }
+
+    /// Stores an answer with its topic and the reasons staff should review it, in one transaction.
+    pub async fn insert_answer_flagged(
+        &self,
+        answer: NewAnswer,
+        topic: Option<String>,
+        flags: Vec<Flag>,
+    ) -> Result<(i64, String), DbError> {
         let public_id = uuid::Uuid::new_v4().simple().to_string();
         self.call(move |c| {
-            c.execute(
-                "INSERT INTO answers (public_id, message_id, conversation_id, status, decline_reason, text, citations, confidence, needs_review, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            let tx = c.transaction()?;
+            let now = now_text();
+            tx.execute(
+                "INSERT INTO answers (public_id, message_id, conversation_id, status, decline_reason, text, citations, confidence, needs_review, created_at, topic)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     public_id,
                     answer.message_id,
@@ -213,12 +274,24 @@ impl Db {
                     answer.citations,
                     answer.confidence,
                     answer.needs_review,
-                    now_text()
+                    now,
+                    topic
                 ],
             )?;
-            Ok((c.last_insert_rowid(), public_id))
+            let id = tx.last_insert_rowid();
+            for flag in flags {
+                insert_flag(&tx, id, &flag, &now)?;
+            }
+            tx.commit()?;
+            Ok((id, public_id))
         })
         .await
+    }
+
+    /// Adds a review reason to a stored answer (no-op when it already has that reason).
+    pub async fn flag_answer(&self, answer_id: i64, flag: Flag) -> Result<(), DbError> {
+        self.call(move |c| insert_flag(c, answer_id, &flag, &now_text()))
+            .await
     }
 
     pub async fn answer_by_public_id(
@@ -277,11 +350,18 @@ impl Db {
             return Ok(FeedbackOutcome::UnknownAnswer);
         };
         self.call(move |c| {
-            let inserted = c.execute(
+            let tx = c.transaction()?;
+            let now = now_text();
+            let inserted = tx.execute(
                 "INSERT INTO feedback (answer_id, channel, rating, comment, at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (answer_id, rating) DO NOTHING",
-                params![answer.id, answer.channel, rating.as_str(), comment, now_text()],
+                params![answer.id, answer.channel, rating.as_str(), comment, now],
             )?;
+            // 👎, "báo lỗi" and "gặp cán bộ" put the answer in the staff queue.
+            if let Some(reason) = rating.flag_reason() {
+                insert_flag(&tx, answer.id, &Flag::new(reason, comment), &now)?;
+            }
+            tx.commit()?;
             Ok(if inserted == 1 {
                 FeedbackOutcome::Recorded
             } else {

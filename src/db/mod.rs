@@ -16,12 +16,15 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 pub use channel_log::{
-    FeedbackOutcome, NewAnswer, NewDelivery, NewMessage, Rating, StoredAnswer, StoredMessage,
-    TokenPair,
+    FeedbackOutcome, Flag, NewAnswer, NewDelivery, NewMessage, Rating, StoredAnswer, StoredMessage,
+    TokenPair, FLAG_REASONS,
 };
 
 /// Migrations in order: index + 1 is the schema version they bring the database to.
-const MIGRATIONS: &[&str] = &[include_str!("schema_0001.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema_0001.sql"),
+    include_str!("schema_0002.sql"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
