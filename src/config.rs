@@ -19,6 +19,41 @@ pub struct Config {
     pub log: LogConfig,
     pub database: DatabaseConfig,
     pub channels: ChannelsConfig,
+    pub staff: StaffConfig,
+}
+
+/// The staff console (`/staff`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaffConfig {
+    pub enabled: bool,
+    /// A session ends this many hours after sign-in.
+    pub session_hours: u64,
+    /// Failed sign-ins in a row before the account is locked.
+    pub max_failed_logins: u32,
+    pub lockout_minutes: u64,
+    /// Mark session cookies `Secure` (sent over HTTPS only; browsers also accept them from
+    /// http://localhost). Turn off only behind a TLS-terminating proxy that rewrites cookies.
+    pub secure_cookies: bool,
+    /// Citizens' message texts older than this many days are erased (0 keeps them).
+    pub retention_days: u64,
+    /// A later question at least this similar (cosine of the embeddings) to a curated question
+    /// gets the curated answer first.
+    pub curated_similarity: f32,
+}
+
+impl Default for StaffConfig {
+    fn default() -> Self {
+        StaffConfig {
+            enabled: true,
+            session_hours: 8,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            secure_cookies: true,
+            retention_days: 730,
+            curated_similarity: 0.93,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
