@@ -15,6 +15,7 @@ run: build
 	./target/release/hoiluat serve
 
 test: models
+	scripts/test-deps.sh
 	$(CARGO) test --locked
 
 check:

@@ -1,0 +1,938 @@
+//! The web channel: the embeddable chat widget (`GET /widget.js`, a demo page at `GET /demo`) and
+//! the endpoints it calls.
+//!
+//! Unlike Zalo and Telegram, the web answers in the request itself: `POST /v1/chat` stores the
+//! message like every channel does (so the same rows, feedback and review work for the web), asks
+//! through [`Dispatcher::handle`], and streams the answer back as Server-Sent Events — the text in
+//! small `delta` pieces so the widget can show it appearing, then one `done` event with the answer
+//! id, the conversation id and the citations. The protocol is documented in `bots/web/README.md`.
+//!
+//! Errors in the request itself (not JSON, empty, too long, too fast…) are answered before any
+//! streaming starts, as a JSON 4xx/5xx body shaped like the rest of the API:
+//! `{"error": {"code": "...", "message": "<Vietnamese>"}}`. Once the stream has started, a failure
+//! is one `{"type":"error","message":…}` event and the stream ends.
+//!
+//! CORS: pages served by this service are same-origin; another site may embed the widget only when
+//! its origin is listed in `channels.web.allowed_origins`. Because every POST here requires
+//! `Content-Type: application/json`, a browser on an unlisted origin cannot even send one (its
+//! preflight gets no CORS headers).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, Semaphore};
+
+use super::dispatch::Dispatcher;
+use super::notices;
+use super::ratelimit::{Decision, RateLimiter};
+use super::{ChannelKind, Reply};
+use crate::answer::{Answer, Outcome, Quote};
+use crate::config::WebConfig;
+use crate::db::{now_text, FeedbackOutcome, NewMessage, Rating};
+
+/// The widget script and the demo page, compiled in: the service serves them with no files beside it.
+const WIDGET_JS: &str = include_str!("../../bots/web/widget.js");
+const DEMO_HTML: &str = include_str!("../../bots/web/demo.html");
+
+/// Longest accepted message, in characters (the assistant's own default limit).
+pub const MAX_MESSAGE_CHARS: usize = 1_000;
+/// Longest feedback comment, in characters.
+pub const MAX_COMMENT_CHARS: usize = 500;
+/// Largest accepted request body: a 1,000-character Vietnamese message is at most ~4 KB of UTF-8,
+/// JSON-escaped perhaps twice that.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Longest conversation id a client may send back (the assistant's own rule).
+const MAX_CONVERSATION_ID_CHARS: usize = 64;
+/// Messages one conversation may send per minute (the other channels' default).
+const MESSAGES_PER_MINUTE: u32 = 12;
+/// Web questions answered at the same time; more are told to retry (they cost CPU for embedding).
+const MAX_CONCURRENT_CHATS: usize = 8;
+/// Longest wait for an answer before the stream reports an error.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(90);
+/// Target size of one streamed piece of the answer, in characters.
+const DELTA_CHARS: usize = 40;
+/// Pause between two streamed pieces, so the answer visibly appears rather than arriving in one
+/// block; the whole answer is ready by then, so this only paces the display.
+const DELTA_PAUSE: Duration = Duration::from_millis(15);
+/// How often an idle stream sends an SSE comment, so proxies do not close it while the answer is
+/// prepared.
+const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(10);
+
+/// The routes of the web channel. Merge them into the API router:
+/// `web::with_cors(http::router(state).merge(web::routes(dispatcher, &config)), &config)` — the
+/// outer `with_cors` gives embedding sites access to `GET /v1/articles/{id}` too, which the widget
+/// reads to show a cited article.
+pub fn routes(dispatcher: Dispatcher, config: &WebConfig) -> Router {
+    let state = WebState {
+        dispatcher,
+        limiter: Arc::new(RateLimiter::new(MESSAGES_PER_MINUTE)),
+        chats_in_flight: Arc::new(Semaphore::new(MAX_CONCURRENT_CHATS)),
+    };
+    let router = Router::new()
+        .route("/widget.js", get(widget_js))
+        .route("/demo", get(demo_page))
+        .route("/v1/chat", post(chat))
+        .route("/v1/feedback", post(feedback))
+        .route("/v1/satisfaction", post(satisfaction))
+        // A little above our limit, so the handler sees, and reports, an oversized body itself.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1))
+        .with_state(state);
+    with_cors(router, config)
+}
+
+/// Adds the widget's CORS rules to every route of `app`: listed origins get
+/// `Access-Control-Allow-Origin` (and preflights are answered), others get no CORS header.
+pub fn with_cors(app: Router, config: &WebConfig) -> Router {
+    let allowed = Arc::new(AllowedOrigins::new(&config.allowed_origins));
+    app.layer(axum::middleware::from_fn_with_state(allowed, cors))
+}
+
+#[derive(Clone)]
+struct WebState {
+    dispatcher: Dispatcher,
+    limiter: Arc<RateLimiter>,
+    chats_in_flight: Arc<Semaphore>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Static files
+
+async fn widget_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            // Short: a new version of the widget reaches embedding sites within minutes.
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        WIDGET_JS,
+    )
+        .into_response()
+}
+
+async fn demo_page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        DEMO_HTML,
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /v1/chat
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChatRequest {
+    message: String,
+    #[serde(default)]
+    conversation_id: Option<String>,
+    /// Chosen by the widget per message, so a retried request is recognised as the same message.
+    #[serde(default)]
+    client_message_id: Option<String>,
+}
+
+/// One Server-Sent Event of `/v1/chat`, as JSON in its `data:` line.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ChatEvent {
+    /// The next piece of the answer text; the pieces concatenated are the whole text.
+    Delta {
+        text: String,
+    },
+    Done(Box<Done>),
+    Error {
+        message: String,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct Done {
+    /// Public id for `/v1/feedback`; `null` for a fixed notice.
+    answer_id: Option<String>,
+    conversation_id: String,
+    /// `answered`, `declined`, or `notice` (a fixed message such as "the service failed").
+    status: &'static str,
+    decline_reason: Option<String>,
+    citations: Vec<WebCitation>,
+    needs_review: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct WebCitation {
+    article_id: String,
+    reference: String,
+    unit: String,
+    heading: String,
+    document_title: String,
+    validity: String,
+    validity_label: String,
+    /// `YYYY-MM-DD`, `null` when unknown.
+    effective_date: Option<String>,
+    /// The quoted passage.
+    text: String,
+    /// Relative URL of the whole article.
+    url: String,
+}
+
+impl From<&Quote> for WebCitation {
+    fn from(quote: &Quote) -> WebCitation {
+        let citation = &quote.citation;
+        WebCitation {
+            article_id: citation.article_id.clone(),
+            reference: citation.reference.clone(),
+            unit: citation.unit.clone(),
+            heading: citation.heading.clone(),
+            document_title: citation.document_title.clone(),
+            validity: citation.validity.slug().into(),
+            validity_label: citation.validity.label().into(),
+            effective_date: citation.effective_date.map(|d| d.to_string()),
+            text: quote.text.clone(),
+            url: format!("/v1/articles/{}", citation.article_id),
+        }
+    }
+}
+
+async fn chat(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, WebError> {
+    let request: ChatRequest = read_json(&headers, body)?;
+    let message = request.message.trim();
+    if message.is_empty() {
+        return Err(WebError::empty_message());
+    }
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(WebError::message_too_long());
+    }
+    if has_control_characters(message) {
+        return Err(WebError::invalid_characters());
+    }
+    let external_id = match request.client_message_id.as_deref() {
+        Some(id) => uuid::Uuid::parse_str(id)
+            .map_err(|_| WebError::invalid_client_message_id())?
+            .hyphenated()
+            .to_string(),
+        None => uuid::Uuid::new_v4().hyphenated().to_string(),
+    };
+    // An unknown or malformed id starts a new conversation rather than failing: the widget keeps
+    // its id in sessionStorage, which a site's scripts could have garbled.
+    let conversation_id = request
+        .conversation_id
+        .filter(|id| is_valid_conversation_id(id))
+        .unwrap_or_else(new_conversation_id);
+    if state.limiter.check(&conversation_id) != Decision::Allow {
+        tracing::debug!(conversation = %conversation_id, "web message rate limited");
+        return Err(WebError::rate_limited());
+    }
+    // Held by the answering task until it ends: the limit bounds work, not only waiting.
+    let permit = state
+        .chats_in_flight
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| {
+            tracing::warn!("web chat rejected: too many questions in flight");
+            WebError::busy()
+        })?;
+
+    let dispatcher = state.dispatcher;
+    let row = dispatcher
+        .db()
+        .insert_message(NewMessage {
+            channel: ChannelKind::Web.as_str().to_owned(),
+            external_id,
+            conversation_id: conversation_id.clone(),
+            // The web has no user id: the conversation stands for the visitor (pseudonymous).
+            user_id: conversation_id.clone(),
+            chat_id: conversation_id.clone(),
+            kind: "text".into(),
+            text: message.to_owned(),
+            received_at: now_text(),
+        })
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "cannot store a web message");
+            WebError::internal()
+        })?;
+    let Some(id) = row else {
+        return Err(WebError::duplicate_message());
+    };
+    let stored = match dispatcher.db().message(id).await {
+        Ok(Some(stored)) => stored,
+        Ok(None) | Err(_) => {
+            tracing::error!(message = id, "cannot read back a stored web message");
+            dispatcher
+                .finish(id, "failed", Some("stored message not found".into()))
+                .await;
+            return Err(WebError::internal());
+        }
+    };
+    tracing::debug!(message = id, chars = message.chars().count(), "web message");
+
+    // The answer is prepared on its own task: a visitor who closes the page does not cancel it, so
+    // the message still ends answered and recorded.
+    let (events, receiver) = mpsc::channel::<ChatEvent>(32);
+    tokio::spawn(async move {
+        answer_and_stream(&dispatcher, &stored, &events).await;
+        drop(permit);
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let event = receiver.recv().await?;
+        Some((Ok::<Event, Infallible>(sse_event(&event)), receiver))
+    });
+    let mut response = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE_EVERY))
+        .into_response();
+    // nginx buffers responses by default, which would hold the whole stream back.
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// Answers a stored message, streams the reply, and records how it ended. The stream ends when
+/// this returns (the sender is dropped), after the outcome is recorded.
+async fn answer_and_stream(
+    dispatcher: &Dispatcher,
+    stored: &crate::db::StoredMessage,
+    events: &mpsc::Sender<ChatEvent>,
+) {
+    let handled = match tokio::time::timeout(ANSWER_TIMEOUT, dispatcher.handle(stored)).await {
+        Ok(Ok(handled)) => handled,
+        Ok(Err(error)) => {
+            tracing::error!(message = stored.id, %error, "cannot store a web reply");
+            let _ = events.send(error_event()).await;
+            dispatcher
+                .finish(stored.id, "failed", Some(format!("database: {error}")))
+                .await;
+            return;
+        }
+        Err(_) => {
+            let _ = events.send(error_event()).await;
+            let reason = format!("no answer within {} s", ANSWER_TIMEOUT.as_secs());
+            dispatcher.finish(stored.id, "failed", Some(reason)).await;
+            return;
+        }
+    };
+    // A visitor who left stops receiving, but the answer is stored: keep going to the end.
+    for piece in pieces(handled.reply.plain_text(), DELTA_CHARS) {
+        let _ = events.send(ChatEvent::Delta { text: piece }).await;
+        tokio::time::sleep(DELTA_PAUSE).await;
+    }
+    let done = done_event(&handled.reply, &stored.conversation_id);
+    let _ = events.send(ChatEvent::Done(Box::new(done))).await;
+    match handled.failure {
+        None => dispatcher.finish(stored.id, "answered", None).await,
+        Some(failure) => dispatcher.finish(stored.id, "failed", Some(failure)).await,
+    }
+}
+
+fn done_event(reply: &Reply, conversation_id: &str) -> Done {
+    match reply {
+        Reply::Answer { answer, answer_id } => Done {
+            answer_id: Some(answer_id.clone()),
+            conversation_id: conversation_id.to_owned(),
+            status: answer_status(answer),
+            decline_reason: match &answer.outcome {
+                Outcome::Answered => None,
+                Outcome::Declined { category } => Some(
+                    category
+                        .clone()
+                        .unwrap_or_else(|| "no_relevant_text".into()),
+                ),
+            },
+            citations: answer.quotes.iter().map(WebCitation::from).collect(),
+            needs_review: answer.needs_review,
+        },
+        Reply::Notice(_) => Done {
+            answer_id: None,
+            conversation_id: conversation_id.to_owned(),
+            status: "notice",
+            decline_reason: None,
+            citations: Vec::new(),
+            needs_review: false,
+        },
+    }
+}
+
+fn answer_status(answer: &Answer) -> &'static str {
+    match answer.outcome {
+        Outcome::Answered => "answered",
+        Outcome::Declined { .. } => "declined",
+    }
+}
+
+fn error_event() -> ChatEvent {
+    ChatEvent::Error {
+        message: notices::FAILURE.into(),
+    }
+}
+
+fn sse_event(event: &ChatEvent) -> Event {
+    // Serialising these plain structs cannot fail; the fallback keeps the stream well-formed anyway.
+    let json = serde_json::to_string(event).unwrap_or_else(|_| {
+        r#"{"type":"error","message":"Đã có lỗi xảy ra, vui lòng thử lại sau."}"#.to_owned()
+    });
+    Event::default().data(json)
+}
+
+/// Cuts `text` into pieces of about `target` characters, after a space or line break where one is
+/// near, so the widget shows whole words appearing. The pieces concatenated are exactly `text`.
+fn pieces(text: &str, target: usize) -> Vec<String> {
+    let target = target.max(1);
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    let mut chars = 0;
+    for c in text.chars() {
+        current.push(c);
+        chars += 1;
+        // A word longer than the target (a URL) is cut at twice the target.
+        if (chars >= target && c.is_whitespace()) || chars >= target * 2 {
+            pieces.push(std::mem::take(&mut current));
+            chars = 0;
+        }
+    }
+    if !current.is_empty() {
+        pieces.push(current);
+    }
+    pieces
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /v1/feedback and /v1/satisfaction
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedbackRequest {
+    answer_id: String,
+    rating: String,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Recorded {
+    /// `recorded`, or `already_recorded` for a repeated tap.
+    status: &'static str,
+    message: &'static str,
+}
+
+async fn feedback(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Recorded>, WebError> {
+    let request: FeedbackRequest = read_json(&headers, body)?;
+    let rating = Rating::parse(&request.rating).ok_or_else(WebError::invalid_rating)?;
+    // Public ids are 32 lowercase hex digits; anything else cannot name an answer.
+    let well_formed = request.answer_id.len() == 32
+        && request
+            .answer_id
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+    if !well_formed {
+        return Err(WebError::answer_not_found());
+    }
+    let comment = match request.comment.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(comment) if comment.chars().count() > MAX_COMMENT_CHARS => {
+            return Err(WebError::comment_too_long())
+        }
+        Some(comment) if has_control_characters(comment) => {
+            return Err(WebError::invalid_characters())
+        }
+        Some(comment) => Some(comment.to_owned()),
+    };
+    let outcome = state
+        .dispatcher
+        .db()
+        .insert_feedback(request.answer_id, rating, comment)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "cannot store feedback");
+            WebError::internal()
+        })?;
+    let status = match outcome {
+        FeedbackOutcome::Recorded => "recorded",
+        FeedbackOutcome::AlreadyRecorded => "already_recorded",
+        FeedbackOutcome::UnknownAnswer => return Err(WebError::answer_not_found()),
+    };
+    tracing::info!(rating = rating.as_str(), status, "web feedback");
+    Ok(Json(Recorded {
+        status,
+        message: notices::FEEDBACK_THANKS,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SatisfactionRequest {
+    conversation_id: String,
+    /// Kept as raw JSON so that `"5"` or `4.5` get a precise error rather than "invalid JSON".
+    score: serde_json::Value,
+}
+
+async fn satisfaction(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Recorded>, WebError> {
+    let request: SatisfactionRequest = read_json(&headers, body)?;
+    let score = request
+        .score
+        .as_u64()
+        .filter(|score| (1..=5).contains(score))
+        .ok_or_else(WebError::invalid_score)? as u8;
+    if !is_valid_conversation_id(&request.conversation_id) {
+        return Err(WebError::conversation_not_found());
+    }
+    let db = state.dispatcher.db();
+    let (exists, already_rated) = conversation_state(db, request.conversation_id.clone())
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "cannot look up a web conversation");
+            WebError::internal()
+        })?;
+    if !exists {
+        return Err(WebError::conversation_not_found());
+    }
+    // One rating per conversation: a second one (another tab, a double tap) is acknowledged but
+    // not counted twice.
+    if already_rated {
+        return Ok(Json(Recorded {
+            status: "already_recorded",
+            message: notices::FEEDBACK_THANKS,
+        }));
+    }
+    db.insert_satisfaction(
+        request.conversation_id,
+        ChannelKind::Web.as_str().into(),
+        score,
+    )
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "cannot store satisfaction");
+        WebError::internal()
+    })?;
+    tracing::info!(score, "web satisfaction");
+    Ok(Json(Recorded {
+        status: "recorded",
+        message: notices::FEEDBACK_THANKS,
+    }))
+}
+
+/// Whether the web conversation exists (it has a message), and whether it was rated already.
+async fn conversation_state(
+    db: &crate::db::Db,
+    conversation_id: String,
+) -> Result<(bool, bool), crate::db::DbError> {
+    db.call(move |c| {
+        let exists: bool = c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1 AND channel = 'web')",
+            [&conversation_id],
+            |row| row.get(0),
+        )?;
+        let rated: bool = c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM satisfaction WHERE conversation_id = ?1)",
+            [&conversation_id],
+            |row| row.get(0),
+        )?;
+        Ok((exists, rated))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request checks shared by the endpoints
+
+/// Reads a JSON body: right content type, within the size limit, UTF-8, the expected fields.
+fn read_json<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, WebError> {
+    if !is_json(headers) {
+        return Err(WebError::invalid_content_type());
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            WebError::payload_too_large()
+        } else {
+            WebError::invalid_json()
+        }
+    })?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(WebError::payload_too_large());
+    }
+    serde_json::from_slice(&body).map_err(|_| WebError::invalid_json())
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Line breaks and tabs are text; other control characters are not (the assistant's own rule).
+fn has_control_characters(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+}
+
+/// 1–64 ASCII letters, digits, `-` or `_`: the assistant's rule for conversation ids.
+fn is_valid_conversation_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_CONVERSATION_ID_CHARS
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn new_conversation_id() -> String {
+    format!("web-{}", uuid::Uuid::new_v4().simple())
+}
+
+// ---------------------------------------------------------------------------------------------
+// CORS
+
+/// The origins allowed to embed the widget, normalised (lowercase, no trailing slash).
+struct AllowedOrigins(Vec<String>);
+
+impl AllowedOrigins {
+    fn new(origins: &[String]) -> AllowedOrigins {
+        AllowedOrigins(
+            origins
+                .iter()
+                .map(|origin| origin.trim().trim_end_matches('/').to_ascii_lowercase())
+                .filter(|origin| !origin.is_empty())
+                .collect(),
+        )
+    }
+
+    fn allows(&self, origin: &str) -> bool {
+        // "null" (sandboxed frames, file:) is never allowed, even if listed by mistake.
+        origin != "null"
+            && self
+                .0
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+    }
+}
+
+async fn cors(
+    State(allowed): State<Arc<AllowedOrigins>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|origin| allowed.allows(origin))
+        .and_then(|origin| HeaderValue::from_str(origin).ok());
+    let is_preflight = request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut response = if is_preflight {
+        // Answered here for every path: an unlisted origin gets no CORS headers, so the browser
+        // refuses the real request.
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        if origin.is_some() {
+            let headers = response.headers_mut();
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST, OPTIONS"),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("content-type"),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+        }
+        response
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    if let Some(origin) = origin {
+        // `insert`, not `append`: the layer may wrap a router that already has it.
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    }
+    // The answer depends on the Origin header: caches must keep one copy per origin.
+    let varies = headers.get_all(header::VARY).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.to_ascii_lowercase().contains("origin"))
+    });
+    if !varies {
+        headers.append(header::VARY, HeaderValue::from_static("origin"));
+    }
+    response
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// An error of the web endpoints: the API's JSON shape, a stable English code, a Vietnamese
+/// message the widget shows as is.
+#[derive(Debug, Clone)]
+pub struct WebError {
+    status: StatusCode,
+    code: &'static str,
+    message: &'static str,
+}
+
+impl WebError {
+    const fn new(status: StatusCode, code: &'static str, message: &'static str) -> WebError {
+        WebError {
+            status,
+            code,
+            message,
+        }
+    }
+
+    fn invalid_content_type() -> WebError {
+        WebError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_content_type",
+            "Yêu cầu phải gửi dữ liệu JSON (Content-Type: application/json).",
+        )
+    }
+
+    fn payload_too_large() -> WebError {
+        WebError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Nội dung gửi lên quá lớn.",
+        )
+    }
+
+    fn invalid_json() -> WebError {
+        WebError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "Nội dung gửi lên không đúng định dạng JSON của hệ thống.",
+        )
+    }
+
+    fn empty_message() -> WebError {
+        WebError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_message",
+            notices::EMPTY,
+        )
+    }
+
+    fn message_too_long() -> WebError {
+        WebError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "message_too_long",
+            notices::TOO_LONG,
+        )
+    }
+
+    fn invalid_characters() -> WebError {
+        WebError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_characters",
+            notices::INVALID_TEXT,
+        )
+    }
+
+    fn invalid_client_message_id() -> WebError {
+        WebError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_client_message_id",
+            "Mã tin nhắn không hợp lệ. Bạn vui lòng tải lại trang rồi gửi lại.",
+        )
+    }
+
+    fn duplicate_message() -> WebError {
+        WebError::new(
+            StatusCode::CONFLICT,
+            "duplicate_message",
+            "Tin nhắn này đã được gửi trước đó.",
+        )
+    }
+
+    fn invalid_rating() -> WebError {
+        WebError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_rating",
+            "Đánh giá không hợp lệ (chỉ nhận up, down, report hoặc human).",
+        )
+    }
+
+    fn comment_too_long() -> WebError {
+        WebError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "comment_too_long",
+            "Góp ý dài quá. Bạn vui lòng viết ngắn gọn hơn (dưới 500 ký tự) nhé.",
+        )
+    }
+
+    fn answer_not_found() -> WebError {
+        WebError::new(
+            StatusCode::NOT_FOUND,
+            "answer_not_found",
+            "Không tìm thấy câu trả lời này.",
+        )
+    }
+
+    fn invalid_score() -> WebError {
+        WebError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_score",
+            "Mức độ hài lòng phải là số nguyên từ 1 đến 5.",
+        )
+    }
+
+    fn conversation_not_found() -> WebError {
+        WebError::new(
+            StatusCode::NOT_FOUND,
+            "conversation_not_found",
+            "Không tìm thấy cuộc trò chuyện này.",
+        )
+    }
+
+    fn rate_limited() -> WebError {
+        WebError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            notices::SLOW_DOWN,
+        )
+    }
+
+    fn busy() -> WebError {
+        WebError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "Hệ thống đang bận, vui lòng thử lại sau ít giây.",
+        )
+    }
+
+    fn internal() -> WebError {
+        WebError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Đã có lỗi xảy ra, vui lòng thử lại sau.",
+        )
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "error": { "code": self.code, "message": self.message }
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        let retry_after = match self.status {
+            StatusCode::TOO_MANY_REQUESTS => Some("10"),
+            StatusCode::SERVICE_UNAVAILABLE => Some("2"),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_rebuild_the_text_and_cut_after_spaces() {
+        let text = "Căn cứ Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13:\n\n\
+                    1. Nam từ đủ 20 tuổi trở lên, nữ từ đủ 18 tuổi trở lên; https://example.vn/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        let parts = pieces(text, 40);
+        assert!(parts.len() >= 3, "{parts:?}");
+        assert_eq!(parts.concat(), text);
+        for part in &parts[..parts.len() - 1] {
+            let chars = part.chars().count();
+            assert!(chars <= 80, "{part:?}");
+            assert!(
+                chars == 80 || part.ends_with(char::is_whitespace),
+                "{part:?}"
+            );
+        }
+        assert!(pieces("", 40).is_empty());
+        assert_eq!(pieces("ngắn", 40), vec!["ngắn".to_owned()]);
+    }
+
+    #[test]
+    fn conversation_ids_follow_the_assistants_rule() {
+        assert!(is_valid_conversation_id("web-0123abc_DEF"));
+        assert!(is_valid_conversation_id(&"a".repeat(64)));
+        assert!(!is_valid_conversation_id(&"a".repeat(65)));
+        assert!(!is_valid_conversation_id(""));
+        assert!(!is_valid_conversation_id("web 1"));
+        assert!(!is_valid_conversation_id("hôn-nhân"));
+        let fresh = new_conversation_id();
+        assert!(fresh.starts_with("web-") && is_valid_conversation_id(&fresh));
+    }
+
+    #[test]
+    fn origins_match_exactly_after_normalising_the_config() {
+        let allowed = AllowedOrigins::new(&[
+            "https://SoTuPhap.QuangNgai.gov.vn/".to_owned(),
+            " ".to_owned(),
+            "null".to_owned(),
+        ]);
+        assert!(allowed.allows("https://sotuphap.quangngai.gov.vn"));
+        assert!(!allowed.allows("http://sotuphap.quangngai.gov.vn"));
+        assert!(!allowed.allows("https://sotuphap.quangngai.gov.vn.evil.example"));
+        assert!(!allowed.allows("null"));
+        assert!(!allowed.allows(""));
+    }
+
+    #[test]
+    fn events_serialise_with_their_type() {
+        let delta = serde_json::to_value(ChatEvent::Delta {
+            text: "Điều 8".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            delta,
+            serde_json::json!({"type": "delta", "text": "Điều 8"})
+        );
+        let error = serde_json::to_value(error_event()).unwrap();
+        assert_eq!(error["type"], "error");
+        let done = done_event(&Reply::Notice("x".into()), "web-1");
+        let done = serde_json::to_value(ChatEvent::Done(Box::new(done))).unwrap();
+        assert_eq!(done["type"], "done");
+        assert_eq!(done["status"], "notice");
+        assert_eq!(done["conversation_id"], "web-1");
+        assert!(done["answer_id"].is_null());
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_line_breaks_are_text() {
+        assert!(!has_control_characters("Dòng 1\nDòng 2\tcột"));
+        assert!(has_control_characters("a\u{0}b"));
+        assert!(has_control_characters("a\u{1b}[31m"));
+    }
+}
