@@ -18,6 +18,7 @@ pub mod import;
 pub mod ingest;
 pub mod lexical;
 pub mod library;
+pub mod staff;
 pub mod store;
 pub mod text;
 pub mod vector_cache;

@@ -9,6 +9,7 @@
 //! Migrations are SQL files compiled in and applied in order, tracked by `PRAGMA user_version`.
 
 mod channel_log;
+mod staff;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,10 @@ use rusqlite::Connection;
 pub use channel_log::{
     FeedbackOutcome, Flag, NewAnswer, NewDelivery, NewMessage, Rating, StoredAnswer, StoredMessage,
     TokenPair, FLAG_REASONS,
+};
+pub use staff::{
+    AnswerDetail, CuratedAnswer, NewReview, QueueFilter, QueueItem, ReviewOutcome, ReviewRecord,
+    StaffAccount, StaffSession,
 };
 
 /// Migrations in order: index + 1 is the schema version they bring the database to.

@@ -1,0 +1,575 @@
+//! Typed operations of the staff side: accounts, sessions, the review queue, reviews, curated
+//! answers and the audit log.
+
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{now_text, Db, DbError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaffAccount {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    /// `reviewer` or `admin`.
+    pub role: String,
+    pub failed_logins: u32,
+    /// RFC 3339; set while the account is locked after repeated failures.
+    pub locked_until: Option<String>,
+    pub disabled: bool,
+}
+
+impl StaffAccount {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+const STAFF_COLUMNS: &str =
+    "s.id, s.username, s.display_name, s.password_hash, s.role, s.failed_logins, s.locked_until, s.disabled";
+
+fn staff_row(row: &Row<'_>) -> rusqlite::Result<StaffAccount> {
+    Ok(StaffAccount {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        display_name: row.get(2)?,
+        password_hash: row.get(3)?,
+        role: row.get(4)?,
+        failed_logins: row.get(5)?,
+        locked_until: row.get(6)?,
+        disabled: row.get(7)?,
+    })
+}
+
+/// A signed-in staff member.
+#[derive(Debug, Clone)]
+pub struct StaffSession {
+    pub staff: StaffAccount,
+    pub csrf_token: String,
+    pub expires_at: String,
+}
+
+/// Filters of the review queue. Empty strings mean "any".
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    pub reason: String,
+    pub channel: String,
+    pub topic: String,
+    /// `YYYY-MM-DD`, inclusive.
+    pub from: String,
+    pub to: String,
+    /// `pending` (default), `reviewed` or `all`.
+    pub state: String,
+    pub limit: usize,
+}
+
+/// One flagged answer in the queue.
+#[derive(Debug, Clone)]
+pub struct QueueItem {
+    pub answer_id: i64,
+    pub created_at: String,
+    pub channel: String,
+    pub question: String,
+    pub status: String,
+    pub confidence: f64,
+    pub topic: Option<String>,
+    /// Comma-separated reasons.
+    pub reasons: String,
+    pub decision: Option<String>,
+}
+
+/// Everything the review page shows about one answer.
+#[derive(Debug, Clone)]
+pub struct AnswerDetail {
+    pub answer_id: i64,
+    pub message_id: i64,
+    pub channel: String,
+    pub chat_id: String,
+    pub conversation_id: String,
+    pub question: String,
+    pub received_at: String,
+    pub status: String,
+    pub decline_reason: Option<String>,
+    pub text: String,
+    pub citations: String,
+    pub confidence: f64,
+    pub topic: Option<String>,
+    pub created_at: String,
+    /// (reason, detail, created_at)
+    pub flags: Vec<(String, Option<String>, String)>,
+    /// Earlier turns of the conversation, oldest first: (question, answer text).
+    pub history: Vec<(String, String)>,
+    pub review: Option<ReviewRecord>,
+    /// (rating, at)
+    pub feedback: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReviewRecord {
+    pub id: i64,
+    pub staff_name: String,
+    pub decision: String,
+    pub text: Option<String>,
+    pub note: Option<String>,
+    pub delivery_status: Option<String>,
+    pub delivery_error: Option<String>,
+    pub created_at: String,
+}
+
+/// A staff decision on an answer.
+#[derive(Debug, Clone)]
+pub struct NewReview {
+    pub answer_id: i64,
+    pub staff_id: i64,
+    /// approved | edited | rejected
+    pub decision: &'static str,
+    pub text: Option<String>,
+    /// JSON array of citations.
+    pub citations: String,
+    pub note: Option<String>,
+    /// The question, for the curated answer an approval or edit creates.
+    pub question: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CuratedAnswer {
+    pub id: i64,
+    pub question: String,
+    pub answer_text: String,
+    pub citations: String,
+    pub active: bool,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewOutcome {
+    /// Stored; the review's id and the curated answer it created, if any.
+    Stored {
+        review_id: i64,
+        curated_id: Option<i64>,
+    },
+    /// Someone reviewed this answer first.
+    AlreadyReviewed,
+}
+
+impl Db {
+    pub async fn create_staff(
+        &self,
+        username: String,
+        display_name: String,
+        password_hash: String,
+        role: &'static str,
+    ) -> Result<i64, DbError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO staff (username, display_name, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![username, display_name, password_hash, role, now_text()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    pub async fn staff_by_username(
+        &self,
+        username: String,
+    ) -> Result<Option<StaffAccount>, DbError> {
+        self.call(move |c| {
+            c.query_row(
+                &format!("SELECT {STAFF_COLUMNS} FROM staff s WHERE s.username = ?1"),
+                [username],
+                staff_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    /// Counts a failed login; locks the account until `lock_until` when given.
+    pub async fn record_login_failure(
+        &self,
+        staff_id: i64,
+        lock_until: Option<String>,
+    ) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE staff SET failed_logins = failed_logins + 1, locked_until = COALESCE(?2, locked_until) WHERE id = ?1",
+                params![staff_id, lock_until],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    pub async fn reset_login_failures(&self, staff_id: i64) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
+                [staff_id],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: String,
+        staff_id: i64,
+        csrf_token: String,
+        expires_at: String,
+    ) -> Result<(), DbError> {
+        self.call(move |c| {
+            // Expired sessions are swept whenever someone signs in.
+            c.execute("DELETE FROM staff_sessions WHERE expires_at < ?1", [now_text()])?;
+            c.execute(
+                "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![token_hash, staff_id, csrf_token, now_text(), expires_at],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    /// The live session with this token hash (not expired, account enabled).
+    pub async fn session(&self, token_hash: String) -> Result<Option<StaffSession>, DbError> {
+        self.call(move |c| {
+            c.query_row(
+                &format!(
+                    "SELECT {STAFF_COLUMNS}, x.csrf_token, x.expires_at FROM staff_sessions x
+                     JOIN staff s ON s.id = x.staff_id
+                     WHERE x.token_hash = ?1 AND x.expires_at > ?2 AND s.disabled = 0"
+                ),
+                params![token_hash, now_text()],
+                |row| {
+                    Ok(StaffSession {
+                        staff: staff_row(row)?,
+                        csrf_token: row.get(8)?,
+                        expires_at: row.get(9)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    pub async fn delete_session(&self, token_hash: String) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "DELETE FROM staff_sessions WHERE token_hash = ?1",
+                [token_hash],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    pub async fn audit(
+        &self,
+        staff_id: Option<i64>,
+        action: &'static str,
+        target: Option<String>,
+        detail: Option<String>,
+    ) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO audit_log (staff_id, action, target, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![staff_id, action, target, detail, now_text()],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    /// Flagged answers, newest first.
+    pub async fn review_queue(&self, filter: QueueFilter) -> Result<Vec<QueueItem>, DbError> {
+        self.call(move |c| {
+            let state_clause = match filter.state.as_str() {
+                "reviewed" => "AND r.id IS NOT NULL",
+                "all" => "",
+                _ => "AND r.id IS NULL",
+            };
+            let sql = format!(
+                "SELECT a.id, a.created_at, m.channel, m.text, a.status, a.confidence, a.topic,
+                        group_concat(f.reason, ','), r.decision
+                 FROM answers a
+                 JOIN messages m ON m.id = a.message_id
+                 JOIN flags f ON f.answer_id = a.id
+                 LEFT JOIN reviews r ON r.answer_id = a.id
+                 WHERE (?1 = '' OR a.id IN (SELECT answer_id FROM flags WHERE reason = ?1))
+                   AND (?2 = '' OR m.channel = ?2)
+                   AND (?3 = '' OR a.topic = ?3)
+                   AND (?4 = '' OR a.created_at >= ?4)
+                   AND (?5 = '' OR substr(a.created_at, 1, 10) <= ?5)
+                   {state_clause}
+                 GROUP BY a.id
+                 ORDER BY a.id DESC
+                 LIMIT ?6"
+            );
+            let mut statement = c.prepare(&sql)?;
+            let rows = statement.query_map(
+                params![
+                    filter.reason,
+                    filter.channel,
+                    filter.topic,
+                    filter.from,
+                    filter.to,
+                    filter.limit.clamp(1, 1000) as i64
+                ],
+                |row| {
+                    Ok(QueueItem {
+                        answer_id: row.get(0)?,
+                        created_at: row.get(1)?,
+                        channel: row.get(2)?,
+                        question: row.get(3)?,
+                        status: row.get(4)?,
+                        confidence: row.get(5)?,
+                        topic: row.get(6)?,
+                        reasons: row.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                        decision: row.get(8)?,
+                    })
+                },
+            )?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// Distinct topics of flagged answers, for the queue's filter.
+    pub async fn flagged_topics(&self) -> Result<Vec<String>, DbError> {
+        self.call(|c| {
+            let mut statement = c.prepare(
+                "SELECT DISTINCT a.topic FROM answers a JOIN flags f ON f.answer_id = a.id
+                 WHERE a.topic IS NOT NULL ORDER BY a.topic",
+            )?;
+            let rows = statement.query_map([], |row| row.get(0))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    pub async fn answer_detail(&self, answer_id: i64) -> Result<Option<AnswerDetail>, DbError> {
+        self.call(move |c| {
+            let detail = c
+                .query_row(
+                    "SELECT a.id, m.id, m.channel, m.chat_id, m.conversation_id, m.text, m.received_at,
+                            a.status, a.decline_reason, a.text, a.citations, a.confidence, a.topic, a.created_at
+                     FROM answers a JOIN messages m ON m.id = a.message_id WHERE a.id = ?1",
+                    [answer_id],
+                    |row| {
+                        Ok(AnswerDetail {
+                            answer_id: row.get(0)?,
+                            message_id: row.get(1)?,
+                            channel: row.get(2)?,
+                            chat_id: row.get(3)?,
+                            conversation_id: row.get(4)?,
+                            question: row.get(5)?,
+                            received_at: row.get(6)?,
+                            status: row.get(7)?,
+                            decline_reason: row.get(8)?,
+                            text: row.get(9)?,
+                            citations: row.get(10)?,
+                            confidence: row.get(11)?,
+                            topic: row.get(12)?,
+                            created_at: row.get(13)?,
+                            flags: Vec::new(),
+                            history: Vec::new(),
+                            review: None,
+                            feedback: Vec::new(),
+                        })
+                    },
+                )
+                .optional()?;
+            let Some(mut detail) = detail else {
+                return Ok(None);
+            };
+            let mut statement = c.prepare(
+                "SELECT reason, detail, created_at FROM flags WHERE answer_id = ?1 ORDER BY id",
+            )?;
+            detail.flags = statement
+                .query_map([answer_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut statement = c.prepare(
+                "SELECT m.text, COALESCE(a.text, '') FROM messages m
+                 LEFT JOIN answers a ON a.message_id = m.id
+                 WHERE m.conversation_id = ?1 AND m.id < ?2 AND m.kind = 'text'
+                 ORDER BY m.id DESC LIMIT 10",
+            )?;
+            let mut history: Vec<(String, String)> = statement
+                .query_map(params![detail.conversation_id, detail.message_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            history.reverse();
+            detail.history = history;
+            let mut statement =
+                c.prepare("SELECT rating, at FROM feedback WHERE answer_id = ?1 ORDER BY id")?;
+            detail.feedback = statement
+                .query_map([answer_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            detail.review = c
+                .query_row(
+                    "SELECT r.id, s.display_name, r.decision, r.text, r.note, r.delivery_status, r.delivery_error, r.created_at
+                     FROM reviews r JOIN staff s ON s.id = r.staff_id WHERE r.answer_id = ?1",
+                    [answer_id],
+                    |r| {
+                        Ok(ReviewRecord {
+                            id: r.get(0)?,
+                            staff_name: r.get(1)?,
+                            decision: r.get(2)?,
+                            text: r.get(3)?,
+                            note: r.get(4)?,
+                            delivery_status: r.get(5)?,
+                            delivery_error: r.get(6)?,
+                            created_at: r.get(7)?,
+                        })
+                    },
+                )
+                .optional()?;
+            Ok(Some(detail))
+        })
+        .await
+    }
+
+    /// Stores a review, its audit entry and (for approvals and edits) the curated answer, in one
+    /// transaction. A second review of the same answer is refused, not merged.
+    pub async fn insert_review(&self, review: NewReview) -> Result<ReviewOutcome, DbError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let now = now_text();
+            let inserted = tx.execute(
+                "INSERT INTO reviews (answer_id, staff_id, decision, text, citations, note, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (answer_id) DO NOTHING",
+                params![
+                    review.answer_id,
+                    review.staff_id,
+                    review.decision,
+                    review.text,
+                    review.citations,
+                    review.note,
+                    now
+                ],
+            )?;
+            if inserted == 0 {
+                return Ok(ReviewOutcome::AlreadyReviewed);
+            }
+            let review_id = tx.last_insert_rowid();
+            let mut curated_id = None;
+            if let (Some(text), true) = (&review.text, review.decision != "rejected") {
+                tx.execute(
+                    "INSERT INTO curated_answers (question, answer_text, citations, review_id, created_by, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                    params![review.question, text, review.citations, review_id, review.staff_id, now],
+                )?;
+                curated_id = Some(tx.last_insert_rowid());
+            }
+            tx.execute(
+                "INSERT INTO audit_log (staff_id, action, target, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    review.staff_id,
+                    format!("review_{}", review.decision),
+                    format!("answer:{}", review.answer_id),
+                    review.note,
+                    now
+                ],
+            )?;
+            tx.commit()?;
+            Ok(ReviewOutcome::Stored { review_id, curated_id })
+        })
+        .await
+    }
+
+    pub async fn set_review_delivery(
+        &self,
+        review_id: i64,
+        status: &'static str,
+        error: Option<String>,
+    ) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE reviews SET delivery_status = ?2, delivery_error = ?3 WHERE id = ?1",
+                params![review_id, status, error],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    pub async fn curated_answers(
+        &self,
+        include_retired: bool,
+    ) -> Result<Vec<CuratedAnswer>, DbError> {
+        self.call(move |c| {
+            let mut statement = c.prepare(
+                "SELECT id, question, answer_text, citations, active, updated_at FROM curated_answers
+                 WHERE active = 1 OR ?1 ORDER BY id DESC",
+            )?;
+            let rows = statement.query_map([include_retired], |r| {
+                Ok(CuratedAnswer {
+                    id: r.get(0)?,
+                    question: r.get(1)?,
+                    answer_text: r.get(2)?,
+                    citations: r.get(3)?,
+                    active: r.get(4)?,
+                    updated_at: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// Edits or retires a curated answer, with its audit entry. Returns false if it does not exist.
+    pub async fn update_curated(
+        &self,
+        id: i64,
+        staff_id: i64,
+        question: Option<String>,
+        answer_text: Option<String>,
+        active: bool,
+    ) -> Result<bool, DbError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let now = now_text();
+            let changed = tx.execute(
+                "UPDATE curated_answers SET question = COALESCE(?2, question),
+                   answer_text = COALESCE(?3, answer_text), active = ?4, updated_at = ?5 WHERE id = ?1",
+                params![id, question, answer_text, active, now],
+            )?;
+            if changed == 1 {
+                let action = if active { "curated_edit" } else { "curated_retire" };
+                tx.execute(
+                    "INSERT INTO audit_log (staff_id, action, target, at) VALUES (?1, ?2, ?3, ?4)",
+                    params![staff_id, action, format!("curated:{id}"), now],
+                )?;
+            }
+            tx.commit()?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    /// Erases the text of citizens' messages received before `cutoff` (RFC 3339), keeping the rows
+    /// (and so the statistics). Returns how many were erased.
+    pub async fn erase_texts_before(&self, cutoff: String) -> Result<usize, DbError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE messages SET text = '' WHERE received_at < ?1 AND text != ''",
+                [cutoff],
+            )
+        })
+        .await
+    }
+
+    pub async fn list_staff(&self) -> Result<Vec<StaffAccount>, DbError> {
+        self.call(|c| {
+            let mut statement = c.prepare(&format!(
+                "SELECT {STAFF_COLUMNS} FROM staff s ORDER BY s.id"
+            ))?;
+            let rows = statement.query_map([], staff_row)?;
+            rows.collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,577 @@
+//! The staff console over HTTP (the router, no port): sign-in with argon2id, lock-out, sessions
+//! and their expiry, CSRF on every form, the review flow delivering a corrected answer to the
+//! citizen through a local fake Zalo Bot server, curated answers, statistics, CSV export, masking
+//! of personal data, and the audit log. Real assistant, real SQLite file.
+
+mod common;
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, Request, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use hoiluat::channels::dispatch::{Dispatcher, Submitted};
+use hoiluat::channels::zalo_bot::ZaloBotSender;
+use hoiluat::channels::{ChannelKind, ChannelSender, Inbound, InboundKind};
+use hoiluat::config::{ChannelsConfig, StaffConfig, ZaloBotConfig};
+use hoiluat::db::Db;
+use hoiluat::staff::auth::hash_password;
+use hoiluat::staff::console::{routes, StaffState};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "mật-khẩu-đủ-dài-2026";
+const BOT_TOKEN: &str = "1234:zalo-bot-token";
+
+/// Plays the Zalo Bot Platform's sendMessage.
+#[derive(Clone, Default)]
+struct FakeZaloBot {
+    sent: Arc<Mutex<Vec<Value>>>,
+}
+
+async fn fake_send(
+    State(fake): State<FakeZaloBot>,
+    Path(method): Path<String>,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    if method.ends_with("/sendMessage") {
+        fake.sent.lock().unwrap().push(body);
+    }
+    Json(json!({"ok": true, "result": {"message_id": "m1", "date": 1718000000000i64}}))
+}
+
+struct Console {
+    app: Router,
+    db: Db,
+    dispatcher: Dispatcher,
+    fake: FakeZaloBot,
+    _dir: tempfile::TempDir,
+}
+
+async fn console() -> Console {
+    let fixture = common::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    let fake = FakeZaloBot::default();
+    let fake_app = Router::new()
+        .route("/{*method}", post(fake_send))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, fake_app).await.unwrap() });
+    let bot_config = ZaloBotConfig {
+        enabled: true,
+        token: BOT_TOKEN.into(),
+        secret_token: "secret-token-1".into(),
+        api_base: format!("http://{address}"),
+    };
+    let sender: Arc<dyn ChannelSender> =
+        Arc::new(ZaloBotSender::new(&bot_config, reqwest::Client::new()));
+    let cell = Arc::new(OnceLock::new());
+    cell.set(fixture.started.assistant.clone()).ok();
+    let channels = ChannelsConfig {
+        retry_base_ms: 10,
+        ..ChannelsConfig::default()
+    };
+    let dispatcher = Dispatcher::start(db.clone(), cell.clone(), vec![sender], &channels);
+    let config = StaffConfig {
+        max_failed_logins: 3,
+        ..StaffConfig::default()
+    };
+    let app = routes(StaffState {
+        db: db.clone(),
+        dispatcher: dispatcher.clone(),
+        assistant: cell,
+        config,
+    });
+    for (username, role) in [("lan", "reviewer"), ("quantri", "admin")] {
+        db.create_staff(
+            username.into(),
+            format!("Cán bộ {username}"),
+            hash_password(PASSWORD).unwrap(),
+            role,
+        )
+        .await
+        .unwrap();
+    }
+    Console {
+        app,
+        db,
+        dispatcher,
+        fake,
+        _dir: dir,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    location: Option<String>,
+    cookies: Vec<String>,
+    body: String,
+}
+
+async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let cookies = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        location,
+        cookies,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn get(path: &str, session: Option<&str>) -> Request<Body> {
+    let mut request = Request::get(path);
+    if let Some(token) = session {
+        request = request.header(header::COOKIE, format!("hl_staff={token}"));
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+fn form(path: &str, cookie: &str, fields: &[(&str, &str)]) -> Request<Body> {
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", hoiluat::staff::html::url_encode(v)))
+        .collect();
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body.join("&")))
+        .unwrap()
+}
+
+fn cookie_value(cookies: &[String], name: &str) -> Option<String> {
+    cookies.iter().find_map(|c| {
+        let (pair, _) = c.split_once(';')?;
+        let (key, value) = pair.split_once('=')?;
+        (key == name && !value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+/// The value of the first hidden `csrf` field of a page.
+fn csrf_of(page: &str) -> String {
+    let start = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    page[start..start + 64].to_owned()
+}
+
+async fn try_login(app: &Router, username: &str, password: &str) -> Reply {
+    let page = send(app, get("/staff/login", None)).await;
+    let login_token = cookie_value(&page.cookies, "hl_login").unwrap();
+    assert_eq!(csrf_of(&page.body), login_token);
+    send(
+        app,
+        form(
+            "/staff/login",
+            &format!("hl_login={login_token}"),
+            &[
+                ("csrf", &login_token),
+                ("username", username),
+                ("password", password),
+            ],
+        ),
+    )
+    .await
+}
+
+async fn login(app: &Router, username: &str) -> String {
+    let reply = try_login(app, username, PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let cookie = reply
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("hl_staff="))
+        .unwrap();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/staff"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    cookie_value(&reply.cookies, "hl_staff").unwrap()
+}
+
+async fn wait_answered(db: &Db, id: i64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status: String = db
+            .call(move |c| {
+                c.query_row("SELECT status FROM messages WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+            })
+            .await
+            .unwrap();
+        if status != "received" {
+            assert_eq!(status, "answered");
+            return;
+        }
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn count(db: &Db, sql: &'static str) -> i64 {
+    db.call(move |c| c.query_row(sql, [], |r| r.get(0)))
+        .await
+        .unwrap()
+}
+
+/// A citizen's question over Zalo Bot, answered and flagged; returns the answer's row id.
+async fn flagged_question(console: &Console, external: &str, text: &str) -> i64 {
+    let inbound = Inbound {
+        channel: ChannelKind::ZaloBot,
+        external_id: external.into(),
+        user_id: format!("user-{external}"),
+        chat_id: format!("chat-{external}"),
+        kind: InboundKind::Text(text.into()),
+    };
+    let Submitted::Accepted(id) = console.dispatcher.submit(inbound).await.unwrap() else {
+        panic!("duplicate");
+    };
+    wait_answered(&console.db, id).await;
+    console
+        .db
+        .call(move |c| {
+            c.query_row("SELECT id FROM answers WHERE message_id = ?1", [id], |r| {
+                r.get(0)
+            })
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_staff_route_needs_a_session() {
+    let console = console().await;
+    for path in [
+        "/staff",
+        "/staff/answers/1",
+        "/staff/curated",
+        "/staff/stats",
+        "/staff/stats.csv",
+    ] {
+        let reply = send(&console.app, get(path, None)).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(reply.location.as_deref(), Some("/staff/login"), "{path}");
+        let forged = send(&console.app, get(path, Some(&"0".repeat(64)))).await;
+        assert_eq!(
+            forged.status,
+            StatusCode::SEE_OTHER,
+            "{path} with a made-up session"
+        );
+    }
+    for path in [
+        "/staff/logout",
+        "/staff/answers/1/review",
+        "/staff/curated/1",
+    ] {
+        let reply = send(&console.app, form(path, "", &[("csrf", "x")])).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_csrf_protected_locks_out_and_sessions_expire() {
+    let console = console().await;
+    // A login post without the login page's cookie is refused.
+    let forged = send(
+        &console.app,
+        form(
+            "/staff/login",
+            "",
+            &[("csrf", "abc"), ("username", "lan"), ("password", PASSWORD)],
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // Unknown user and wrong password read the same.
+    let unknown = try_login(&console.app, "nobody", PASSWORD).await;
+    let wrong = try_login(&console.app, "lan", "sai-mật-khẩu-rồi").await;
+    assert_eq!(
+        (unknown.status, wrong.status),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+    assert!(unknown
+        .body
+        .contains("Tên đăng nhập hoặc mật khẩu không đúng"));
+    assert!(wrong
+        .body
+        .contains("Tên đăng nhập hoặc mật khẩu không đúng"));
+    // Third failure in a row locks the account; then even the right password is refused.
+    try_login(&console.app, "lan", "sai-lần-hai-rồi-nhé").await;
+    try_login(&console.app, "lan", "sai-lần-ba-rồi-nhé").await;
+    let locked = try_login(&console.app, "lan", PASSWORD).await;
+    assert_eq!(locked.status, StatusCode::UNAUTHORIZED);
+    assert!(locked.body.contains("tạm khóa"), "{}", locked.body);
+    assert_eq!(
+        count(
+            &console.db,
+            "SELECT count(*) FROM audit_log WHERE action = 'account_locked'"
+        )
+        .await,
+        1
+    );
+
+    // Another account signs in; its session works, then expires.
+    let token = login(&console.app, "quantri").await;
+    assert_eq!(
+        send(&console.app, get("/staff", Some(&token))).await.status,
+        StatusCode::OK
+    );
+    console
+        .db
+        .call(|c| {
+            c.execute(
+                "UPDATE staff_sessions SET expires_at = '2000-01-01T00:00:00.000Z'",
+                [],
+            )
+        })
+        .await
+        .unwrap();
+    let expired = send(&console.app, get("/staff", Some(&token))).await;
+    assert_eq!(expired.location.as_deref(), Some("/staff/login"));
+    // Only the hash of the token is stored.
+    let stored: String = console
+        .db
+        .call(|c| c.query_row("SELECT token_hash FROM staff_sessions", [], |r| r.get(0)))
+        .await
+        .unwrap();
+    assert_ne!(stored, token);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flagged_answer_is_edited_approved_and_delivered_to_the_citizen() {
+    let console = console().await;
+    let answer = flagged_question(
+        &console,
+        "z1",
+        "Chồng tôi hay đánh đập tôi, sđt tôi 0905 123 456, tôi muốn ly hôn thì làm thế nào?",
+    )
+    .await;
+    let reviewer = login(&console.app, "lan").await;
+    let queue = send(
+        &console.app,
+        get("/staff?reason=sensitive_topic", Some(&reviewer)),
+    )
+    .await;
+    assert_eq!(queue.status, StatusCode::OK);
+    assert!(
+        queue.body.contains(&format!("/staff/answers/{answer}")),
+        "{}",
+        queue.body
+    );
+    assert!(queue.body.contains("Chủ đề nhạy cảm"));
+    assert!(
+        !queue.body.contains("0905 123 456"),
+        "phone numbers are masked in the console"
+    );
+
+    let page = send(
+        &console.app,
+        get(&format!("/staff/answers/{answer}"), Some(&reviewer)),
+    )
+    .await;
+    assert!(page.body.contains("[số điện thoại]"));
+    let csrf = csrf_of(&page.body);
+    let cookie = format!("hl_staff={reviewer}");
+    let review_path = format!("/staff/answers/{answer}/review");
+    // Wrong CSRF token: refused, nothing stored.
+    let forged = send(
+        &console.app,
+        form(
+            &review_path,
+            &cookie,
+            &[("csrf", &"f".repeat(64)), ("decision", "rejected")],
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // A citation that is not in the corpus: refused with the reason.
+    let bad = send(
+        &console.app,
+        form(
+            &review_path,
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("decision", "edited"),
+                ("text", "Sửa"),
+                ("citations", "khong-co.dieu-1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("khong-co.dieu-1"));
+    assert_eq!(count(&console.db, "SELECT count(*) FROM reviews").await, 0);
+
+    let corrected = "Bạn có quyền yêu cầu Tòa án giải quyết việc ly hôn. Nếu bị bạo lực gia đình, hãy báo ngay cho công an xã hoặc gọi 113.";
+    let done = send(
+        &console.app,
+        form(
+            &review_path,
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("decision", "edited"),
+                ("text", corrected),
+                ("citations", "52-2014-qh13.dieu-51"),
+                ("note", "bổ sung hướng dẫn"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    // Delivered to the citizen's chat through the Zalo Bot API.
+    let sent = console.fake.sent.lock().unwrap().clone();
+    let delivered = sent
+        .iter()
+        .find(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Cán bộ Sở Tư pháp đã xem lại")
+        })
+        .expect("the reviewed answer was sent");
+    assert_eq!(delivered["chat_id"], "chat-z1");
+    assert!(delivered["text"].as_str().unwrap().contains("gọi 113"));
+    assert!(delivered["text"].as_str().unwrap().contains("Điều 51"));
+    let page = send(
+        &console.app,
+        get(&format!("/staff/answers/{answer}"), Some(&reviewer)),
+    )
+    .await;
+    assert!(
+        page.body.contains("Đã gửi câu trả lời đã duyệt"),
+        "{}",
+        page.body
+    );
+    // Audited, curated, and a second review is refused.
+    assert_eq!(
+        count(
+            &console.db,
+            "SELECT count(*) FROM audit_log WHERE action = 'review_edited'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &console.db,
+            "SELECT count(*) FROM curated_answers WHERE active = 1"
+        )
+        .await,
+        1
+    );
+    let again = send(
+        &console.app,
+        form(
+            &review_path,
+            &cookie,
+            &[("csrf", &csrf), ("decision", "approved")],
+        ),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    // The dashboard counts it; the CSV is masked and its export audited.
+    let stats = send(&console.app, get("/staff/stats", Some(&reviewer))).await;
+    assert!(
+        stats
+            .body
+            .contains("data-testid=\"kpi-reviewed\">Đã duyệt<b>1</b>"),
+        "{}",
+        stats.body
+    );
+    assert!(stats.body.contains("<svg role=\"img\""));
+    let csv = send(&console.app, get("/staff/stats.csv", Some(&reviewer))).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.contains("zalo_bot"));
+    assert!(csv.body.contains("sensitive_topic"));
+    assert!(!csv.body.contains("0905"), "{}", csv.body);
+    assert_eq!(
+        count(
+            &console.db,
+            "SELECT count(*) FROM audit_log WHERE action = 'export_csv'"
+        )
+        .await,
+        1
+    );
+
+    // Raw text is for admins only, and their look is audited.
+    let raw = format!("/staff/answers/{answer}?raw=1");
+    assert_eq!(
+        send(&console.app, get(&raw, Some(&reviewer))).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let admin = login(&console.app, "quantri").await;
+    let raw_page = send(&console.app, get(&raw, Some(&admin))).await;
+    assert!(raw_page.body.contains("0905 123 456"));
+    assert_eq!(
+        count(
+            &console.db,
+            "SELECT count(*) FROM audit_log WHERE action = 'view_raw'"
+        )
+        .await,
+        1
+    );
+
+    // Curated answers can be edited and retired (audited).
+    let curated = send(&console.app, get("/staff/curated", Some(&admin))).await;
+    let csrf = csrf_of(&curated.body);
+    let retire = send(
+        &console.app,
+        form(
+            "/staff/curated/1",
+            &format!("hl_staff={admin}"),
+            &[("csrf", &csrf), ("action", "retire")],
+        ),
+    )
+    .await;
+    assert_eq!(retire.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        count(
+            &console.db,
+            "SELECT count(*) FROM curated_answers WHERE active = 1"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &console.db,
+            "SELECT count(*) FROM audit_log WHERE action = 'curated_retire'"
+        )
+        .await,
+        1
+    );
+
+    // Logging out ends the session.
+    let logout = send(
+        &console.app,
+        form(
+            "/staff/logout",
+            &format!("hl_staff={admin}"),
+            &[("csrf", &csrf)],
+        ),
+    )
+    .await;
+    assert_eq!(logout.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        send(&console.app, get("/staff", Some(&admin))).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
