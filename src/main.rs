@@ -7,9 +7,12 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use hoiluat::app::{self, IndexMode};
+use hoiluat::channels;
 use hoiluat::config::Config;
 use hoiluat::corpus::Severity;
+use hoiluat::db::Db;
 use hoiluat::http::{self, dto::AskResponse, AppState};
+use hoiluat::staff;
 use hoiluat::store::VectorStore;
 use tracing_subscriber::EnvFilter;
 
@@ -106,6 +109,29 @@ enum Command {
         #[command(subcommand)]
         command: CorpusCommand,
     },
+    /// Staff accounts of the review console.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create an account. The password is read from HOILUAT_STAFF_PASSWORD or, when that is not
+    /// set, from the first line of standard input; there is no default password.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// Name shown in the console and on reviews.
+        #[arg(long)]
+        display_name: String,
+        /// `reviewer` or `admin`.
+        #[arg(long, default_value = "reviewer")]
+        role: String,
+    },
+    /// List accounts (without password hashes).
+    List,
 }
 
 #[derive(Subcommand)]
@@ -204,6 +230,7 @@ fn main() -> ExitCode {
             let out = out.unwrap_or_else(|| dir.clone());
             corpus_import(&curation, &data, &out)
         }
+        Command::Staff { command } => staff_command(&config, command),
     };
     match result {
         Ok(code) => code,
@@ -232,6 +259,24 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let state = AppState::new(&config.server);
+        let db = Db::open(&config.database.path)?;
+        // Channels and the console answer (or queue) from the first second; questions wait for
+        // the assistant that start-up is loading.
+        let channels = channels::setup::start(&config.channels, db.clone(), state.assistant_cell()).await?;
+        let mut app = http::router(state.clone()).merge(channels.router);
+        if config.staff.enabled {
+            app = app.merge(staff::console::routes(staff::console::StaffState {
+                db: db.clone(),
+                dispatcher: channels.dispatcher.clone(),
+                assistant: state.assistant_cell(),
+                config: config.staff.clone(),
+            }));
+        }
+        if config.channels.web.enabled {
+            // Embedding sites also read /v1/articles for the widget's citations: CORS covers all.
+            app = channels::web::with_cors(app, &config.channels.web);
+        }
+        let _retention = staff::spawn_retention(db.clone(), config.staff.retention_days);
         let listener = tokio::net::TcpListener::bind(&config.server.bind).await?;
         tracing::info!(address = %listener.local_addr()?, "listening; /readyz turns ready when the index is");
 
@@ -239,7 +284,8 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
         let ready_state = state.clone();
         let start_config = config.clone();
         let startup = tokio::task::spawn_blocking(move || app::start(&start_config, IndexMode::IngestIfNeeded, true));
-        let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown_signal());
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal());
         let server = tokio::spawn(async move { server.await });
 
         // Ctrl-C during a first ingest stops at once: ingest resumes where it stopped next time.
@@ -558,4 +604,74 @@ fn corpus_import(
     let report = hoiluat::import::run_import(curation, data, out)?;
     println!("{report}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn staff_command(config: &Config, command: StaffCommand) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let db = Db::open(&config.database.path)?;
+        match command {
+            StaffCommand::Add {
+                username,
+                display_name,
+                role,
+            } => {
+                let role: &'static str = match role.as_str() {
+                    "reviewer" => "reviewer",
+                    "admin" => "admin",
+                    other => anyhow::bail!("role must be reviewer or admin, not {other:?}"),
+                };
+                let valid_name = (1..=64).contains(&username.len())
+                    && username
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+                anyhow::ensure!(
+                    valid_name,
+                    "username must be 1-64 characters of a-z, 0-9, '.', '_' or '-'"
+                );
+                let password = match std::env::var("HOILUAT_STAFF_PASSWORD") {
+                    Ok(password) => password,
+                    Err(_) => {
+                        eprintln!(
+                            "Password (at least {} characters):",
+                            staff::auth::MIN_PASSWORD_CHARS
+                        );
+                        let mut line = String::new();
+                        std::io::stdin().read_line(&mut line)?;
+                        line.trim_end_matches(['\n', '\r']).to_owned()
+                    }
+                };
+                let hash =
+                    tokio::task::spawn_blocking(move || staff::auth::hash_password(&password))
+                        .await??;
+                let id = db
+                    .create_staff(username.clone(), display_name, hash, role)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot create {username:?} (does it exist already?): {e}")
+                    })?;
+                db.audit(
+                    None,
+                    "staff_created",
+                    Some(format!("staff:{id}")),
+                    Some(role.into()),
+                )
+                .await?;
+                println!("created {role} {username} (id {id})");
+            }
+            StaffCommand::List => {
+                for account in db.list_staff().await? {
+                    println!(
+                        "{}\t{}\t{}\t{}{}",
+                        account.id,
+                        account.username,
+                        account.role,
+                        account.display_name,
+                        if account.disabled { "\t(disabled)" } else { "" }
+                    );
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }

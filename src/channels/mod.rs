@@ -9,7 +9,12 @@
 pub mod dispatch;
 pub mod notices;
 pub mod ratelimit;
+pub mod setup;
 pub mod split;
+pub mod telegram;
+pub mod web;
+pub mod zalo_bot;
+pub mod zalo_oa;
 
 use std::time::Duration;
 
