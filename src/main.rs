@@ -301,6 +301,8 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
                 if started.ingest_report.is_some() {
                     app::optimize_in_background(started.store.clone());
                 }
+                // Conversations survive restarts: follow-ups are read back from the database.
+                started.assistant.set_history_source(Arc::new(db.clone()));
                 ready_state.set_ready(started.assistant);
                 tracing::info!("ready");
             }

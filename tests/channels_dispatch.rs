@@ -377,3 +377,59 @@ async fn declined_and_sensitive_answers_are_flagged_for_staff() {
         .unwrap();
     assert_eq!(topic.as_deref(), Some("Luật Hôn nhân và gia đình"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_continues_from_the_database_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    // A previous process answered the first question of this conversation, then stopped; this
+    // process has never seen the conversation.
+    let user = "restarted-user";
+    let conversation = hoiluat::channels::conversation_id(ChannelKind::ZaloBot, user);
+    let first = db
+        .insert_message(NewMessage {
+            channel: "zalo_bot".into(),
+            external_id: "old-1".into(),
+            conversation_id: conversation.clone(),
+            user_id: user.into(),
+            chat_id: format!("chat-{user}"),
+            kind: "text".into(),
+            text: "Thủ tục đăng ký kết hôn như thế nào?".into(),
+            received_at: now_text(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    db.insert_answer(hoiluat::db::NewAnswer {
+        message_id: first,
+        conversation_id: conversation.clone(),
+        status: "answered".into(),
+        decline_reason: None,
+        text: "Theo Điều 18 Luật Hộ tịch…".into(),
+        citations: r#"[{"article_id":"60-2014-qh13.dieu-18"}]"#.into(),
+        confidence: 0.8,
+        needs_review: false,
+    })
+    .await
+    .unwrap();
+    db.set_message_status(first, "answered", None)
+        .await
+        .unwrap();
+
+    let assistant = common::fixture().started.assistant.clone();
+    assistant.set_history_source(Arc::new(db.clone()));
+    let sender = RecordingSender::scripted(vec![]);
+    let dispatcher = Dispatcher::start(db.clone(), ready_cell(), vec![sender.clone()], &config());
+    let id = accepted(
+        dispatcher
+            .submit(text("new-1", user, "Nộp hồ sơ ở đâu?"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(final_status(&db, id).await.0, "answered");
+    let reply = &sender.sent()[0].1;
+    assert!(
+        reply.contains("kết hôn"),
+        "the follow-up is read as about marriage registration: {reply}"
+    );
+}

@@ -1,8 +1,9 @@
 //! Short-lived conversation memory, so that a follow-up such as "Nộp ở đâu?" is understood in the
-//! light of the previous question. Held in memory only (moka, bounded, idle expiry): a restart
-//! forgets conversations, which is acceptable for chat and keeps personal data off disk.
+//! light of the previous question. Recent turns live in memory (moka, bounded, idle expiry); when
+//! a [`HistorySource`] is attached (the channels' database), a conversation this process has not
+//! seen — after a restart, or on another replica — is rebuilt from the stored messages.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use moka::sync::Cache;
@@ -19,10 +20,19 @@ pub struct Turn {
     pub article_ids: Vec<String>,
 }
 
+/// Where earlier turns of a conversation can be read back from.
+pub trait HistorySource: Send + Sync {
+    /// Up to `max` most recent turns (oldest first) of the conversation, not older than `within`.
+    /// Blocking. Errors are the source's to log; they read as "no history".
+    fn recent_turns(&self, conversation_id: &str, max: usize, within: Duration) -> Vec<Turn>;
+}
+
 #[derive(Clone)]
 pub struct Conversations {
     turns: Cache<String, Arc<Vec<Turn>>>,
     max_turns: usize,
+    idle_ttl: Duration,
+    source: Arc<OnceLock<Arc<dyn HistorySource>>>,
 }
 
 impl Conversations {
@@ -33,11 +43,31 @@ impl Conversations {
                 .time_to_idle(idle_ttl)
                 .build(),
             max_turns: max_turns.max(1),
+            idle_ttl,
+            source: Arc::new(OnceLock::new()),
         }
     }
 
+    /// Attaches the store conversations are rebuilt from (once; later calls are ignored).
+    pub fn set_source(&self, source: Arc<dyn HistorySource>) {
+        let _ = self.source.set(source);
+    }
+
     pub fn history(&self, conversation_id: &str) -> Arc<Vec<Turn>> {
-        self.turns.get(conversation_id).unwrap_or_default()
+        if let Some(turns) = self.turns.get(conversation_id) {
+            return turns;
+        }
+        let Some(source) = self.source.get() else {
+            return Arc::default();
+        };
+        let turns = source.recent_turns(conversation_id, self.max_turns, self.idle_ttl);
+        if turns.is_empty() {
+            return Arc::default();
+        }
+        let turns = Arc::new(turns);
+        self.turns
+            .insert(conversation_id.to_owned(), Arc::clone(&turns));
+        turns
     }
 
     pub fn record(&self, conversation_id: &str, turn: Turn) {

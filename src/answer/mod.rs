@@ -11,7 +11,7 @@ pub mod relevance;
 pub mod scope;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -190,16 +190,44 @@ pub enum AskError {
 pub struct Assistant {
     embedder: Arc<dyn Embedder>,
     store: Arc<dyn VectorStore>,
-    library: Arc<Library>,
+    /// What depends on the corpus, swapped as one by [`Assistant::replace_library`] after a
+    /// re-index while questions keep being answered. Each answer works on one snapshot.
+    corpus: RwLock<Arc<CorpusView>>,
     prompts: Arc<Prompts>,
     conversations: Conversations,
-    /// Answers of standalone questions by searched text (`None` when disabled). In memory: a
-    /// restart, which is when the index changes, starts it empty.
-    answers: Option<Cache<String, Arc<Answer>>>,
-    /// Restores diacritics of questions typed without them, from the corpus's own wording.
-    restorer: diacritics::Restorer,
     retrieval: RetrievalConfig,
     max_question_chars: usize,
+}
+
+/// The corpus as answers see it: the library and what is derived from it.
+struct CorpusView {
+    library: Arc<Library>,
+    /// Restores diacritics of questions typed without them, from the corpus's own wording.
+    restorer: diacritics::Restorer,
+    /// Answers of standalone questions by searched text (`None` when disabled). In memory and
+    /// per corpus: a new library starts with an empty cache, so no answer of the old corpus is
+    /// served after a swap (an answer finished during the swap lands in the old, dropped cache).
+    answers: Option<Cache<String, Arc<Answer>>>,
+}
+
+impl CorpusView {
+    fn new(library: Arc<Library>, retrieval: &RetrievalConfig) -> CorpusView {
+        let texts: Vec<String> = library
+            .articles()
+            .map(|entry| format!("{}\n{}", entry.article.heading(), entry.article.body_text()))
+            .collect();
+        let restorer = diacritics::Restorer::from_texts(texts.iter().map(String::as_str));
+        CorpusView {
+            library,
+            restorer,
+            answers: (retrieval.answer_cache_capacity > 0).then(|| {
+                Cache::builder()
+                    .max_capacity(retrieval.answer_cache_capacity)
+                    .time_to_live(Duration::from_secs(retrieval.answer_cache_ttl_secs))
+                    .build()
+            }),
+        }
+    }
 }
 
 impl Assistant {
@@ -212,35 +240,56 @@ impl Assistant {
         conversation: &ConversationConfig,
         max_question_chars: usize,
     ) -> Assistant {
-        let texts: Vec<String> = library
-            .articles()
-            .map(|entry| format!("{}\n{}", entry.article.heading(), entry.article.body_text()))
-            .collect();
-        let restorer = diacritics::Restorer::from_texts(texts.iter().map(String::as_str));
         Assistant {
             embedder,
             store,
-            library,
+            corpus: RwLock::new(Arc::new(CorpusView::new(library, &retrieval))),
             prompts,
             conversations: Conversations::new(
                 conversation.max_conversations,
                 Duration::from_secs(conversation.idle_ttl_secs),
                 conversation.max_turns,
             ),
-            restorer,
-            answers: (retrieval.answer_cache_capacity > 0).then(|| {
-                Cache::builder()
-                    .max_capacity(retrieval.answer_cache_capacity)
-                    .time_to_live(Duration::from_secs(retrieval.answer_cache_ttl_secs))
-                    .build()
-            }),
             retrieval,
             max_question_chars,
         }
     }
 
-    pub fn library(&self) -> &Library {
-        &self.library
+    /// The library answers are quoted from now. A later [`Assistant::replace_library`] does not
+    /// change the one returned here.
+    pub fn library(&self) -> Arc<Library> {
+        self.corpus().library.clone()
+    }
+
+    /// Switches answers to `library` at once (after its chunks were ingested into the store);
+    /// answers in progress finish on the old one. The answer cache starts empty. Blocking: the
+    /// diacritics restorer is rebuilt from the new texts before the switch.
+    pub fn replace_library(&self, library: Arc<Library>) {
+        let view = Arc::new(CorpusView::new(library, &self.retrieval));
+        *self.corpus.write().unwrap_or_else(|e| e.into_inner()) = view;
+    }
+
+    /// The embedding model, for ingesting into [`Assistant::store`].
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    /// The index answers search.
+    pub fn store(&self) -> &Arc<dyn VectorStore> {
+        &self.store
+    }
+
+    fn corpus(&self) -> Arc<CorpusView> {
+        self.corpus
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Lets conversations this process has not seen (after a restart, or on another replica) be
+    /// rebuilt from stored messages.
+    pub fn set_history_source(&self, source: Arc<dyn conversation::HistorySource>) {
+        self.conversations.set_source(source);
     }
 
     /// The sensitive topic (`prompts/sensitive.toml`) a question touches, if any: such exchanges
@@ -293,11 +342,12 @@ impl Assistant {
             ));
         }
 
+        let corpus = self.corpus();
         let history = self.conversations.history(&conversation_id);
         let search_text = conversation::search_text(&question, &history);
-        let query = self.query(&search_text);
+        let query = self.query(&corpus, &search_text);
         // Only a question that stands alone has an answer independent of its conversation.
-        let cache = self.answers.as_ref().filter(|_| search_text == question);
+        let cache = corpus.answers.as_ref().filter(|_| search_text == question);
         if let Some(cached) = cache.and_then(|c| c.get(&query.expanded)) {
             let mut answer = (*cached).clone();
             answer.conversation_id = conversation_id;
@@ -324,7 +374,7 @@ impl Assistant {
             return Ok(answer);
         }
         let key = query.expanded.clone();
-        let answer = self.answer_fresh(conversation_id, question, search_text, query)?;
+        let answer = self.answer_fresh(&corpus, conversation_id, question, search_text, query)?;
         if let Some(cache) = cache {
             cache.insert(key, Arc::new(answer.clone()));
         }
@@ -334,13 +384,15 @@ impl Assistant {
     /// Retrieval and composition for a question not answered from the cache.
     fn answer_fresh(
         &self,
+        corpus: &CorpusView,
         conversation_id: String,
         question: String,
         search_text: String,
         query: Query,
     ) -> Result<Answer, AskError> {
         let query_vector = self.embedder.embed_query(&query.expanded)?;
-        let (candidates, best_not_in_force) = self.hybrid_candidates(&query, &query_vector)?;
+        let (candidates, best_not_in_force) =
+            self.hybrid_candidates(&corpus.library, &query, &query_vector)?;
         let top_confidence = candidates.first().map_or(0.0, |c| c.confidence);
         // A text no longer in force that answers clearly better than anything in force means
         // the question is governed by a replaced law: say so rather than quote a weak match.
@@ -350,7 +402,12 @@ impl Assistant {
             top_confidence + SUPERSEDED_MARGIN
         };
         if let Some(candidate) = best_not_in_force.filter(|c| c.confidence >= bar) {
-            if let Some(answer) = self.superseded(&conversation_id, &candidate, top_confidence) {
+            if let Some(answer) = self.superseded(
+                &corpus.library,
+                &conversation_id,
+                &candidate,
+                top_confidence,
+            ) {
                 return Ok(answer);
             }
         }
@@ -366,7 +423,7 @@ impl Assistant {
             .take(self.retrieval.max_articles)
             .take_while(|c| c.confidence >= top_confidence - 0.05)
         {
-            match self.library.article(&candidate.article_id) {
+            match corpus.library.article(&candidate.article_id) {
                 Some(entry) => entries.push((entry, &candidate.clauses)),
                 None => tracing::warn!(
                     article_id = %candidate.article_id,
@@ -480,7 +537,8 @@ impl Assistant {
             .map(|id| self.conversations.history(id))
             .unwrap_or_default();
         let search_text = conversation::search_text(&question, &history);
-        let query = self.query(&search_text);
+        let corpus = self.corpus();
+        let query = self.query(&corpus, &search_text);
         let query_vector = match mode {
             RetrievalMode::Lexical => Vec::new(),
             RetrievalMode::Hybrid | RetrievalMode::Dense => {
@@ -488,7 +546,9 @@ impl Assistant {
             }
         };
         if mode == RetrievalMode::Hybrid {
-            return Ok(self.hybrid_candidates(&query, &query_vector)?.0);
+            return Ok(self
+                .hybrid_candidates(&corpus.library, &query, &query_vector)?
+                .0);
         }
         self.candidates(&query, &query_vector, self.filter(), mode, CANDIDATES)
     }
@@ -498,6 +558,7 @@ impl Assistant {
     /// `include_expired`, when everything found is a candidate).
     fn hybrid_candidates(
         &self,
+        library: &Library,
         query: &Query,
         query_vector: &[f32],
     ) -> Result<(Vec<Candidate>, Option<Candidate>), AskError> {
@@ -526,8 +587,7 @@ impl Assistant {
             RetrievalMode::Hybrid,
             CANDIDATES,
         )? {
-            let applicable = self
-                .library
+            let applicable = library
                 .article(&candidate.article_id)
                 .is_some_and(|entry| entry.document.tinh_trang.is_applicable());
             if applicable {
@@ -545,7 +605,7 @@ impl Assistant {
     }
 
     /// What is searched for a question (see [`query`]).
-    fn query(&self, search_text: &str) -> Query {
+    fn query(&self, corpus: &CorpusView, search_text: &str) -> Query {
         let mut query = if self.retrieval.rewrite_queries {
             self.prompts.vocabulary.rewrite(search_text)
         } else {
@@ -553,7 +613,7 @@ impl Assistant {
         };
         if self.retrieval.restore_diacritics && crate::text::lacks_diacritics(&query.text) {
             // Only what is embedded changes: the lexical channel already matches without them.
-            query.expanded = self.restorer.restore(&query.expanded);
+            query.expanded = corpus.restorer.restore(&query.expanded);
         }
         query
     }
@@ -646,11 +706,12 @@ impl Assistant {
     /// in force, answers best: it names that document and what replaced it, and quotes nothing.
     fn superseded(
         &self,
+        library: &Library,
         conversation_id: &str,
         candidate: &Candidate,
         in_force_confidence: f32,
     ) -> Option<Answer> {
-        let entry = self.library.article(&candidate.article_id)?;
+        let entry = library.article(&candidate.article_id)?;
         let wording = &self.prompts.wording;
         let meta = &entry.document;
         let replacement = if meta.bi_thay_the_boi.is_empty() {

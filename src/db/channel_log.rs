@@ -510,3 +510,54 @@ mod tests {
         );
     }
 }
+
+/// Conversations rebuilt from stored messages and answers (after a restart, or on another
+/// replica). The searched text of a restored turn is its question: the context a follow-up adds
+/// is not stored.
+impl crate::answer::conversation::HistorySource for Db {
+    fn recent_turns(
+        &self,
+        conversation_id: &str,
+        max: usize,
+        within: std::time::Duration,
+    ) -> Vec<crate::answer::conversation::Turn> {
+        let since = chrono::Utc::now()
+            - chrono::Duration::from_std(within).unwrap_or(chrono::Duration::minutes(30));
+        let since = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let conversation_id = conversation_id.to_owned();
+        let rows = self.call_blocking(move |c| {
+            let mut statement = c.prepare(
+                "SELECT m.text, a.citations FROM messages m JOIN answers a ON a.message_id = m.id
+                 WHERE m.conversation_id = ?1 AND m.kind = 'text' AND m.received_at >= ?2
+                   AND a.status IN ('answered', 'declined')
+                 ORDER BY m.id DESC LIMIT ?3",
+            )?;
+            let rows = statement.query_map(params![conversation_id, since, max as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            rows.collect::<Result<Vec<_>, _>>()
+        });
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::error!(%error, "cannot read a conversation's history");
+                return Vec::new();
+            }
+        };
+        rows.into_iter()
+            .rev()
+            .map(|(question, citations)| {
+                let citations: Vec<serde_json::Value> =
+                    serde_json::from_str(&citations).unwrap_or_default();
+                crate::answer::conversation::Turn {
+                    search_text: question.clone(),
+                    question,
+                    article_ids: citations
+                        .iter()
+                        .filter_map(|c| c["article_id"].as_str().map(str::to_owned))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
