@@ -20,6 +20,7 @@ use hoiluat::config::{ChannelsConfig, StaffConfig, ZaloBotConfig};
 use hoiluat::db::Db;
 use hoiluat::staff::auth::hash_password;
 use hoiluat::staff::console::{routes, StaffState};
+use hoiluat::staff::corpus_admin::CorpusAdmin;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -87,6 +88,7 @@ async fn console() -> Console {
         dispatcher: dispatcher.clone(),
         assistant: cell,
         config,
+        corpus: CorpusAdmin::new(fixture.config.clone()),
     });
     for (username, role) in [("lan", "reviewer"), ("quantri", "admin")] {
         db.create_staff(

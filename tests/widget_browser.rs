@@ -9,16 +9,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
+use common::webdriver::{base64_decode, require_chromium, save_screenshot, Browser, Element};
 use hoiluat::channels::dispatch::Dispatcher;
 use hoiluat::channels::web;
 use hoiluat::config::WebConfig;
@@ -31,8 +28,6 @@ use tower::ServiceExt;
 const QUESTION: &str = "Nam nữ bao nhiêu tuổi thì được kết hôn?";
 const MARRIAGE_AGE: &str = "Nam từ đủ 20 tuổi trở lên, nữ từ đủ 18 tuổi trở lên";
 const EMBEDDING_SITE: &str = "https://sotuphap.quangngai.gov.vn";
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 // ---------------------------------------------------------------------------------------------
 // The service under test
@@ -599,20 +594,15 @@ async fn the_widget_script_and_the_demo_page_are_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_answers_in_headless_chromium() {
-    for program in [CHROMIUM, CHROMEDRIVER] {
-        assert!(
-            Path::new(program).exists(),
-            "{program} is missing: run `scripts/test-deps.sh` (it installs Debian's chromium and \
-             chromium-driver; `make test` runs it first)"
-        );
-    }
+    // Before the slow set-up: a missing browser fails at once, with the fix.
+    require_chromium();
     let service = service();
     let db = service.db.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let site = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, service.app).await.unwrap() });
 
-    let browser = Browser::start().await;
+    let browser = Browser::start().await.with_prelude(PRELUDE);
     browser.goto(&format!("{site}/demo")).await;
     let launcher = browser.widget_element("[data-testid=launcher]").await;
     // The host page styles every button lime with a dashed border: the shadow root keeps it out.
@@ -828,176 +818,23 @@ async fn the_widget_answers_in_headless_chromium() {
     browser.quit().await;
 }
 
-/// Saves a screenshot under `target/test-output/` for a person to look at.
-async fn save_screenshot(browser: &Browser, name: &str) -> PathBuf {
-    let png = browser.screenshot().await;
-    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-output");
-    std::fs::create_dir_all(&out).unwrap();
-    let path = out.join(name);
-    std::fs::write(&path, &png).unwrap();
-    path
-}
-
 // ---------------------------------------------------------------------------------------------
-// A small W3C WebDriver client
+// The widget in the page (the WebDriver client itself is `common::webdriver`)
 
-/// The key WebDriver sends for Escape.
-const ESCAPE: &str = "\u{E00C}";
-/// The property naming an element reference in WebDriver JSON.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// Defines `widget()` (the widget's shadow root) for the scripts run in the page.
 const PRELUDE: &str =
     "const widget = () => document.getElementById('hoiluat-widget').shadowRoot;\n";
 
-struct Element(String);
-
-impl Element {
-    fn from_json(value: &Value) -> Element {
-        let id = value[ELEMENT_KEY]
-            .as_str()
-            .unwrap_or_else(|| panic!("not an element: {value}"));
-        Element(id.to_owned())
-    }
-
-    fn json(&self) -> Value {
-        json!({ ELEMENT_KEY: self.0 })
-    }
+/// What the test reads of the widget, which lives in a shadow root `find` does not see into.
+trait WidgetPage {
+    /// The element in the widget's shadow root matching `selector` (the last one), once it
+    /// exists.
+    async fn widget_element(&self, selector: &str) -> Element;
+    /// The `data-testid` of the focused element inside the widget.
+    async fn focused_testid(&self) -> String;
 }
 
-/// chromedriver as a child process, with one Chromium session; both end when this is dropped.
-struct Browser {
-    http: reqwest::Client,
-    driver: Child,
-    port: u16,
-    session: String,
-    profile: tempfile::TempDir,
-}
-
-impl Browser {
-    async fn start() -> Browser {
-        let port = free_port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {CHROMEDRIVER}: {e}; run scripts/test-deps.sh")
-            });
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap();
-        let profile = tempfile::tempdir().unwrap();
-        let mut browser = Browser {
-            http,
-            driver,
-            port,
-            session: String::new(),
-            profile,
-        };
-        browser.wait_for_driver().await;
-        let capabilities = json!({
-            "capabilities": { "alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {
-                    "binary": CHROMIUM,
-                    "args": [
-                        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                        "--disable-quic", "--no-first-run", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync", "--lang=vi-VN",
-                        format!("--user-data-dir={}", browser.profile.path().display()),
-                        "--window-size=1280,900"
-                    ]
-                }
-            }}
-        });
-        let created = browser
-            .request(reqwest::Method::POST, "/session", capabilities)
-            .await;
-        browser.session = created["sessionId"].as_str().unwrap().to_owned();
-        browser
-    }
-
-    async fn wait_for_driver(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let status = self
-                .http
-                .get(format!("http://127.0.0.1:{}/status", self.port))
-                .send()
-                .await;
-            if let Ok(response) = status {
-                let body: Value = response.json().await.unwrap_or_default();
-                if body["value"]["ready"] == true {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not start within 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// One WebDriver command; returns its `value`, fails the test on a WebDriver error.
-    async fn request(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let url = format!("http://127.0.0.1:{}{path}", self.port);
-        let mut request = self.http.request(method.clone(), &url);
-        if method != reqwest::Method::GET && method != reqwest::Method::DELETE {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or_default();
-        assert!(status.is_success(), "{method} {path} → {status}: {body}");
-        body["value"].clone()
-    }
-
-    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        self.request(method, &format!("/session/{}{path}", self.session), body)
-            .await
-    }
-
-    async fn goto(&self, url: &str) {
-        self.command(reqwest::Method::POST, "/url", json!({ "url": url }))
-            .await;
-    }
-
-    async fn execute(&self, script: &str, args: Value) -> Value {
-        let script = format!("{PRELUDE}{script}");
-        self.command(
-            reqwest::Method::POST,
-            "/execute/sync",
-            json!({ "script": script, "args": args }),
-        )
-        .await
-    }
-
-    /// Polls `script` until it returns something other than null/false/empty.
-    async fn wait_for(&self, what: &str, timeout: Duration, script: &str) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let value = self.execute(script, json!([])).await;
-            let empty = value.is_null() || value == false || value == "";
-            if !empty {
-                return value;
-            }
-            assert!(Instant::now() < deadline, "waited {timeout:?} for {what}");
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
-    }
-
-    async fn wait_until(&self, what: &str, script: &str) {
-        self.wait_for(what, Duration::from_secs(10), script).await;
-    }
-
-    /// The element in the widget's shadow root matching `selector` (the last one), once it exists.
+impl WidgetPage for Browser {
     async fn widget_element(&self, selector: &str) -> Element {
         let script = format!(
             "const root = document.getElementById('hoiluat-widget');
@@ -1006,40 +843,9 @@ impl Browser {
              return all.length ? all[all.length - 1] : null",
             serde_json::to_string(selector).unwrap()
         );
-        let found = self
-            .wait_for(selector, Duration::from_secs(20), &script)
-            .await;
-        Element::from_json(&found)
+        self.element_by_script(selector, &script).await
     }
 
-    async fn click(&self, element: &Element) {
-        self.command(
-            reqwest::Method::POST,
-            &format!("/element/{}/click", element.0),
-            json!({}),
-        )
-        .await;
-    }
-
-    async fn type_text(&self, element: &Element, text: &str) {
-        self.command(
-            reqwest::Method::POST,
-            &format!("/element/{}/value", element.0),
-            json!({ "text": text }),
-        )
-        .await;
-    }
-
-    /// Presses Escape on whatever has the focus, as a person would.
-    async fn press_escape_on_focused(&self) {
-        let keys = json!({ "actions": [{
-            "type": "key", "id": "keyboard",
-            "actions": [{ "type": "keyDown", "value": ESCAPE }, { "type": "keyUp", "value": ESCAPE }]
-        }]});
-        self.command(reqwest::Method::POST, "/actions", keys).await;
-    }
-
-    /// The `data-testid` of the focused element inside the widget.
     async fn focused_testid(&self) -> String {
         let value = self
             .execute(
@@ -1049,85 +855,6 @@ impl Browser {
             .await;
         value.as_str().unwrap().to_owned()
     }
-
-    async fn set_window(&self, width: u32, height: u32) {
-        self.command(
-            reqwest::Method::POST,
-            "/window/rect",
-            json!({ "width": width, "height": height }),
-        )
-        .await;
-    }
-
-    async fn screenshot(&self) -> Vec<u8> {
-        let encoded = self
-            .command(reqwest::Method::GET, "/screenshot", json!({}))
-            .await;
-        base64_decode(encoded.as_str().unwrap())
-    }
-
-    async fn quit(mut self) {
-        self.command(reqwest::Method::DELETE, "", json!({})).await;
-        self.session.clear();
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // A failed test still closes Chromium (chromedriver's children outlive a killed driver):
-        // a plain HTTP DELETE, as this runs outside async code.
-        if !self.session.is_empty() {
-            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                let request = format!(
-                    "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                    self.session
-                );
-                if stream.write_all(request.as_bytes()).is_ok() {
-                    let mut sink = Vec::new();
-                    let _ = stream.read_to_end(&mut sink);
-                }
-            }
-        }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Standard base64 (WebDriver screenshots); no crate for one test.
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("not base64: {c}"),
-        }
-    };
-    let clean: Vec<u8> = text
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-        .collect();
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    for chunk in clean.chunks(4) {
-        let mut bits = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            bits |= value(*c) << (18 - 6 * i);
-        }
-        let bytes = bits.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    out
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 pub mod compose;
 pub mod conversation;
+pub mod curated;
 pub mod diacritics;
 pub mod prompts;
 pub mod query;
@@ -328,9 +329,10 @@ impl Assistant {
         };
 
         // Checked on the question as typed and with chat abbreviations spelled out ("ko" → không).
-        let spelled_out = self.prompts.vocabulary.rewrite(&question).text;
+        // The rewrite is reused for searching when the question stands alone.
+        let rewritten = self.prompts.vocabulary.rewrite(&question);
         let category = scope::out_of_scope(&question, &self.prompts.out_of_scope)
-            .or_else(|| scope::out_of_scope(&spelled_out, &self.prompts.out_of_scope));
+            .or_else(|| scope::out_of_scope(&rewritten.text, &self.prompts.out_of_scope));
         if let Some(category) = category {
             tracing::info!(category = %category.id, "question out of scope");
             return Ok(self.declined(
@@ -345,7 +347,11 @@ impl Assistant {
         let corpus = self.corpus();
         let history = self.conversations.history(&conversation_id);
         let search_text = conversation::search_text(&question, &history);
-        let query = self.query(&corpus, &search_text);
+        let query = if search_text == question && self.retrieval.rewrite_queries {
+            self.restore(&corpus, rewritten)
+        } else {
+            self.query(&corpus, &search_text)
+        };
         // Only a question that stands alone has an answer independent of its conversation.
         let cache = corpus.answers.as_ref().filter(|_| search_text == question);
         if let Some(cached) = cache.and_then(|c| c.get(&query.expanded)) {
@@ -606,11 +612,16 @@ impl Assistant {
 
     /// What is searched for a question (see [`query`]).
     fn query(&self, corpus: &CorpusView, search_text: &str) -> Query {
-        let mut query = if self.retrieval.rewrite_queries {
+        let query = if self.retrieval.rewrite_queries {
             self.prompts.vocabulary.rewrite(search_text)
         } else {
             Query::verbatim(search_text)
         };
+        self.restore(corpus, query)
+    }
+
+    /// Restores the diacritics of what is embedded when the question was typed without them.
+    fn restore(&self, corpus: &CorpusView, mut query: Query) -> Query {
         if self.retrieval.restore_diacritics && crate::text::lacks_diacritics(&query.text) {
             // Only what is embedded changes: the lexical channel already matches without them.
             query.expanded = corpus.restorer.restore(&query.expanded);

@@ -181,8 +181,8 @@ async fn article(
     if !well_formed {
         return Err(ApiError::article_not_found());
     }
-    let entry = assistant
-        .library()
+    let library = assistant.library();
+    let entry = library
         .article(&id)
         .ok_or_else(ApiError::article_not_found)?;
     Ok(Json(ArticleResponse::from(entry)))

@@ -16,7 +16,8 @@ use chrono::{Duration as ChronoDuration, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::auth::{dummy_hash, random_token, token_hash, verify_password};
-use super::html::{esc, html_response, page, secure_headers, url_encode};
+use super::corpus_admin::CorpusAdmin;
+use super::html::{esc, html_response, local_time, page, secure_headers, status_label, url_encode};
 use super::privacy::mask_personal_data;
 use super::stats::{self, bar_chart, Period, SATISFACTION_TARGET};
 use crate::answer::Assistant;
@@ -39,6 +40,8 @@ pub struct StaffState {
     pub dispatcher: Dispatcher,
     pub assistant: Arc<OnceLock<Arc<Assistant>>>,
     pub config: StaffConfig,
+    /// Corpus administration (`/staff/corpus`): where the corpus lives, the re-index job.
+    pub corpus: CorpusAdmin,
 }
 
 pub fn routes(state: StaffState) -> Router {
@@ -52,6 +55,7 @@ pub fn routes(state: StaffState) -> Router {
         .route("/staff/curated/{id}", post(curated_update))
         .route("/staff/stats", get(stats_page))
         .route("/staff/stats.csv", get(stats_csv))
+        .merge(super::corpus_admin::routes())
         .with_state(state)
 }
 
@@ -83,7 +87,7 @@ fn set_cookie(config: &StaffConfig, name: &str, value: &str, max_age_secs: i64) 
 
 /// The signed-in staff member, or the response to give instead (sign-in page for GET, 401 for
 /// POST).
-async fn session(
+pub(super) async fn session(
     state: &StaffState,
     headers: &HeaderMap,
     is_get: bool,
@@ -109,7 +113,7 @@ async fn session(
     })
 }
 
-fn check_csrf(session: &StaffSession, submitted: &str) -> Result<(), Response> {
+pub(super) fn check_csrf(session: &StaffSession, submitted: &str) -> Result<(), Response> {
     if constant_time_eq(session.csrf_token.as_bytes(), submitted.as_bytes()) {
         Ok(())
     } else {
@@ -121,7 +125,7 @@ fn check_csrf(session: &StaffSession, submitted: &str) -> Result<(), Response> {
     }
 }
 
-fn nav(session: &StaffSession) -> Option<(&str, &str, bool)> {
+pub(super) fn nav(session: &StaffSession) -> Option<(&str, &str, bool)> {
     Some((
         session.staff.display_name.as_str(),
         session.csrf_token.as_str(),
@@ -129,14 +133,14 @@ fn nav(session: &StaffSession) -> Option<(&str, &str, bool)> {
     ))
 }
 
-fn error_page(status: StatusCode, message: &str) -> Response {
+pub(super) fn error_page(status: StatusCode, message: &str) -> Response {
     html_response(
         status,
         page("Lỗi", None, &format!("<p class=\"error\" role=\"alert\">{}</p><p><a href=\"/staff\">Về trang chính</a></p>", esc(message))),
     )
 }
 
-fn internal(error: impl std::fmt::Display) -> Response {
+pub(super) fn internal(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "staff console failed");
     error_page(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -478,12 +482,16 @@ async fn queue(
                 .take(160)
                 .collect();
             let status = match item.decision.as_deref() {
-                Some(decision) => format!("Đã duyệt: {}", esc(decision)),
-                None => format!("{} ({:.2})", esc(&item.status), item.confidence),
+                Some(decision) => format!("Đã duyệt: {}", esc(status_label(decision))),
+                None => format!(
+                    "{} ({:.2})",
+                    esc(status_label(&item.status)),
+                    item.confidence
+                ),
             };
             body.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{status}</td><td>{reasons}</td><td>{}</td><td><a href=\"/staff/answers/{}\">Xem lại</a></td></tr>",
-                esc(&item.created_at[..16.min(item.created_at.len())].replace('T', " ")),
+                esc(&local_time(&item.created_at)),
                 esc(&item.channel),
                 esc(&question),
                 esc(item.topic.as_deref().unwrap_or("")),
@@ -583,7 +591,7 @@ fn review_body(
     body.push_str(&format!(
         "<p class=\"muted\">Kênh {} · nhận lúc {} · độ tin cậy {:.2} · lĩnh vực {}{}</p>",
         esc(&detail.channel),
-        esc(&detail.received_at.replace('T', " ")),
+        esc(&local_time(&detail.received_at)),
         detail.confidence,
         esc(detail.topic.as_deref().unwrap_or("(chưa rõ)")),
         if session.staff.is_admin() && !raw {
@@ -623,7 +631,7 @@ fn review_body(
     body.push_str(&format!(
         "<p data-testid=\"question\"><b>Người dân:</b> {}</p><h3>Câu trả lời của Hỏi Luật ({})</h3><div class=\"pre\" data-testid=\"answer\">{}</div></div>",
         esc(&show(&detail.question)),
-        esc(&detail.status),
+        esc(status_label(&detail.status)),
         esc(&detail.text)
     ));
     let citations = citations_of(&detail.citations);
@@ -634,6 +642,7 @@ fn review_body(
     let library = state.assistant.get().map(|a| a.library());
     for (article_id, reference, validity) in &citations {
         let text = library
+            .as_ref()
             .and_then(|l| l.article(article_id))
             .map(|entry| format!("{}\n{}", entry.article.heading(), entry.article.body_text()))
             .unwrap_or_else(|| "(không còn trong kho văn bản)".into());
@@ -650,11 +659,16 @@ fn review_body(
             body.push_str(&format!(
                 "<div class=\"card\" data-testid=\"review\"><h2>Đã duyệt</h2><p>{} · {} · {}</p>",
                 esc(&review.staff_name),
-                esc(&review.decision),
-                esc(&review.created_at.replace('T', " "))
+                esc(status_label(&review.decision)),
+                esc(&local_time(&review.created_at))
             ));
             if let Some(text) = &review.text {
                 body.push_str(&format!("<div class=\"pre\">{}</div>", esc(text)));
+            }
+            let chosen = citations_of(&review.citations);
+            if !chosen.is_empty() {
+                let references: Vec<String> = chosen.iter().map(|(_, r, _)| esc(r)).collect();
+                body.push_str(&format!("<p>Căn cứ đã chọn: {}</p>", references.join("; ")));
             }
             if let Some(note) = &review.note {
                 body.push_str(&format!("<p>Ghi chú: {}</p>", esc(note)));
@@ -810,7 +824,8 @@ fn citations_json(state: &StaffState, input: &str) -> Result<String, String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        let Some(entry) = assistant.library().article(id) else {
+        let library = assistant.library();
+        let Some(entry) = library.article(id) else {
             return Err(format!("Không có điều luật mã \"{id}\" trong kho văn bản."));
         };
         let meta = &entry.document;
@@ -862,11 +877,7 @@ async fn deliver_reviewed(
         .collect();
     let mut reply = format!(
         "Cán bộ Sở Tư pháp đã xem lại câu hỏi bạn gửi lúc {}:\n\n{text}",
-        detail
-            .received_at
-            .get(..16)
-            .unwrap_or(&detail.received_at)
-            .replace('T', " ")
+        local_time(&detail.received_at)
     );
     if !references.is_empty() {
         reply.push_str(&format!("\n\nCăn cứ: {}.", references.join("; ")));
@@ -909,7 +920,7 @@ async fn curated_page(State(state): State<StaffState>, headers: HeaderMap) -> Re
              <p><label>Câu hỏi mẫu<br><input name=\"question\" size=\"80\" value=\"{}\"></label></p>\
              <p><label>Câu trả lời<textarea name=\"answer_text\">{}</textarea></label></p>\
              <p><button type=\"submit\" name=\"action\" value=\"save\">Lưu</button> <button type=\"submit\" name=\"action\" value=\"retire\">Ngừng dùng</button></p></form>",
-            esc(&answer.updated_at.replace('T', " ")),
+            esc(&local_time(&answer.updated_at)),
             esc(&session.csrf_token),
             esc(&mask_personal_data(&answer.question)),
             esc(&answer.answer_text),
@@ -1066,7 +1077,7 @@ async fn stats_page(
          <a href=\"/staff/stats.csv?from={from}&amp;to={to}\">Tải CSV của kỳ này</a></form>\
          <div data-testid=\"kpis\"><span class=\"kpi\" data-testid=\"kpi-questions\">Câu hỏi<b>{}</b></span>\
          <span class=\"kpi\">Đã trả lời<b>{} ({})</b></span><span class=\"kpi\">Từ chối<b>{}</b></span>\
-         <span class=\"kpi\" data-testid=\"kpi-flagged\">Cần xem lại<b>{}</b></span><span class=\"kpi\" data-testid=\"kpi-reviewed\">Đã duyệt<b>{}</b></span>\
+         <span class=\"kpi\" data-testid=\"kpi-flagged\">Cần xem lại<b>{}</b></span><span class=\"kpi\" data-testid=\"kpi-reviewed\">Đã duyệt<b>{}</b></span><span class=\"kpi\" data-testid=\"kpi-pending\">Chờ duyệt<b>{}</b></span>\
          <span class=\"kpi\">Thời gian duyệt (trung vị)<b>{median}</b></span>\
          <span class=\"kpi\" data-testid=\"kpi-satisfaction\">Hài lòng ({} lượt)<b>{satisfaction}</b></span>\
          <span class=\"kpi\">👍 / 👎<b>{} / {}</b></span></div>",
@@ -1076,6 +1087,7 @@ async fn stats_page(
         stats.declined,
         stats.flagged,
         stats.reviewed,
+        (stats.flagged - stats.reviewed).max(0),
         stats.satisfaction_votes,
         stats.thumbs_up,
         stats.thumbs_down,

@@ -20,6 +20,32 @@ pub fn esc(text: &str) -> String {
     out
 }
 
+/// A stored RFC 3339 UTC time as Vietnam reads it: "01/12/2026 12:40" (UTC+7, no daylight
+/// saving). Unparsable text is shown as stored.
+pub fn local_time(stored: &str) -> String {
+    let vietnam = chrono::FixedOffset::east_opt(7 * 3600).expect("a valid offset");
+    chrono::DateTime::parse_from_rfc3339(stored)
+        .map(|t| {
+            t.with_timezone(&vietnam)
+                .format("%d/%m/%Y %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| stored.to_owned())
+}
+
+/// Vietnamese names of stored states shown to staff.
+pub fn status_label(status: &str) -> &str {
+    match status {
+        "answered" => "đã trả lời",
+        "declined" => "đã từ chối trả lời",
+        "notice" => "thông báo",
+        "approved" => "duyệt nguyên văn",
+        "edited" => "đã sửa",
+        "rejected" => "từ chối",
+        other => other,
+    }
+}
+
 /// Percent-encodes a query-string value.
 pub fn url_encode(text: &str) -> String {
     let mut out = String::new();
@@ -55,7 +81,7 @@ pub fn page(title: &str, nav: Option<(&str, &str, bool)>, body: &str) -> String 
         Some((name, csrf, admin)) => format!(
             "<nav aria-label=\"Điều hướng\"><a href=\"/staff\">Hàng chờ duyệt</a> · <a href=\"/staff/curated\">Câu trả lời mẫu</a> · <a href=\"/staff/stats\">Thống kê</a>{}</nav>\
              <form method=\"post\" action=\"/staff/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><span>{}</span> <button type=\"submit\">Đăng xuất</button></form>",
-            if admin { " · <span class=\"muted\">(quản trị)</span>" } else { "" },
+            if admin { " · <a href=\"/staff/corpus\">Kho văn bản</a> <span class=\"muted\">(quản trị)</span>" } else { "" },
             esc(csrf),
             esc(name),
         ),
@@ -103,6 +129,13 @@ pub fn secure_headers(headers: &mut axum::http::HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_shown_in_vietnam_time() {
+        assert_eq!(local_time("2026-12-01T17:40:15.493Z"), "02/12/2026 00:40");
+        assert_eq!(local_time("không phải giờ"), "không phải giờ");
+        assert_eq!(status_label("edited"), "đã sửa");
+    }
 
     #[test]
     fn escapes_markup_and_quotes() {

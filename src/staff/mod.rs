@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod console;
+pub mod corpus_admin;
 pub mod html;
 pub mod privacy;
 pub mod stats;

@@ -3,8 +3,6 @@
 //! satisfaction, and the questions the corpus could not answer. Charts are inline SVG; any period
 //! exports as CSV.
 
-use rusqlite::params;
-
 use super::html::esc;
 use super::privacy::mask_personal_data;
 use crate::db::{Db, DbError};
@@ -53,80 +51,35 @@ fn end_of(day: &str) -> String {
 }
 
 pub async fn compute(db: &Db, period: Period) -> Result<Stats, DbError> {
-    db.call(move |c| {
-        let from = period.from.clone();
-        let to = end_of(&period.to);
-        let pairs = |sql: &str| -> rusqlite::Result<Vec<(String, i64)>> {
-            let mut statement = c.prepare(sql)?;
-            let rows = statement.query_map(params![from, to], |r| {
-                Ok((r.get::<_, Option<String>>(0)?.unwrap_or_else(|| "(không rõ)".into()), r.get(1)?))
-            })?;
-            rows.collect()
-        };
-        let mut stats = Stats {
-            per_day: pairs(
-                "SELECT substr(received_at, 1, 10), count(*) FROM messages
-                 WHERE kind = 'text' AND received_at >= ?1 AND received_at <= ?2 GROUP BY 1 ORDER BY 1",
-            )?,
-            per_channel: pairs(
-                "SELECT channel, count(*) FROM messages
-                 WHERE kind = 'text' AND received_at >= ?1 AND received_at <= ?2 GROUP BY 1 ORDER BY 2 DESC",
-            )?,
-            per_topic: pairs(
-                "SELECT a.topic, count(*) FROM answers a JOIN messages m ON m.id = a.message_id
-                 WHERE m.kind = 'text' AND a.status != 'notice' AND m.received_at >= ?1 AND m.received_at <= ?2
-                 GROUP BY 1 ORDER BY 2 DESC LIMIT 15",
-            )?,
-            ..Stats::default()
-        };
-        let count = |sql: &str| -> rusqlite::Result<i64> { c.query_row(sql, params![from, to], |r| r.get(0)) };
-        stats.questions = count(
-            "SELECT count(*) FROM messages WHERE kind = 'text' AND received_at >= ?1 AND received_at <= ?2",
-        )?;
-        stats.answered = count(
-            "SELECT count(*) FROM answers a JOIN messages m ON m.id = a.message_id
-             WHERE a.status = 'answered' AND m.received_at >= ?1 AND m.received_at <= ?2",
-        )?;
-        stats.declined = count(
-            "SELECT count(*) FROM answers a JOIN messages m ON m.id = a.message_id
-             WHERE a.status = 'declined' AND m.received_at >= ?1 AND m.received_at <= ?2",
-        )?;
-        stats.flagged = count(
-            "SELECT count(DISTINCT f.answer_id) FROM flags f JOIN answers a ON a.id = f.answer_id
-             WHERE a.created_at >= ?1 AND a.created_at <= ?2",
-        )?;
-        stats.reviewed = count(
-            "SELECT count(*) FROM reviews r JOIN answers a ON a.id = r.answer_id
-             WHERE a.created_at >= ?1 AND a.created_at <= ?2",
-        )?;
-        let mut statement = c.prepare(
-            "SELECT (julianday(r.created_at) - julianday(a.created_at)) * 24.0 FROM reviews r
-             JOIN answers a ON a.id = r.answer_id WHERE a.created_at >= ?1 AND a.created_at <= ?2",
-        )?;
-        let mut hours: Vec<f64> = statement
-            .query_map(params![from, to], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        hours.sort_by(f64::total_cmp);
-        stats.median_review_hours = median(&hours);
-        stats.satisfaction_votes =
-            count("SELECT count(*) FROM satisfaction WHERE at >= ?1 AND at <= ?2")?;
-        stats.satisfied_votes =
-            count("SELECT count(*) FROM satisfaction WHERE score >= 4 AND at >= ?1 AND at <= ?2")?;
-        stats.thumbs_up = count("SELECT count(*) FROM feedback WHERE rating = 'up' AND at >= ?1 AND at <= ?2")?;
-        stats.thumbs_down =
-            count("SELECT count(*) FROM feedback WHERE rating = 'down' AND at >= ?1 AND at <= ?2")?;
-        let mut statement = c.prepare(
-            "SELECT lower(trim(m.text)), count(*) FROM answers a JOIN messages m ON m.id = a.message_id
-             WHERE a.status = 'declined' AND a.decline_reason IN ('no_relevant_text', 'chua_co_van_ban', 'not_in_force_only')
-               AND m.received_at >= ?1 AND m.received_at <= ?2
-             GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
-        )?;
-        stats.unanswered = statement
-            .query_map(params![from, to], |r| Ok((mask_personal_data(&r.get::<_, String>(0)?), r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        Ok(stats)
+    let counts = db
+        .period_counts(period.from.clone(), end_of(&period.to))
+        .await?;
+    let mut hours = counts.review_hours;
+    hours.sort_by(f64::total_cmp);
+    Ok(Stats {
+        per_day: counts.per_day,
+        per_channel: counts.per_channel,
+        per_topic: counts
+            .per_topic
+            .into_iter()
+            .map(|(topic, n)| (topic.unwrap_or_else(|| "(không rõ)".into()), n))
+            .collect(),
+        questions: counts.questions,
+        answered: counts.answered,
+        declined: counts.declined,
+        flagged: counts.flagged,
+        reviewed: counts.reviewed,
+        median_review_hours: median(&hours),
+        satisfaction_votes: counts.satisfaction_votes,
+        satisfied_votes: counts.satisfied_votes,
+        thumbs_up: counts.thumbs_up,
+        thumbs_down: counts.thumbs_down,
+        unanswered: counts
+            .unanswered
+            .into_iter()
+            .map(|(question, n)| (mask_personal_data(&question), n))
+            .collect(),
     })
-    .await
 }
 
 fn median(sorted: &[f64]) -> Option<f64> {
@@ -139,42 +92,30 @@ fn median(sorted: &[f64]) -> Option<f64> {
 
 /// One row per question of the period, personal data masked, for the periodic reports.
 pub async fn csv(db: &Db, period: Period) -> Result<String, DbError> {
-    db.call(move |c| {
-        let mut statement = c.prepare(
-            "SELECT m.received_at, m.channel, COALESCE(a.topic, ''), COALESCE(a.status, m.status),
-                    COALESCE(a.decline_reason, ''), COALESCE(a.confidence, 0),
-                    COALESCE((SELECT group_concat(reason, ' ') FROM flags WHERE answer_id = a.id), ''),
-                    COALESCE((SELECT decision FROM reviews WHERE answer_id = a.id), ''),
-                    COALESCE((SELECT group_concat(rating, ' ') FROM feedback WHERE answer_id = a.id), ''),
-                    m.text
-             FROM messages m LEFT JOIN answers a ON a.message_id = m.id
-             WHERE m.kind = 'text' AND m.received_at >= ?1 AND m.received_at <= ?2 ORDER BY m.id",
-        )?;
-        let mut out = String::from(
-            "received_at,channel,topic,status,decline_reason,confidence,flags,review,feedback,question\n",
-        );
-        let rows = statement.query_map(params![period.from, end_of(&period.to)], |r| {
-            Ok([
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                format!("{:.2}", r.get::<_, f64>(5)?),
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-                r.get::<_, String>(8)?,
-                mask_personal_data(&r.get::<_, String>(9)?),
-            ])
-        })?;
-        for row in rows {
-            let fields: Vec<String> = row?.iter().map(|f| csv_field(f)).collect();
-            out.push_str(&fields.join(","));
-            out.push('\n');
-        }
-        Ok(out)
-    })
-    .await
+    let rows = db
+        .period_questions(period.from.clone(), end_of(&period.to))
+        .await?;
+    let mut out = String::from(
+        "received_at,channel,topic,status,decline_reason,confidence,flags,review,feedback,question\n",
+    );
+    for row in rows {
+        let fields = [
+            row.received_at,
+            row.channel,
+            row.topic,
+            row.status,
+            row.decline_reason,
+            format!("{:.2}", row.confidence),
+            row.flags,
+            row.review,
+            row.feedback,
+            mask_personal_data(&row.text),
+        ];
+        let fields: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// Quotes a CSV field when needed (RFC 4180), and defuses spreadsheet formulas.
