@@ -433,3 +433,73 @@ async fn a_conversation_continues_from_the_database_after_a_restart() {
         "the follow-up is read as about marriage registration: {reply}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paraphrase_of_a_curated_question_gets_the_curated_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    let staff = db
+        .create_staff("lan".into(), "Cán bộ Lan".into(), "x".into(), "reviewer")
+        .await
+        .unwrap();
+    let curated_text =
+        "Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi trở lên thì được kết hôn (cán bộ đã kiểm tra).";
+    db.call(move |c| {
+        c.execute(
+            "INSERT INTO curated_answers (question, answer_text, citations, created_by, created_at, updated_at)
+             VALUES ('Nam nữ bao nhiêu tuổi thì được kết hôn?', ?1, '[{\"article_id\":\"52-2014-qh13.dieu-8\"}]', ?2, '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')",
+            rusqlite::params![curated_text, staff],
+        )
+    })
+    .await
+    .unwrap();
+    let sender = RecordingSender::scripted(vec![]);
+    let dispatcher = Dispatcher::start(db.clone(), ready_cell(), vec![sender.clone()], &config());
+    for (n, question) in [
+        "tuoi ket hon cua nam va nu la bao nhieu",
+        "Nữ bao nhiêu tuổi thì được nghỉ hưu?",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = accepted(
+            dispatcher
+                .submit(text(&format!("c-{n}"), &format!("cu{n}"), question))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(final_status(&db, id).await.0, "answered");
+    }
+    let sent = sender.sent();
+    assert!(sent[0].1.starts_with(curated_text), "{}", sent[0].1);
+    assert!(
+        sent[0].1.contains("Điều 8 Luật Hôn nhân và gia đình"),
+        "{}",
+        sent[0].1
+    );
+    assert!(
+        !sent[1].1.contains(curated_text),
+        "a different question is not given the curated answer"
+    );
+    // Retiring it takes effect at once.
+    db.call(|c| {
+        c.execute(
+            "UPDATE curated_answers SET active = 0, updated_at = '2026-12-02T00:00:00Z'",
+            [],
+        )
+    })
+    .await
+    .unwrap();
+    let id = accepted(
+        dispatcher
+            .submit(text(
+                "c-9",
+                "cu9",
+                "tuoi ket hon cua nam va nu la bao nhieu",
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(final_status(&db, id).await.0, "answered");
+    assert!(!sender.sent()[2].1.contains(curated_text));
+}

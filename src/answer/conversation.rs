@@ -54,20 +54,29 @@ impl Conversations {
     }
 
     pub fn history(&self, conversation_id: &str) -> Arc<Vec<Turn>> {
-        if let Some(turns) = self.turns.get(conversation_id) {
-            return turns;
-        }
+        let cached = self.turns.get(conversation_id);
         let Some(source) = self.source.get() else {
-            return Arc::default();
+            return cached.unwrap_or_default();
         };
-        let turns = source.recent_turns(conversation_id, self.max_turns, self.idle_ttl);
-        if turns.is_empty() {
-            return Arc::default();
+        // The database is the record: another replica may have answered the last turn. The
+        // cached turns are kept when they end with the same question (they also hold the context
+        // each follow-up was searched with, which the database does not).
+        let stored = source.recent_turns(conversation_id, self.max_turns, self.idle_ttl);
+        match cached {
+            Some(cached)
+                if stored.is_empty()
+                    || cached.last().map(|t| &t.question) == stored.last().map(|t| &t.question) =>
+            {
+                cached
+            }
+            _ if stored.is_empty() => Arc::default(),
+            _ => {
+                let turns = Arc::new(stored);
+                self.turns
+                    .insert(conversation_id.to_owned(), Arc::clone(&turns));
+                turns
+            }
         }
-        let turns = Arc::new(turns);
-        self.turns
-            .insert(conversation_id.to_owned(), Arc::clone(&turns));
-        turns
     }
 
     pub fn record(&self, conversation_id: &str, turn: Turn) {

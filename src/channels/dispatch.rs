@@ -8,6 +8,10 @@
 //!   the order they were sent.
 //! - Every message ends in a recorded state: `answered`, `failed` (with why), `rate_limited` or
 //!   `ignored`. Messages still `received` at start-up (the process died) are queued again.
+//! - A worker claims a message (in the database, for `channels.claim_lease_secs`) before answering
+//!   it, so with several replicas on one database each message is answered by one of them; a
+//!   sweeper takes over messages whose claim ran out (their worker died).
+//! - The per-user rate limit counts stored messages, so it holds across replicas.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -16,8 +20,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::curated::CuratedIndex;
 use super::notices;
-use super::ratelimit::{Decision, RateLimiter};
+use super::ratelimit::Decision;
 use super::{ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError};
 use crate::answer::{Answer, AskError, Assistant, Outcome};
 use crate::config::ChannelsConfig;
@@ -54,11 +59,13 @@ struct Inner {
     db: Db,
     assistant: Arc<OnceLock<Arc<Assistant>>>,
     senders: HashMap<ChannelKind, Arc<dyn ChannelSender>>,
-    limiter: RateLimiter,
+    messages_per_minute: u32,
+    claim_lease: Duration,
     queues: Vec<mpsc::UnboundedSender<i64>>,
     send_attempts: u32,
     retry_base: Duration,
     send_timeout: Duration,
+    curated: CuratedIndex,
 }
 
 impl Dispatcher {
@@ -84,13 +91,16 @@ impl Dispatcher {
                 db,
                 assistant,
                 senders: senders.into_iter().map(|s| (s.kind(), s)).collect(),
-                limiter: RateLimiter::new(config.user_messages_per_minute),
+                messages_per_minute: config.user_messages_per_minute,
+                claim_lease: Duration::from_secs(config.claim_lease_secs.max(1)),
                 queues,
                 send_attempts: config.send_attempts.max(1),
                 retry_base: Duration::from_millis(config.retry_base_ms),
                 send_timeout: Duration::from_secs(config.send_timeout_secs.max(1)),
+                curated: CuratedIndex::new(config.curated_similarity),
             }),
         };
+        dispatcher.spawn_sweeper();
         for mut rx in receivers {
             let worker = dispatcher.clone();
             tokio::spawn(async move {
@@ -139,16 +149,42 @@ impl Dispatcher {
         Ok(Submitted::Accepted(id))
     }
 
-    /// Queues again the messages a previous process stored but did not finish.
+    /// Queues again the messages a previous process stored but did not finish (unclaimed, or
+    /// claimed by a worker whose lease ran out).
     pub async fn requeue_pending(&self) -> Result<usize, DbError> {
-        let pending = self.inner.db.pending_messages().await?;
-        for message in &pending {
+        self.requeue_orphans(Duration::ZERO).await
+    }
+
+    async fn requeue_orphans(&self, unclaimed_older_than: Duration) -> Result<usize, DbError> {
+        let orphans = self
+            .inner
+            .db
+            .orphaned_messages(unclaimed_older_than)
+            .await?;
+        for message in &orphans {
             self.enqueue(message.id, &message.conversation_id);
         }
-        if !pending.is_empty() {
-            tracing::info!(messages = pending.len(), "unanswered messages queued again");
+        if !orphans.is_empty() {
+            tracing::info!(messages = orphans.len(), "unanswered messages queued again");
         }
-        Ok(pending.len())
+        Ok(orphans.len())
+    }
+
+    /// Every half lease, takes over messages whose worker died (on any replica), and messages
+    /// stored but never queued.
+    fn spawn_sweeper(&self) {
+        let dispatcher = self.clone();
+        let lease = self.inner.claim_lease;
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval((lease / 2).max(Duration::from_secs(1)));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(error) = dispatcher.requeue_orphans(lease).await {
+                    tracing::error!(%error, "cannot look for unanswered messages");
+                }
+            }
+        });
     }
 
     fn enqueue(&self, id: i64, conversation_id: &str) {
@@ -167,6 +203,20 @@ impl Dispatcher {
 
     /// Answers, delivers and records one stored message.
     async fn process(&self, id: i64) {
+        // The claim makes this worker the only one (on any replica) answering the message.
+        match self
+            .inner
+            .db
+            .claim_message(id, self.inner.claim_lease)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::error!(message = id, %error, "cannot claim a queued message");
+                return;
+            }
+        }
         let message = match self.inner.db.message(id).await {
             Ok(Some(message)) if message.status == "received" => message,
             Ok(_) => return,
@@ -175,6 +225,16 @@ impl Dispatcher {
                 return;
             }
         };
+        if message.channel == ChannelKind::Web.as_str() {
+            // Web questions are answered inside their request; one found here lost its request.
+            self.finish(
+                id,
+                "failed",
+                Some("the web request ended before the answer".into()),
+            )
+            .await;
+            return;
+        }
         let channel = ChannelKind::parse(&message.channel);
         let Some(sender) = channel
             .and_then(|kind| self.inner.senders.get(&kind))
@@ -186,7 +246,7 @@ impl Dispatcher {
         };
         let kind = InboundKind::from_stored(&message.kind, &message.text);
         if matches!(kind, InboundKind::Text(_)) {
-            match self.inner.limiter.check(&message.conversation_id) {
+            match self.rate_limit(id).await {
                 Decision::Allow => {}
                 Decision::LimitedSilent => {
                     self.finish(id, "rate_limited", None).await;
@@ -225,6 +285,27 @@ impl Dispatcher {
             "failed"
         };
         self.finish(id, status, error).await;
+    }
+
+    /// The per-user rate limit, counted in the database so it holds across replicas: up to the
+    /// limit in the last minute pass, the first message over it gets a notice, later ones nothing.
+    async fn rate_limit(&self, id: i64) -> Decision {
+        let limit = i64::from(self.inner.messages_per_minute);
+        match self
+            .inner
+            .db
+            .recent_message_count(id, Duration::from_secs(60))
+            .await
+        {
+            Ok(count) if count <= limit => Decision::Allow,
+            Ok(count) if count == limit + 1 => Decision::LimitedNotify,
+            Ok(_) => Decision::LimitedSilent,
+            Err(error) => {
+                // Answering too much beats dropping a citizen's question.
+                tracing::error!(message = id, %error, "rate limit unavailable; allowing");
+                Decision::Allow
+            }
+        }
     }
 
     async fn store_and_deliver(
@@ -280,6 +361,33 @@ impl Dispatcher {
 
     async fn ask(&self, text: String, conversation_id: String) -> (Reply, Option<String>) {
         let assistant = self.assistant().await;
+        // Staff-approved answers come first.
+        if let Some(found) = self
+            .inner
+            .curated
+            .best(&self.inner.db, &assistant, &text)
+            .await
+        {
+            tracing::debug!(
+                curated = found.id,
+                similarity = found.similarity,
+                "curated answer"
+            );
+            let answer = assistant.curated_answer(
+                &text,
+                Some(&conversation_id),
+                &found.text,
+                &found.article_ids,
+                found.similarity,
+            );
+            return (
+                Reply::Answer {
+                    answer,
+                    answer_id: String::new(),
+                },
+                None,
+            );
+        }
         match assistant.ask(text, Some(conversation_id)).await {
             Ok(answer) => (
                 Reply::Answer {
@@ -467,7 +575,7 @@ fn answer_row(message: &StoredMessage, answer: &Answer) -> NewAnswer {
             serde_json::json!({
                 "article_id": quote.citation.article_id,
                 "reference": quote.citation.reference,
-                "validity": quote.citation.text,
+                "validity": quote.citation.validity.label(),
             })
         })
         .collect();

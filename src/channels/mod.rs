@@ -6,6 +6,7 @@
 //! [`ChannelSender`] renders it into the parts the platform accepts and sends them, with retries.
 //! The web widget answers in the request itself (SSE) but stores the same rows.
 
+pub mod curated;
 pub mod dispatch;
 pub mod notices;
 pub mod ratelimit;

@@ -437,6 +437,9 @@ impl ZaloOaSender {
     }
 }
 
+/// How long one replica may hold the right to refresh the token pair.
+const REFRESH_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Tokens {
     /// The pair to use now: the database's (written by the last refresh), else the configured one.
     async fn current(&self) -> Result<TokenPair, SendError> {
@@ -458,12 +461,44 @@ impl Tokens {
         if current.access_token != stale_access && !current.access_token.is_empty() {
             return Ok(current);
         }
+        // Across replicas: one refreshes (the refresh token is single-use), the others wait for
+        // the pair it saves.
+        let leased = self
+            .db
+            .lease_token_refresh(TOKEN_CHANNEL, REFRESH_LEASE)
+            .await
+            .map_err(|error| SendError::Retryable {
+                reason: format!("cannot take the token refresh lease: {error}"),
+                retry_after: None,
+            })?;
+        if !leased {
+            return self.wait_for_other_refresh(stale_access).await;
+        }
+        // Re-read under the lease: another replica may have refreshed just before.
+        let current = match self.current().await {
+            Ok(current) => current,
+            Err(error) => {
+                let _ = self.db.release_token_refresh(TOKEN_CHANNEL).await;
+                return Err(error);
+            }
+        };
+        if current.access_token != stale_access && !current.access_token.is_empty() {
+            let _ = self.db.release_token_refresh(TOKEN_CHANNEL).await;
+            return Ok(current);
+        }
         if current.refresh_token.is_empty() {
+            let _ = self.db.release_token_refresh(TOKEN_CHANNEL).await;
             return Err(SendError::Permanent {
                 reason: "the access token was rejected and no refresh token is configured".into(),
             });
         }
-        let fresh = self.request_new_pair(&current.refresh_token).await?;
+        let fresh = match self.request_new_pair(&current.refresh_token).await {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                let _ = self.db.release_token_refresh(TOKEN_CHANNEL).await;
+                return Err(error);
+            }
+        };
         // The old refresh token is spent now: the new pair must be durable before anything else.
         if let Err(error) = self.db.save_token(TOKEN_CHANNEL, fresh.clone()).await {
             tracing::error!(channel = "zalo_oa", %error, "new token pair could not be saved; the OA may need new tokens");
@@ -473,6 +508,22 @@ impl Tokens {
         }
         tracing::info!(channel = "zalo_oa", expires_at = %fresh.expires_at, "access token refreshed");
         Ok(fresh)
+    }
+
+    /// Another replica holds the refresh lease: wait for the pair it saves (it clears the lease).
+    async fn wait_for_other_refresh(&self, stale_access: &str) -> Result<TokenPair, SendError> {
+        let deadline = tokio::time::Instant::now() + REFRESH_LEASE;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            let current = self.current().await?;
+            if current.access_token != stale_access && !current.access_token.is_empty() {
+                return Ok(current);
+            }
+        }
+        Err(SendError::Retryable {
+            reason: "another replica is refreshing the access token".into(),
+            retry_after: None,
+        })
     }
 
     /// `POST {oauth_base}/v4/oa/access_token` (form-encoded, `secret_key` header).
