@@ -503,7 +503,8 @@ async fn satisfaction(
         return Err(WebError::conversation_not_found());
     }
     let db = state.dispatcher.db();
-    let (exists, already_rated) = conversation_state(db, request.conversation_id.clone())
+    let (exists, already_rated) = db
+        .conversation_state(request.conversation_id.clone(), ChannelKind::Web.as_str())
         .await
         .map_err(|error| {
             tracing::error!(%error, "cannot look up a web conversation");
@@ -535,27 +536,6 @@ async fn satisfaction(
         status: "recorded",
         message: notices::FEEDBACK_THANKS,
     }))
-}
-
-/// Whether the web conversation exists (it has a message), and whether it was rated already.
-async fn conversation_state(
-    db: &crate::db::Db,
-    conversation_id: String,
-) -> Result<(bool, bool), crate::db::DbError> {
-    db.call(move |c| {
-        let exists: bool = c.query_row(
-            "SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1 AND channel = 'web')",
-            [&conversation_id],
-            |row| row.get(0),
-        )?;
-        let rated: bool = c.query_row(
-            "SELECT EXISTS (SELECT 1 FROM satisfaction WHERE conversation_id = ?1)",
-            [&conversation_id],
-            |row| row.get(0),
-        )?;
-        Ok((exists, rated))
-    })
-    .await
 }
 
 // ---------------------------------------------------------------------------------------------

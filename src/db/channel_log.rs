@@ -1,8 +1,7 @@
 //! Typed operations on the channel tables: messages, answers, deliveries, feedback, satisfaction
 //! and channel tokens. Each is one statement or one transaction.
 
-use rusqlite::{params, OptionalExtension};
-
+use super::sql::{params, Conn, Row};
 use super::{now_text, Db, DbError};
 
 /// A message as received, before it is stored.
@@ -134,16 +133,11 @@ pub const FLAG_REASONS: [&str; 7] = [
     "delivery_failed",
 ];
 
-fn insert_flag(
-    conn: &rusqlite::Connection,
-    answer_id: i64,
-    flag: &Flag,
-    now: &str,
-) -> rusqlite::Result<()> {
+fn insert_flag(conn: &mut Conn<'_>, answer_id: i64, flag: &Flag, now: &str) -> Result<(), DbError> {
     conn.execute(
         "INSERT INTO flags (answer_id, reason, detail, created_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (answer_id, reason) DO NOTHING",
-        params![answer_id, flag.reason, flag.detail, now],
+        params![answer_id, flag.reason, &flag.detail, now],
     )
     .map(|_| ())
 }
@@ -164,7 +158,11 @@ pub struct TokenPair {
     pub expires_at: String,
 }
 
-fn stored_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
+fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn stored_message(row: &Row) -> Result<StoredMessage, DbError> {
     Ok(StoredMessage {
         id: row.get(0)?,
         channel: row.get(1)?,
@@ -184,11 +182,11 @@ const MESSAGE_COLUMNS: &str =
 impl Db {
     /// Stores a received message; `None` when the same delivery was stored before.
     pub async fn insert_message(&self, message: NewMessage) -> Result<Option<i64>, DbError> {
-        self.call(move |c| {
-            let inserted = c.execute(
+        self.run(move |c| {
+            let inserted = c.query_opt(
                 "INSERT INTO messages (channel, external_id, conversation_id, user_id, chat_id, kind, text, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (channel, external_id) DO NOTHING",
+                 ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
                 params![
                     message.channel,
                     message.external_id,
@@ -200,7 +198,7 @@ impl Db {
                     message.received_at
                 ],
             )?;
-            Ok((inserted == 1).then(|| c.last_insert_rowid()))
+            inserted.map(|row| row.get(0)).transpose()
         })
         .await
     }
@@ -211,7 +209,7 @@ impl Db {
         status: &'static str,
         error: Option<String>,
     ) -> Result<(), DbError> {
-        self.call(move |c| {
+        self.run(move |c| {
             c.execute(
                 "UPDATE messages SET status = ?2, error = ?3 WHERE id = ?1",
                 params![id, status, error],
@@ -222,25 +220,148 @@ impl Db {
     }
 
     pub async fn message(&self, id: i64) -> Result<Option<StoredMessage>, DbError> {
-        self.call(move |c| {
-            c.query_row(
+        self.run(move |c| {
+            c.query_opt(
                 &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"),
-                [id],
-                stored_message,
-            )
-            .optional()
+                params![id],
+            )?
+            .as_ref()
+            .map(stored_message)
+            .transpose()
         })
         .await
     }
 
     /// Messages received but not yet handled (after a crash or restart), oldest first.
     pub async fn pending_messages(&self) -> Result<Vec<StoredMessage>, DbError> {
-        self.call(|c| {
-            let mut statement = c.prepare(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE status = 'received' ORDER BY id"
-            ))?;
-            let rows = statement.query_map([], stored_message)?;
-            rows.collect()
+        self.run(|c| {
+            c.query(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE status = 'received' ORDER BY id"
+                ),
+                params![],
+            )?
+            .iter()
+            .map(stored_message)
+            .collect()
+        })
+        .await
+    }
+
+    /// Claims a stored message for answering until `lease` from now. False when it is answered
+    /// already or another worker (on any replica) holds a live claim.
+    pub async fn claim_message(
+        &self,
+        id: i64,
+        lease: std::time::Duration,
+    ) -> Result<bool, DbError> {
+        let now = chrono::Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+        let (now, until) = (rfc3339(now), rfc3339(until));
+        self.run(move |c| {
+            // One UPDATE decides: concurrent claims of the same row (from any replica) are
+            // serialised by the row lock, and only one finds the row still unclaimed.
+            c.execute(
+                "UPDATE messages SET claimed_until = ?2
+                 WHERE id = ?1 AND status = 'received' AND (claimed_until IS NULL OR claimed_until < ?3)",
+                params![id, until, now],
+            )
+            .map(|changed| changed == 1)
+        })
+        .await
+    }
+
+    /// Messages owed an answer that nobody is working on: unclaimed, or claimed by a worker whose
+    /// lease ran out (its process died). `unclaimed_older_than` skips fresh unclaimed rows, which
+    /// are normally waiting in some replica's queue.
+    pub async fn orphaned_messages(
+        &self,
+        unclaimed_older_than: std::time::Duration,
+    ) -> Result<Vec<StoredMessage>, DbError> {
+        let now = chrono::Utc::now();
+        let before = now - chrono::Duration::from_std(unclaimed_older_than).unwrap_or_default();
+        let (now, before) = (rfc3339(now), rfc3339(before));
+        self.run(move |c| {
+            c.query(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE status = 'received'
+                       AND ((claimed_until IS NULL AND received_at <= ?2) OR claimed_until < ?1)
+                     ORDER BY id"
+                ),
+                params![now, before],
+            )?
+            .iter()
+            .map(stored_message)
+            .collect()
+        })
+        .await
+    }
+
+    /// Text messages of a conversation received in the `window` before message `id` (itself
+    /// included): the per-user rate limit, the same on every replica.
+    pub async fn recent_message_count(
+        &self,
+        id: i64,
+        window: std::time::Duration,
+    ) -> Result<i64, DbError> {
+        self.run(move |c| {
+            let row = c.query_one(
+                "SELECT conversation_id, received_at FROM messages WHERE id = ?1",
+                params![id],
+            )?;
+            let (conversation, received): (String, String) = (row.get(0)?, row.get(1)?);
+            let since = chrono::DateTime::parse_from_rfc3339(&received)
+                .map(|t| {
+                    rfc3339(
+                        t.with_timezone(&chrono::Utc)
+                            - chrono::Duration::from_std(window).unwrap_or_default(),
+                    )
+                })
+                .unwrap_or_default();
+            c.query_one(
+                "SELECT count(*) FROM messages WHERE conversation_id = ?1 AND kind = 'text'
+                   AND received_at >= ?2 AND id <= ?3",
+                params![conversation, since, id],
+            )?
+            .get(0)
+        })
+        .await
+    }
+
+    /// Takes the right to refresh `channel`'s token pair for `lease`; false while another replica
+    /// holds it. `save_token` gives it back.
+    pub async fn lease_token_refresh(
+        &self,
+        channel: &'static str,
+        lease: std::time::Duration,
+    ) -> Result<bool, DbError> {
+        let now = chrono::Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1));
+        let (now, until) = (rfc3339(now), rfc3339(until));
+        self.run(move |c| {
+            // No row yet (the pair still comes from the configuration): the first refresh creates it.
+            c.execute(
+                "INSERT INTO channel_tokens (channel, access_token, refresh_token, expires_at, updated_at)
+                 VALUES (?1, '', '', '', ?2) ON CONFLICT (channel) DO NOTHING",
+                params![channel, &now],
+            )?;
+            c.execute(
+                "UPDATE channel_tokens SET refreshing_until = ?2
+                 WHERE channel = ?1 AND (refreshing_until IS NULL OR refreshing_until < ?3)",
+                params![channel, until, now],
+            )
+            .map(|changed| changed == 1)
+        })
+        .await
+    }
+
+    pub async fn release_token_refresh(&self, channel: &'static str) -> Result<(), DbError> {
+        self.run(move |c| {
+            c.execute(
+                "UPDATE channel_tokens SET refreshing_until = NULL WHERE channel = ?1",
+                params![channel],
+            )
+            .map(|_| ())
         })
         .await
     }
@@ -258,31 +379,30 @@ impl Db {
         flags: Vec<Flag>,
     ) -> Result<(i64, String), DbError> {
         let public_id = uuid::Uuid::new_v4().simple().to_string();
-        self.call(move |c| {
-            let tx = c.transaction()?;
+        self.transaction(move |c| {
             let now = now_text();
-            tx.execute(
-                "INSERT INTO answers (public_id, message_id, conversation_id, status, decline_reason, text, citations, confidence, needs_review, created_at, topic)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
-                    public_id,
-                    answer.message_id,
-                    answer.conversation_id,
-                    answer.status,
-                    answer.decline_reason,
-                    answer.text,
-                    answer.citations,
-                    answer.confidence,
-                    answer.needs_review,
-                    now,
-                    topic
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
+            let id: i64 = c
+                .query_one(
+                    "INSERT INTO answers (public_id, message_id, conversation_id, status, decline_reason, text, citations, confidence, needs_review, created_at, topic)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+                    params![
+                        &public_id,
+                        answer.message_id,
+                        answer.conversation_id,
+                        answer.status,
+                        answer.decline_reason,
+                        answer.text,
+                        answer.citations,
+                        answer.confidence,
+                        answer.needs_review,
+                        &now,
+                        topic
+                    ],
+                )?
+                .get(0)?;
             for flag in flags {
-                insert_flag(&tx, id, &flag, &now)?;
+                insert_flag(c, id, &flag, &now)?;
             }
-            tx.commit()?;
             Ok((id, public_id))
         })
         .await
@@ -290,7 +410,7 @@ impl Db {
 
     /// Adds a review reason to a stored answer (no-op when it already has that reason).
     pub async fn flag_answer(&self, answer_id: i64, flag: Flag) -> Result<(), DbError> {
-        self.call(move |c| insert_flag(c, answer_id, &flag, &now_text()))
+        self.run(move |c| insert_flag(c, answer_id, &flag, &now_text()))
             .await
     }
 
@@ -298,36 +418,36 @@ impl Db {
         &self,
         public_id: String,
     ) -> Result<Option<StoredAnswer>, DbError> {
-        self.call(move |c| {
-            c.query_row(
+        self.run(move |c| {
+            let Some(row) = c.query_opt(
                 "SELECT a.id, a.public_id, a.message_id, a.conversation_id, m.channel
                  FROM answers a JOIN messages m ON m.id = a.message_id WHERE a.public_id = ?1",
-                [public_id],
-                |row| {
-                    Ok(StoredAnswer {
-                        id: row.get(0)?,
-                        public_id: row.get(1)?,
-                        message_id: row.get(2)?,
-                        conversation_id: row.get(3)?,
-                        channel: row.get(4)?,
-                    })
-                },
-            )
-            .optional()
+                params![public_id],
+            )?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(StoredAnswer {
+                id: row.get(0)?,
+                public_id: row.get(1)?,
+                message_id: row.get(2)?,
+                conversation_id: row.get(3)?,
+                channel: row.get(4)?,
+            }))
         })
         .await
     }
 
     pub async fn insert_delivery(&self, delivery: NewDelivery) -> Result<(), DbError> {
-        self.call(move |c| {
+        self.run(move |c| {
             c.execute(
                 "INSERT INTO deliveries (message_id, answer_id, part, parts, status, attempts, error, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     delivery.message_id,
                     delivery.answer_id,
-                    delivery.part as i64,
-                    delivery.parts as i64,
+                    delivery.part,
+                    delivery.parts,
                     delivery.status,
                     delivery.attempts,
                     delivery.error,
@@ -349,19 +469,17 @@ impl Db {
         let Some(answer) = self.answer_by_public_id(answer_public_id).await? else {
             return Ok(FeedbackOutcome::UnknownAnswer);
         };
-        self.call(move |c| {
-            let tx = c.transaction()?;
+        self.transaction(move |c| {
             let now = now_text();
-            let inserted = tx.execute(
+            let inserted = c.execute(
                 "INSERT INTO feedback (answer_id, channel, rating, comment, at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (answer_id, rating) DO NOTHING",
-                params![answer.id, answer.channel, rating.as_str(), comment, now],
+                params![answer.id, answer.channel, rating.as_str(), &comment, &now],
             )?;
             // 👎, "báo lỗi" and "gặp cán bộ" put the answer in the staff queue.
             if let Some(reason) = rating.flag_reason() {
-                insert_flag(&tx, answer.id, &Flag::new(reason, comment), &now)?;
+                insert_flag(c, answer.id, &Flag::new(reason, comment), &now)?;
             }
-            tx.commit()?;
             Ok(if inserted == 1 {
                 FeedbackOutcome::Recorded
             } else {
@@ -378,7 +496,7 @@ impl Db {
         channel: String,
         score: u8,
     ) -> Result<(), DbError> {
-        self.call(move |c| {
+        self.run(move |c| {
             c.execute(
                 "INSERT INTO satisfaction (conversation_id, channel, score, at) VALUES (?1, ?2, ?3, ?4)",
                 params![conversation_id, channel, score, now_text()],
@@ -388,20 +506,47 @@ impl Db {
         .await
     }
 
+    /// Whether a conversation of `channel` exists (it has a message), and whether it was rated
+    /// already (the web widget's satisfaction endpoint).
+    pub async fn conversation_state(
+        &self,
+        conversation_id: String,
+        channel: &'static str,
+    ) -> Result<(bool, bool), DbError> {
+        self.run(move |c| {
+            let exists = c
+                .query_opt(
+                    "SELECT 1 FROM messages WHERE conversation_id = ?1 AND channel = ?2 LIMIT 1",
+                    params![&conversation_id, channel],
+                )?
+                .is_some();
+            let rated = c
+                .query_opt(
+                    "SELECT 1 FROM satisfaction WHERE conversation_id = ?1 LIMIT 1",
+                    params![&conversation_id],
+                )?
+                .is_some();
+            Ok((exists, rated))
+        })
+        .await
+    }
+
     pub async fn load_token(&self, channel: &'static str) -> Result<Option<TokenPair>, DbError> {
-        self.call(move |c| {
-            c.query_row(
-                "SELECT access_token, refresh_token, expires_at FROM channel_tokens WHERE channel = ?1",
-                [channel],
-                |row| {
-                    Ok(TokenPair {
-                        access_token: row.get(0)?,
-                        refresh_token: row.get(1)?,
-                        expires_at: row.get(2)?,
-                    })
-                },
-            )
-            .optional()
+        self.run(move |c| {
+            // A row without tokens is only a refresh lease taken before the first refresh.
+            let Some(row) = c.query_opt(
+                "SELECT access_token, refresh_token, expires_at FROM channel_tokens
+                 WHERE channel = ?1 AND refresh_token != ''",
+                params![channel],
+            )?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(TokenPair {
+                access_token: row.get(0)?,
+                refresh_token: row.get(1)?,
+                expires_at: row.get(2)?,
+            }))
         })
         .await
     }
@@ -409,19 +554,68 @@ impl Db {
     /// Replaces the token pair of `channel` in one transaction (committed, hence durable, when
     /// this returns).
     pub async fn save_token(&self, channel: &'static str, pair: TokenPair) -> Result<(), DbError> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            tx.execute(
+        self.run(move |c| {
+            c.execute(
                 "INSERT INTO channel_tokens (channel, access_token, refresh_token, expires_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (channel) DO UPDATE SET access_token = excluded.access_token,
                    refresh_token = excluded.refresh_token, expires_at = excluded.expires_at,
-                   updated_at = excluded.updated_at",
+                   updated_at = excluded.updated_at, refreshing_until = NULL",
                 params![channel, pair.access_token, pair.refresh_token, pair.expires_at, now_text()],
-            )?;
-            tx.commit()
+            )
+            .map(|_| ())
         })
         .await
+    }
+}
+
+/// Conversations rebuilt from stored messages and answers (after a restart, or on another
+/// replica). The searched text of a restored turn is its question: the context a follow-up adds
+/// is not stored. Called from the assistant's blocking thread, never from an async worker.
+impl crate::answer::conversation::HistorySource for Db {
+    fn recent_turns(
+        &self,
+        conversation_id: &str,
+        max: usize,
+        within: std::time::Duration,
+    ) -> Vec<crate::answer::conversation::Turn> {
+        let since = chrono::Utc::now()
+            - chrono::Duration::from_std(within).unwrap_or(chrono::Duration::minutes(30));
+        let since = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let rows = self.run_blocking(|c| {
+            c.query(
+                "SELECT m.text, a.citations FROM messages m JOIN answers a ON a.message_id = m.id
+                 WHERE m.conversation_id = ?1 AND m.kind = 'text' AND m.received_at >= ?2
+                   AND a.status IN ('answered', 'declined')
+                 ORDER BY m.id DESC LIMIT ?3",
+                params![conversation_id, since, max],
+            )?
+            .iter()
+            .map(|r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))
+            .collect::<Result<Vec<_>, DbError>>()
+        });
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::error!(%error, "cannot read a conversation's history");
+                return Vec::new();
+            }
+        };
+        rows.into_iter()
+            .rev()
+            .map(|(question, citations)| {
+                let citations: Vec<serde_json::Value> =
+                    serde_json::from_str(&citations).unwrap_or_default();
+                crate::answer::conversation::Turn {
+                    search_text: question.clone(),
+                    question,
+                    article_ids: citations
+                        .iter()
+                        .filter_map(|c| c["article_id"].as_str().map(str::to_owned))
+                        .collect(),
+                }
+            })
+            .collect()
     }
 }
 
@@ -508,56 +702,5 @@ mod tests {
             (pair.access_token.as_str(), pair.refresh_token.as_str()),
             ("a2", "r2")
         );
-    }
-}
-
-/// Conversations rebuilt from stored messages and answers (after a restart, or on another
-/// replica). The searched text of a restored turn is its question: the context a follow-up adds
-/// is not stored.
-impl crate::answer::conversation::HistorySource for Db {
-    fn recent_turns(
-        &self,
-        conversation_id: &str,
-        max: usize,
-        within: std::time::Duration,
-    ) -> Vec<crate::answer::conversation::Turn> {
-        let since = chrono::Utc::now()
-            - chrono::Duration::from_std(within).unwrap_or(chrono::Duration::minutes(30));
-        let since = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let conversation_id = conversation_id.to_owned();
-        let rows = self.call_blocking(move |c| {
-            let mut statement = c.prepare(
-                "SELECT m.text, a.citations FROM messages m JOIN answers a ON a.message_id = m.id
-                 WHERE m.conversation_id = ?1 AND m.kind = 'text' AND m.received_at >= ?2
-                   AND a.status IN ('answered', 'declined')
-                 ORDER BY m.id DESC LIMIT ?3",
-            )?;
-            let rows = statement.query_map(params![conversation_id, since, max as i64], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?;
-            rows.collect::<Result<Vec<_>, _>>()
-        });
-        let rows = match rows {
-            Ok(rows) => rows,
-            Err(error) => {
-                tracing::error!(%error, "cannot read a conversation's history");
-                return Vec::new();
-            }
-        };
-        rows.into_iter()
-            .rev()
-            .map(|(question, citations)| {
-                let citations: Vec<serde_json::Value> =
-                    serde_json::from_str(&citations).unwrap_or_default();
-                crate::answer::conversation::Turn {
-                    search_text: question.clone(),
-                    question,
-                    article_ids: citations
-                        .iter()
-                        .filter_map(|c| c["article_id"].as_str().map(str::to_owned))
-                        .collect(),
-                }
-            })
-            .collect()
     }
 }

@@ -1,8 +1,7 @@
 //! Typed operations of the staff side: accounts, sessions, the review queue, reviews, curated
 //! answers and the audit log.
 
-use rusqlite::{params, OptionalExtension, Row};
-
+use super::sql::{params, Row};
 use super::{now_text, Db, DbError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +27,7 @@ impl StaffAccount {
 const STAFF_COLUMNS: &str =
     "s.id, s.username, s.display_name, s.password_hash, s.role, s.failed_logins, s.locked_until, s.disabled";
 
-fn staff_row(row: &Row<'_>) -> rusqlite::Result<StaffAccount> {
+fn staff_row(row: &Row) -> Result<StaffAccount, DbError> {
     Ok(StaffAccount {
         id: row.get(0)?,
         username: row.get(1)?,
@@ -110,6 +109,8 @@ pub struct ReviewRecord {
     pub staff_name: String,
     pub decision: String,
     pub text: Option<String>,
+    /// JSON array of the citations staff chose.
+    pub citations: String,
     pub note: Option<String>,
     pub delivery_status: Option<String>,
     pub delivery_error: Option<String>,
@@ -160,12 +161,13 @@ impl Db {
         password_hash: String,
         role: &'static str,
     ) -> Result<i64, DbError> {
-        self.call(move |c| {
-            c.execute(
-                "INSERT INTO staff (username, display_name, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        self.run(move |c| {
+            c.query_one(
+                "INSERT INTO staff (username, display_name, password_hash, role, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
                 params![username, display_name, password_hash, role, now_text()],
-            )?;
-            Ok(c.last_insert_rowid())
+            )?
+            .get(0)
         })
         .await
     }
@@ -174,13 +176,14 @@ impl Db {
         &self,
         username: String,
     ) -> Result<Option<StaffAccount>, DbError> {
-        self.call(move |c| {
-            c.query_row(
+        self.run(move |c| {
+            c.query_opt(
                 &format!("SELECT {STAFF_COLUMNS} FROM staff s WHERE s.username = ?1"),
-                [username],
-                staff_row,
-            )
-            .optional()
+                params![username],
+            )?
+            .as_ref()
+            .map(staff_row)
+            .transpose()
         })
         .await
     }
@@ -191,7 +194,7 @@ impl Db {
         staff_id: i64,
         lock_until: Option<String>,
     ) -> Result<(), DbError> {
-        self.call(move |c| {
+        self.run(move |c| {
             c.execute(
                 "UPDATE staff SET failed_logins = failed_logins + 1, locked_until = COALESCE(?2, locked_until) WHERE id = ?1",
                 params![staff_id, lock_until],
@@ -202,10 +205,10 @@ impl Db {
     }
 
     pub async fn reset_login_failures(&self, staff_id: i64) -> Result<(), DbError> {
-        self.call(move |c| {
+        self.run(move |c| {
             c.execute(
                 "UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
-                [staff_id],
+                params![staff_id],
             )
             .map(|_| ())
         })
@@ -219,9 +222,12 @@ impl Db {
         csrf_token: String,
         expires_at: String,
     ) -> Result<(), DbError> {
-        self.call(move |c| {
+        self.run(move |c| {
             // Expired sessions are swept whenever someone signs in.
-            c.execute("DELETE FROM staff_sessions WHERE expires_at < ?1", [now_text()])?;
+            c.execute(
+                "DELETE FROM staff_sessions WHERE expires_at < ?1",
+                params![now_text()],
+            )?;
             c.execute(
                 "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![token_hash, staff_id, csrf_token, now_text(), expires_at],
@@ -233,32 +239,32 @@ impl Db {
 
     /// The live session with this token hash (not expired, account enabled).
     pub async fn session(&self, token_hash: String) -> Result<Option<StaffSession>, DbError> {
-        self.call(move |c| {
-            c.query_row(
+        self.run(move |c| {
+            let Some(row) = c.query_opt(
                 &format!(
                     "SELECT {STAFF_COLUMNS}, x.csrf_token, x.expires_at FROM staff_sessions x
                      JOIN staff s ON s.id = x.staff_id
                      WHERE x.token_hash = ?1 AND x.expires_at > ?2 AND s.disabled = 0"
                 ),
                 params![token_hash, now_text()],
-                |row| {
-                    Ok(StaffSession {
-                        staff: staff_row(row)?,
-                        csrf_token: row.get(8)?,
-                        expires_at: row.get(9)?,
-                    })
-                },
-            )
-            .optional()
+            )?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(StaffSession {
+                staff: staff_row(&row)?,
+                csrf_token: row.get(8)?,
+                expires_at: row.get(9)?,
+            }))
         })
         .await
     }
 
     pub async fn delete_session(&self, token_hash: String) -> Result<(), DbError> {
-        self.call(move |c| {
+        self.run(move |c| {
             c.execute(
                 "DELETE FROM staff_sessions WHERE token_hash = ?1",
-                [token_hash],
+                params![token_hash],
             )
             .map(|_| ())
         })
@@ -272,7 +278,7 @@ impl Db {
         target: Option<String>,
         detail: Option<String>,
     ) -> Result<(), DbError> {
-        self.call(move |c| {
+        self.run(move |c| {
             c.execute(
                 "INSERT INTO audit_log (staff_id, action, target, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![staff_id, action, target, detail, now_text()],
@@ -284,40 +290,43 @@ impl Db {
 
     /// Flagged answers, newest first.
     pub async fn review_queue(&self, filter: QueueFilter) -> Result<Vec<QueueItem>, DbError> {
-        self.call(move |c| {
+        self.run(move |c| {
             let state_clause = match filter.state.as_str() {
                 "reviewed" => "AND r.id IS NOT NULL",
                 "all" => "",
                 _ => "AND r.id IS NULL",
             };
+            // One row per flagged answer; its reasons are aggregated in a subquery (no GROUP BY,
+            // which PostgreSQL would refuse over the joined columns).
             let sql = format!(
                 "SELECT a.id, a.created_at, m.channel, m.text, a.status, a.confidence, a.topic,
-                        group_concat(f.reason, ','), r.decision
+                        (SELECT group_concat(f.reason, ',') FROM flags f WHERE f.answer_id = a.id),
+                        r.decision
                  FROM answers a
                  JOIN messages m ON m.id = a.message_id
-                 JOIN flags f ON f.answer_id = a.id
                  LEFT JOIN reviews r ON r.answer_id = a.id
-                 WHERE (?1 = '' OR a.id IN (SELECT answer_id FROM flags WHERE reason = ?1))
+                 WHERE a.id IN (SELECT answer_id FROM flags WHERE ?1 = '' OR reason = ?1)
                    AND (?2 = '' OR m.channel = ?2)
                    AND (?3 = '' OR a.topic = ?3)
                    AND (?4 = '' OR a.created_at >= ?4)
                    AND (?5 = '' OR substr(a.created_at, 1, 10) <= ?5)
                    {state_clause}
-                 GROUP BY a.id
                  ORDER BY a.id DESC
                  LIMIT ?6"
             );
-            let mut statement = c.prepare(&sql)?;
-            let rows = statement.query_map(
+            let rows = c.query(
+                &sql,
                 params![
                     filter.reason,
                     filter.channel,
                     filter.topic,
                     filter.from,
                     filter.to,
-                    filter.limit.clamp(1, 1000) as i64
+                    filter.limit.clamp(1, 1000)
                 ],
-                |row| {
+            )?;
+            rows.iter()
+                .map(|row| {
                     Ok(QueueItem {
                         answer_id: row.get(0)?,
                         created_at: row.get(1)?,
@@ -326,107 +335,110 @@ impl Db {
                         status: row.get(4)?,
                         confidence: row.get(5)?,
                         topic: row.get(6)?,
-                        reasons: row.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                        reasons: row.get::<Option<String>>(7)?.unwrap_or_default(),
                         decision: row.get(8)?,
                     })
-                },
-            )?;
-            rows.collect()
+                })
+                .collect()
         })
         .await
     }
 
     /// Distinct topics of flagged answers, for the queue's filter.
     pub async fn flagged_topics(&self) -> Result<Vec<String>, DbError> {
-        self.call(|c| {
-            let mut statement = c.prepare(
+        self.run(|c| {
+            c.query(
                 "SELECT DISTINCT a.topic FROM answers a JOIN flags f ON f.answer_id = a.id
                  WHERE a.topic IS NOT NULL ORDER BY a.topic",
-            )?;
-            let rows = statement.query_map([], |row| row.get(0))?;
-            rows.collect()
+                params![],
+            )?
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
         })
         .await
     }
 
     pub async fn answer_detail(&self, answer_id: i64) -> Result<Option<AnswerDetail>, DbError> {
-        self.call(move |c| {
-            let detail = c
-                .query_row(
-                    "SELECT a.id, m.id, m.channel, m.chat_id, m.conversation_id, m.text, m.received_at,
-                            a.status, a.decline_reason, a.text, a.citations, a.confidence, a.topic, a.created_at
-                     FROM answers a JOIN messages m ON m.id = a.message_id WHERE a.id = ?1",
-                    [answer_id],
-                    |row| {
-                        Ok(AnswerDetail {
-                            answer_id: row.get(0)?,
-                            message_id: row.get(1)?,
-                            channel: row.get(2)?,
-                            chat_id: row.get(3)?,
-                            conversation_id: row.get(4)?,
-                            question: row.get(5)?,
-                            received_at: row.get(6)?,
-                            status: row.get(7)?,
-                            decline_reason: row.get(8)?,
-                            text: row.get(9)?,
-                            citations: row.get(10)?,
-                            confidence: row.get(11)?,
-                            topic: row.get(12)?,
-                            created_at: row.get(13)?,
-                            flags: Vec::new(),
-                            history: Vec::new(),
-                            review: None,
-                            feedback: Vec::new(),
-                        })
-                    },
-                )
-                .optional()?;
-            let Some(mut detail) = detail else {
+        self.run(move |c| {
+            let Some(row) = c.query_opt(
+                "SELECT a.id, m.id, m.channel, m.chat_id, m.conversation_id, m.text, m.received_at,
+                        a.status, a.decline_reason, a.text, a.citations, a.confidence, a.topic, a.created_at
+                 FROM answers a JOIN messages m ON m.id = a.message_id WHERE a.id = ?1",
+                params![answer_id],
+            )?
+            else {
                 return Ok(None);
             };
-            let mut statement = c.prepare(
-                "SELECT reason, detail, created_at FROM flags WHERE answer_id = ?1 ORDER BY id",
-            )?;
-            detail.flags = statement
-                .query_map([answer_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<_, _>>()?;
-            let mut statement = c.prepare(
-                "SELECT m.text, COALESCE(a.text, '') FROM messages m
-                 LEFT JOIN answers a ON a.message_id = m.id
-                 WHERE m.conversation_id = ?1 AND m.id < ?2 AND m.kind = 'text'
-                 ORDER BY m.id DESC LIMIT 10",
-            )?;
-            let mut history: Vec<(String, String)> = statement
-                .query_map(params![detail.conversation_id, detail.message_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
-                .collect::<Result<_, _>>()?;
+            let mut detail = AnswerDetail {
+                answer_id: row.get(0)?,
+                message_id: row.get(1)?,
+                channel: row.get(2)?,
+                chat_id: row.get(3)?,
+                conversation_id: row.get(4)?,
+                question: row.get(5)?,
+                received_at: row.get(6)?,
+                status: row.get(7)?,
+                decline_reason: row.get(8)?,
+                text: row.get(9)?,
+                citations: row.get(10)?,
+                confidence: row.get(11)?,
+                topic: row.get(12)?,
+                created_at: row.get(13)?,
+                flags: Vec::new(),
+                history: Vec::new(),
+                review: None,
+                feedback: Vec::new(),
+            };
+            detail.flags = c
+                .query(
+                    "SELECT reason, detail, created_at FROM flags WHERE answer_id = ?1 ORDER BY id",
+                    params![answer_id],
+                )?
+                .iter()
+                .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .collect::<Result<_, DbError>>()?;
+            let mut history: Vec<(String, String)> = c
+                .query(
+                    "SELECT m.text, COALESCE(a.text, '') FROM messages m
+                     LEFT JOIN answers a ON a.message_id = m.id
+                     WHERE m.conversation_id = ?1 AND m.id < ?2 AND m.kind = 'text'
+                     ORDER BY m.id DESC LIMIT 10",
+                    params![&detail.conversation_id, detail.message_id],
+                )?
+                .iter()
+                .map(|r| Ok((r.get(0)?, r.get(1)?)))
+                .collect::<Result<_, DbError>>()?;
             history.reverse();
             detail.history = history;
-            let mut statement =
-                c.prepare("SELECT rating, at FROM feedback WHERE answer_id = ?1 ORDER BY id")?;
-            detail.feedback = statement
-                .query_map([answer_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
+            detail.feedback = c
+                .query(
+                    "SELECT rating, at FROM feedback WHERE answer_id = ?1 ORDER BY id",
+                    params![answer_id],
+                )?
+                .iter()
+                .map(|r| Ok((r.get(0)?, r.get(1)?)))
+                .collect::<Result<_, DbError>>()?;
             detail.review = c
-                .query_row(
-                    "SELECT r.id, s.display_name, r.decision, r.text, r.note, r.delivery_status, r.delivery_error, r.created_at
+                .query_opt(
+                    "SELECT r.id, s.display_name, r.decision, r.text, r.note, r.delivery_status, r.delivery_error, r.created_at, r.citations
                      FROM reviews r JOIN staff s ON s.id = r.staff_id WHERE r.answer_id = ?1",
-                    [answer_id],
-                    |r| {
-                        Ok(ReviewRecord {
-                            id: r.get(0)?,
-                            staff_name: r.get(1)?,
-                            decision: r.get(2)?,
-                            text: r.get(3)?,
-                            note: r.get(4)?,
-                            delivery_status: r.get(5)?,
-                            delivery_error: r.get(6)?,
-                            created_at: r.get(7)?,
-                        })
-                    },
-                )
-                .optional()?;
+                    params![answer_id],
+                )?
+                .map(|r| {
+                    Ok::<_, DbError>(ReviewRecord {
+                        id: r.get(0)?,
+                        staff_name: r.get(1)?,
+                        decision: r.get(2)?,
+                        text: r.get(3)?,
+                        note: r.get(4)?,
+                        delivery_status: r.get(5)?,
+                        delivery_error: r.get(6)?,
+                        created_at: r.get(7)?,
+                        citations: r.get(8)?,
+                    })
+                })
+                .transpose()?;
             Ok(Some(detail))
         })
         .await
@@ -435,46 +447,44 @@ impl Db {
     /// Stores a review, its audit entry and (for approvals and edits) the curated answer, in one
     /// transaction. A second review of the same answer is refused, not merged.
     pub async fn insert_review(&self, review: NewReview) -> Result<ReviewOutcome, DbError> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
+        self.transaction(move |c| {
             let now = now_text();
-            let inserted = tx.execute(
+            let inserted = c.query_opt(
                 "INSERT INTO reviews (answer_id, staff_id, decision, text, citations, note, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (answer_id) DO NOTHING",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (answer_id) DO NOTHING RETURNING id",
                 params![
                     review.answer_id,
                     review.staff_id,
                     review.decision,
-                    review.text,
-                    review.citations,
-                    review.note,
-                    now
+                    &review.text,
+                    &review.citations,
+                    &review.note,
+                    &now
                 ],
             )?;
-            if inserted == 0 {
+            let Some(inserted) = inserted else {
                 return Ok(ReviewOutcome::AlreadyReviewed);
-            }
-            let review_id = tx.last_insert_rowid();
+            };
+            let review_id: i64 = inserted.get(0)?;
             let mut curated_id = None;
             if let (Some(text), true) = (&review.text, review.decision != "rejected") {
-                tx.execute(
+                let row = c.query_one(
                     "INSERT INTO curated_answers (question, answer_text, citations, review_id, created_by, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                    params![review.question, text, review.citations, review_id, review.staff_id, now],
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+                    params![&review.question, text, &review.citations, review_id, review.staff_id, &now],
                 )?;
-                curated_id = Some(tx.last_insert_rowid());
+                curated_id = Some(row.get(0)?);
             }
-            tx.execute(
+            c.execute(
                 "INSERT INTO audit_log (staff_id, action, target, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     review.staff_id,
                     format!("review_{}", review.decision),
                     format!("answer:{}", review.answer_id),
-                    review.note,
-                    now
+                    &review.note,
+                    &now
                 ],
             )?;
-            tx.commit()?;
             Ok(ReviewOutcome::Stored { review_id, curated_id })
         })
         .await
@@ -486,7 +496,7 @@ impl Db {
         status: &'static str,
         error: Option<String>,
     ) -> Result<(), DbError> {
-        self.call(move |c| {
+        self.run(move |c| {
             c.execute(
                 "UPDATE reviews SET delivery_status = ?2, delivery_error = ?3 WHERE id = ?1",
                 params![review_id, status, error],
@@ -500,12 +510,14 @@ impl Db {
         &self,
         include_retired: bool,
     ) -> Result<Vec<CuratedAnswer>, DbError> {
-        self.call(move |c| {
-            let mut statement = c.prepare(
+        self.run(move |c| {
+            c.query(
                 "SELECT id, question, answer_text, citations, active, updated_at FROM curated_answers
-                 WHERE active = 1 OR ?1 ORDER BY id DESC",
-            )?;
-            let rows = statement.query_map([include_retired], |r| {
+                 WHERE active = 1 OR ?1 = 1 ORDER BY id DESC",
+                params![include_retired],
+            )?
+            .iter()
+            .map(|r| {
                 Ok(CuratedAnswer {
                     id: r.get(0)?,
                     question: r.get(1)?,
@@ -514,8 +526,21 @@ impl Db {
                     active: r.get(4)?,
                     updated_at: r.get(5)?,
                 })
-            })?;
-            rows.collect()
+            })
+            .collect()
+        })
+        .await
+    }
+
+    /// How many curated answers exist and when the last one changed: cheap to read on every
+    /// question, so the matcher reloads (and re-embeds) only after staff changed something.
+    pub async fn curated_version(&self) -> Result<(i64, String), DbError> {
+        self.run(|c| {
+            let row = c.query_one(
+                "SELECT count(*), COALESCE(max(updated_at), '') FROM curated_answers",
+                params![],
+            )?;
+            Ok((row.get(0)?, row.get(1)?))
         })
         .await
     }
@@ -529,22 +554,20 @@ impl Db {
         answer_text: Option<String>,
         active: bool,
     ) -> Result<bool, DbError> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
+        self.transaction(move |c| {
             let now = now_text();
-            let changed = tx.execute(
+            let changed = c.execute(
                 "UPDATE curated_answers SET question = COALESCE(?2, question),
                    answer_text = COALESCE(?3, answer_text), active = ?4, updated_at = ?5 WHERE id = ?1",
-                params![id, question, answer_text, active, now],
+                params![id, question, answer_text, active, &now],
             )?;
             if changed == 1 {
                 let action = if active { "curated_edit" } else { "curated_retire" };
-                tx.execute(
+                c.execute(
                     "INSERT INTO audit_log (staff_id, action, target, at) VALUES (?1, ?2, ?3, ?4)",
-                    params![staff_id, action, format!("curated:{id}"), now],
+                    params![staff_id, action, format!("curated:{id}"), &now],
                 )?;
             }
-            tx.commit()?;
             Ok(changed == 1)
         })
         .await
@@ -553,22 +576,24 @@ impl Db {
     /// Erases the text of citizens' messages received before `cutoff` (RFC 3339), keeping the rows
     /// (and so the statistics). Returns how many were erased.
     pub async fn erase_texts_before(&self, cutoff: String) -> Result<usize, DbError> {
-        self.call(move |c| {
+        self.run(move |c| {
             c.execute(
                 "UPDATE messages SET text = '' WHERE received_at < ?1 AND text != ''",
-                [cutoff],
+                params![cutoff],
             )
         })
         .await
     }
 
     pub async fn list_staff(&self) -> Result<Vec<StaffAccount>, DbError> {
-        self.call(|c| {
-            let mut statement = c.prepare(&format!(
-                "SELECT {STAFF_COLUMNS} FROM staff s ORDER BY s.id"
-            ))?;
-            let rows = statement.query_map([], staff_row)?;
-            rows.collect()
+        self.run(|c| {
+            c.query(
+                &format!("SELECT {STAFF_COLUMNS} FROM staff s ORDER BY s.id"),
+                params![],
+            )?
+            .iter()
+            .map(staff_row)
+            .collect()
         })
         .await
     }
