@@ -114,6 +114,25 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// The vector store.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy the embedded index into a new generation of a Qdrant server collection without
+    /// re-embedding, verify the count, then point the collection's alias at it.
+    Migrate {
+        /// gRPC URL of the Qdrant server, e.g. http://127.0.0.1:6334.
+        #[arg(long)]
+        to_url: String,
+        /// Collection alias to publish (default: store.collection).
+        #[arg(long)]
+        collection: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -231,6 +250,9 @@ fn main() -> ExitCode {
             corpus_import(&curation, &data, &out)
         }
         Command::Staff { command } => staff_command(&config, command),
+        Command::Store {
+            command: StoreCommand::Migrate { to_url, collection },
+        } => store_migrate(&config, &to_url, collection),
     };
     match result {
         Ok(code) => code,
@@ -259,7 +281,7 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let state = AppState::new(&config.server);
-        let db = Db::open(&config.database.path)?;
+        let db = Db::connect(&config.database, &config.paths).await?;
         // Channels and the console answer (or queue) from the first second; questions wait for
         // the assistant that start-up is loading.
         let channels = channels::setup::start(&config.channels, db.clone(), state.assistant_cell()).await?;
@@ -270,6 +292,7 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
                 dispatcher: channels.dispatcher.clone(),
                 assistant: state.assistant_cell(),
                 config: config.staff.clone(),
+                corpus: staff::corpus_admin::CorpusAdmin::new(config.clone()),
             }));
         }
         if config.channels.web.enabled {
@@ -314,6 +337,55 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
         server.await??;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `hoiluat store migrate`: reads every point (payload, dense and lexical vectors) back from the
+/// embedded index and upserts it into a new server collection generation, in batches.
+fn store_migrate(
+    config: &Config,
+    to_url: &str,
+    collection: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    use hoiluat::store::{edge::EdgeStore, qdrant::QdrantStore};
+    let index_dir = app::index_dir(config);
+    let embedded = EdgeStore::open_existing(&index_dir)?;
+    let mut target = config.store.clone();
+    target.kind = "qdrant".into();
+    target.url = to_url.to_owned();
+    if let Some(collection) = collection {
+        target.collection = collection;
+    }
+    let server = QdrantStore::create_generation(&target, embedded.collection_info())?;
+    let total = embedded.count()?;
+    println!(
+        "Đang sao chép {total} đoạn từ {} sang bộ sưu tập `{}` tại {to_url}…",
+        index_dir.display(),
+        server.collection_name()
+    );
+    let mut copied = 0;
+    embedded.export(256, &mut |records| {
+        copied += records.len();
+        server.upsert(records)?;
+        tracing::info!(copied, total, "migrating");
+        Ok(())
+    })?;
+    let stored = server.count()?;
+    if stored != copied {
+        anyhow::bail!("the server collection `{}` holds {stored} points after copying {copied}; the alias was not switched", server.collection_name());
+    }
+    let previous = server.publish()?;
+    println!(
+        "Xong: {copied}/{total} đoạn đã chép; bí danh `{}` trỏ tới `{}`{}.",
+        target.collection,
+        server.collection_name(),
+        previous.map_or_else(String::new, |p| format!(
+            " (trước đây `{p}`, giữ lại để quay lui)"
+        ))
+    );
+    if copied < total {
+        println!("{} đoạn thiếu dữ liệu không được chép; chạy `hoiluat ingest` với store.kind = \"qdrant\" để bổ sung.", total - copied);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn shutdown_signal() {
@@ -611,7 +683,7 @@ fn corpus_import(
 fn staff_command(config: &Config, command: StaffCommand) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let db = Db::open(&config.database.path)?;
+        let db = Db::connect(&config.database, &config.paths).await?;
         match command {
             StaffCommand::Add {
                 username,

@@ -97,6 +97,19 @@ impl EdgeStore {
         Ok(store)
     }
 
+    /// Opens an existing store for whatever model built it (e.g. to export it); an error when
+    /// `dir` holds no index.
+    pub fn open_existing(dir: &Path) -> Result<EdgeStore, StoreError> {
+        let info_path = dir.join(COLLECTION_FILE);
+        match read_collection_info(&info_path)? {
+            Some(info) => EdgeStore::open(dir, &info),
+            None => Err(StoreError::Metadata {
+                path: info_path.display().to_string(),
+                message: "no embedded index here (run `hoiluat ingest` first)".into(),
+            }),
+        }
+    }
+
     fn ensure_payload_indexes(&self) -> Result<(), StoreError> {
         let existing = guard(|| self.shard.info())?.payload_schema;
         for field in INDEXED_FIELDS {
@@ -307,6 +320,73 @@ impl VectorStore for EdgeStore {
     fn count(&self) -> Result<usize, StoreError> {
         Ok(guard(|| self.shard.info())?.points_count)
     }
+
+    fn export(
+        &self,
+        batch: usize,
+        each: &mut dyn FnMut(Vec<ChunkRecord>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut offset = None;
+        loop {
+            let request = ScrollRequest {
+                offset,
+                limit: Some(batch.max(1)),
+                filter: None,
+                with_payload: Some(WithPayloadInterface::Bool(true)),
+                with_vector: WithVector::Bool(true),
+                order_by: None,
+            };
+            let (points, next) =
+                guard(|| self.shard.scroll(request))?.map_err(|e| engine(e.to_string()))?;
+            let records: Vec<ChunkRecord> = points.into_iter().filter_map(exported).collect();
+            if !records.is_empty() {
+                each(records)?;
+            }
+            match next {
+                Some(next) => offset = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+/// A stored point as a [`ChunkRecord`], or `None` (logged) when part of it is missing.
+fn exported(point: qdrant_edge::Record) -> Option<ChunkRecord> {
+    let id = uuid_of(&point.id)?;
+    let payload = point
+        .payload
+        .map(|p| serde_json::Value::Object(p.0))
+        .and_then(|json| serde_json::from_value::<ChunkPayload>(json).ok());
+    let Some(VectorStructInternal::Named(mut vectors)) = point.vector else {
+        tracing::warn!(%id, "stored point without vectors left out of the export");
+        return None;
+    };
+    let dense = match vectors.remove(DENSE_VECTOR) {
+        Some(VectorInternal::Dense(dense)) => Some(dense),
+        _ => None,
+    };
+    let (Some(payload), Some(dense)) = (payload, dense) else {
+        tracing::warn!(%id, "stored point without payload or dense vector left out of the export");
+        return None;
+    };
+    let mut lexical = |name: &str| match vectors.remove(name) {
+        Some(VectorInternal::Sparse(sparse)) => SparseVector {
+            indices: sparse.indices,
+            values: sparse.values,
+        },
+        // A chunk whose text has no term stores an empty sparse vector.
+        _ => SparseVector::default(),
+    };
+    let lexical = crate::lexical::LexicalVectors {
+        toned: lexical(TONED_VECTOR),
+        plain: lexical(PLAIN_VECTOR),
+    };
+    Some(ChunkRecord {
+        id,
+        dense,
+        lexical,
+        payload,
+    })
 }
 
 fn to_qdrant_filter(filter: &SearchFilter) -> Result<Option<Filter>, StoreError> {

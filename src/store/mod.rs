@@ -1,11 +1,14 @@
 //! The vector store seam: our own domain types (chunk record, hybrid query, filter, hit) and a
-//! [`VectorStore`] trait, with the embedded Qdrant engine behind it ([`edge::EdgeStore`]).
+//! [`VectorStore`] trait, with two adapters behind it: the embedded Qdrant engine
+//! ([`edge::EdgeStore`], one process) and a Qdrant server or cluster ([`qdrant::QdrantStore`],
+//! shared by any number of service replicas). Both store the same point ids, payloads and sparse
+//! encodings and fuse with the same weighted RRF, so they return the same results.
 //!
-//! Nothing outside this module knows Qdrant's types. A server adapter (qdrant-client) can be added
-//! beside `edge.rs` without touching the pipeline.
+//! Nothing outside this module knows Qdrant's types.
 
 pub mod edge;
 pub mod payload;
+pub mod qdrant;
 
 use std::collections::HashMap;
 
@@ -38,6 +41,10 @@ pub enum StoreError {
     Metadata { path: String, message: String },
     #[error("stored point {id} has an unreadable payload: {message}")]
     Payload { id: Uuid, message: String },
+    #[error("the Qdrant server at {url} is unreachable ({message}); check store.url, the network and that the server runs")]
+    Unreachable { url: String, message: String },
+    #[error("this vector store cannot {0}")]
+    Unsupported(&'static str),
 }
 
 /// One chunk ready to be stored.
@@ -113,4 +120,16 @@ pub trait VectorStore: Send + Sync {
     /// Builds the vector indexes (HNSW, sparse). Queries keep working meanwhile.
     fn optimize(&self) -> Result<(), StoreError>;
     fn count(&self) -> Result<usize, StoreError>;
+    /// Calls `each` with every stored point (payload, dense and both lexical vectors), at most
+    /// `batch` at a time, so an index can be copied into another store without re-embedding.
+    /// Points without a readable payload or dense vector (a crash mid-write) are left out; ingest
+    /// repairs them in the copy.
+    fn export(
+        &self,
+        batch: usize,
+        each: &mut dyn FnMut(Vec<ChunkRecord>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let _ = (batch, each);
+        Err(StoreError::Unsupported("export its points"))
+    }
 }
