@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod http;
 pub mod import;
 pub mod ingest;
+pub mod jsonutil;
 pub mod lexical;
 pub mod library;
 pub mod staff;

@@ -54,7 +54,7 @@ struct JsonlQuestion {
 #[derive(Debug, Deserialize)]
 struct JsonlGold {
     so_hieu: Option<String>,
-    #[serde(deserialize_with = "string_or_number")]
+    #[serde(deserialize_with = "crate::jsonutil::string_or_number")]
     dieu: String,
     #[serde(default)]
     phapdien_ids: Vec<String>,
@@ -73,18 +73,8 @@ struct AlqacQuestion {
 #[derive(Debug, Deserialize)]
 struct AlqacArticle {
     law_id: String,
-    #[serde(deserialize_with = "string_or_number")]
+    #[serde(deserialize_with = "crate::jsonutil::string_or_number")]
     article_id: String,
-}
-
-fn string_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    match serde_json::Value::deserialize(deserializer)? {
-        serde_json::Value::String(text) => Ok(text),
-        serde_json::Value::Number(number) => Ok(number.to_string()),
-        other => Err(serde::de::Error::custom(format!(
-            "expected a string or a number, found {other}"
-        ))),
-    }
 }
 
 /// Reads a question set: a JSON array (ALQAC) or JSON lines (every other format).

@@ -22,18 +22,10 @@ pub struct AlqacLaw {
 
 #[derive(Debug, Deserialize)]
 pub struct AlqacArticle {
-    #[serde(deserialize_with = "string_or_number")]
+    #[serde(deserialize_with = "crate::jsonutil::string_or_number")]
     pub id: String,
     #[serde(default)]
     pub text: String,
-}
-
-fn string_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    let value = serde_json::Value::deserialize(deserializer)?;
-    Ok(match value {
-        serde_json::Value::String(text) => text,
-        other => other.to_string(),
-    })
 }
 
 /// Reads a whole ALQAC law file.

@@ -39,20 +39,12 @@ struct Record {
 struct Source {
     raw: Option<String>,
     unit: Option<String>,
-    #[serde(default, deserialize_with = "string_or_number")]
+    #[serde(
+        default,
+        deserialize_with = "crate::jsonutil::optional_string_or_number"
+    )]
     unit_no: Option<String>,
     so_hieu: Option<String>,
-}
-
-fn string_or_number<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<String>, D::Error> {
-    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
-    Ok(match value {
-        Some(serde_json::Value::String(text)) => Some(text),
-        Some(serde_json::Value::Number(number)) => Some(number.to_string()),
-        _ => None,
-    })
 }
 
 /// One source article recovered from the compendium: a whole record, or a piece split off a record.
