@@ -503,3 +503,64 @@ async fn a_paraphrase_of_a_curated_question_gets_the_curated_answer() {
     assert_eq!(final_status(&db, id).await.0, "answered");
     assert!(!sender.sent()[2].1.contains(curated_text));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_typed_as_a_message_rates_the_latest_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    let sender = RecordingSender::scripted(vec![]);
+    let dispatcher = Dispatcher::start(db.clone(), ready_cell(), vec![sender.clone()], &config());
+    // Nothing to rate yet: "👍" is asked like any message (and declined).
+    let first = accepted(
+        dispatcher
+            .submit(text("t-0", "typist", "👍"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(final_status(&db, first).await.0, "answered");
+    for (n, message) in [
+        "Nam nữ bao nhiêu tuổi thì được kết hôn?",
+        "👎",
+        "gặp cán bộ ạ",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = accepted(
+            dispatcher
+                .submit(text(&format!("t-{}", n + 1), "typist", message))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(final_status(&db, id).await.0, "answered");
+    }
+    let sent = sender.sent();
+    assert!(sent[2].1.contains("Cảm ơn"), "{}", sent[2].1);
+    assert!(sent[3].1.contains("chuyển câu hỏi"), "{}", sent[3].1);
+    let (ratings, reasons): (i64, i64) = (
+        db.call(|c| {
+            c.query_row(
+                "SELECT count(*) FROM feedback WHERE rating IN ('down', 'human')",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .await
+        .unwrap(),
+        db.call(|c| {
+            c.query_row(
+                "SELECT count(*) FROM flags f JOIN answers a ON a.id = f.answer_id
+                 WHERE f.reason IN ('thumbs_down', 'human_requested') AND a.text LIKE '%Điều 8%'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .await
+        .unwrap(),
+    );
+    assert_eq!(
+        (ratings, reasons),
+        (2, 2),
+        "both rate the marriage-age answer and flag it"
+    );
+}

@@ -239,6 +239,10 @@ const CASES: &[(&str, Case)] = &[
     ("deliveries", deliveries),
     ("feedback_raises_flags", feedback_raises_flags),
     (
+        "latest_answer_for_typed_feedback",
+        latest_answer_for_typed_feedback,
+    ),
+    (
         "satisfaction_and_conversation_state",
         satisfaction_and_conversation_state,
     ),
@@ -611,6 +615,28 @@ fn feedback_raises_flags(place: &Place) -> Result<(), Failed> {
         );
         let ratings: Vec<&str> = detail.feedback.iter().map(|f| f.0.as_str()).collect();
         assert_eq!(ratings, ["up", "down", "human", "report"]);
+        Ok(())
+    })
+}
+
+fn latest_answer_for_typed_feedback(place: &Place) -> Result<(), Failed> {
+    let db = place.open()?;
+    run(async {
+        let first = store(&db, message("zalo_bot", "l1", "zb-l", "Hỏi 1")).await?;
+        let (_, first_answer) = db
+            .insert_answer(answer(first, "zb-l", "answered", 0.9))
+            .await?;
+        let second = store(&db, message("zalo_bot", "l2", "zb-l", "👍")).await?;
+        // A notice is not what feedback rates.
+        db.insert_answer(answer(second, "zb-l", "notice", 0.0))
+            .await?;
+        let third = store(&db, message("zalo_bot", "l3", "zb-l", "👎")).await?;
+        assert_eq!(
+            db.latest_answer_id("zb-l".into(), third).await?.as_deref(),
+            Some(first_answer.as_str())
+        );
+        assert_eq!(db.latest_answer_id("zb-l".into(), first).await?, None);
+        assert_eq!(db.latest_answer_id("other".into(), third).await?, None);
         Ok(())
     })
 }

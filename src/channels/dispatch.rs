@@ -26,7 +26,9 @@ use super::ratelimit::Decision;
 use super::{ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError};
 use crate::answer::{Answer, AskError, Assistant, Outcome};
 use crate::config::ChannelsConfig;
-use crate::db::{now_text, Db, DbError, Flag, NewAnswer, NewDelivery, NewMessage, StoredMessage};
+use crate::db::{
+    now_text, Db, DbError, Flag, NewAnswer, NewDelivery, NewMessage, Rating, StoredMessage,
+};
 
 /// Longest wait between two delivery attempts, whatever the platform asks.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
@@ -339,7 +341,10 @@ impl Dispatcher {
     pub async fn handle(&self, message: &StoredMessage) -> Result<Handled, DbError> {
         let kind = InboundKind::from_stored(&message.kind, &message.text);
         let (reply, failure) = match kind {
-            InboundKind::Text(text) => self.ask(text, message.conversation_id.clone()).await,
+            InboundKind::Text(text) => match self.typed_feedback(message, &text).await {
+                Some(reply) => (reply, None),
+                None => self.ask(text, message.conversation_id.clone()).await,
+            },
             InboundKind::Follow => (Reply::Notice(notices::GREETING.into()), None),
             InboundKind::Help => (Reply::Notice(notices::HELP.into()), None),
             InboundKind::Unsupported(_) => (Reply::Notice(notices::TEXT_ONLY.into()), None),
@@ -357,6 +362,36 @@ impl Dispatcher {
             answer_row,
             failure,
         })
+    }
+
+    /// Feedback typed as a message ("👍", "không hài lòng", "gặp cán bộ"), for channels without
+    /// buttons (Zalo): recorded against the conversation's latest answer, which a 👎 or a request
+    /// for a person puts in the staff queue. `None` when the text is not feedback, or there is no
+    /// answer yet to rate (then it is asked as a question).
+    async fn typed_feedback(&self, message: &StoredMessage, text: &str) -> Option<Reply> {
+        let rating = typed_rating(text)?;
+        let answer = match self
+            .inner
+            .db
+            .latest_answer_id(message.conversation_id.clone(), message.id)
+            .await
+        {
+            Ok(Some(answer)) => answer,
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::error!(message = message.id, %error, "cannot find the answer feedback is about");
+                return None;
+            }
+        };
+        if let Err(error) = self.inner.db.insert_feedback(answer, rating, None).await {
+            tracing::error!(message = message.id, %error, "cannot record typed feedback");
+            return None;
+        }
+        let thanks = match rating {
+            Rating::Human => notices::HUMAN_REQUESTED,
+            _ => notices::FEEDBACK_THANKS,
+        };
+        Some(Reply::Notice(thanks.into()))
     }
 
     async fn ask(&self, text: String, conversation_id: String) -> (Reply, Option<String>) {
@@ -552,6 +587,41 @@ impl Dispatcher {
     }
 }
 
+/// The rating a message is, when it is nothing but feedback: a thumbs emoji (any skin tone), or one
+/// of a few set phrases, with or without diacritics and trailing "ạ" or punctuation.
+pub fn typed_rating(text: &str) -> Option<Rating> {
+    let trimmed = text.trim();
+    let is_only = |thumb: char| {
+        trimmed.contains(thumb)
+            && trimmed.chars().all(|c| {
+                c == thumb
+                    || c == '\u{fe0f}'
+                    || ('\u{1f3fb}'..='\u{1f3ff}').contains(&c)
+                    || c.is_whitespace()
+            })
+    };
+    if is_only('👍') {
+        return Some(Rating::Up);
+    }
+    if is_only('👎') {
+        return Some(Rating::Down);
+    }
+    let folded = crate::text::strip_diacritics(&crate::text::fold_case(trimmed));
+    let phrase = folded
+        .trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace())
+        .trim_end_matches(" a")
+        .trim();
+    match phrase {
+        "hai long" | "huu ich" | "cam on, hai long" => Some(Rating::Up),
+        "khong hai long" | "chua hai long" | "khong huu ich" | "sai roi" => Some(Rating::Down),
+        "bao loi" | "tra loi sai" => Some(Rating::Report),
+        "gap can bo" | "can gap can bo" | "muon gap can bo" | "cho gap can bo" => {
+            Some(Rating::Human)
+        }
+        _ => None,
+    }
+}
+
 /// The field (lĩnh vực) of an answer for statistics: the first cited document, or why it was
 /// declined.
 fn answer_topic(answer: &Answer) -> Option<String> {
@@ -599,5 +669,28 @@ fn answer_row(message: &StoredMessage, answer: &Answer) -> NewAnswer {
         citations: serde_json::Value::Array(citations).to_string(),
         confidence: answer.confidence,
         needs_review: answer.needs_review,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_feedback_is_recognised_and_questions_are_not() {
+        assert_eq!(typed_rating("👍"), Some(Rating::Up));
+        assert_eq!(typed_rating(" 👍🏻👍 "), Some(Rating::Up));
+        assert_eq!(typed_rating("👎"), Some(Rating::Down));
+        assert_eq!(typed_rating("Không hài lòng ạ"), Some(Rating::Down));
+        assert_eq!(typed_rating("hai long!"), Some(Rating::Up));
+        assert_eq!(typed_rating("Gặp cán bộ"), Some(Rating::Human));
+        assert_eq!(typed_rating("gap can bo a"), Some(Rating::Human));
+        assert_eq!(typed_rating("Báo lỗi."), Some(Rating::Report));
+        assert_eq!(typed_rating("👍 cảm ơn, vậy nộp hồ sơ ở đâu?"), None);
+        assert_eq!(
+            typed_rating("Tôi muốn gặp cán bộ tư pháp xã để hỏi thủ tục"),
+            None
+        );
+        assert_eq!(typed_rating("Thủ tục ly hôn?"), None);
     }
 }

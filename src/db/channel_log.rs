@@ -438,6 +438,25 @@ impl Db {
         .await
     }
 
+    /// The public id of the latest answer (answered or declined, not a notice) given in a
+    /// conversation before message `before_message`: what typed feedback ("👍") refers to.
+    pub async fn latest_answer_id(
+        &self,
+        conversation_id: String,
+        before_message: i64,
+    ) -> Result<Option<String>, DbError> {
+        self.run(move |c| {
+            let row = c.query_opt(
+                "SELECT a.public_id FROM answers a
+                 WHERE a.conversation_id = ?1 AND a.message_id < ?2 AND a.status IN ('answered', 'declined')
+                 ORDER BY a.id DESC LIMIT 1",
+                params![conversation_id, before_message],
+            )?;
+            row.map(|row| row.get(0)).transpose()
+        })
+        .await
+    }
+
     pub async fn insert_delivery(&self, delivery: NewDelivery) -> Result<(), DbError> {
         self.run(move |c| {
             c.execute(
