@@ -662,6 +662,8 @@ impl Assistant {
             weights,
         })?;
         let mut candidates: Vec<Candidate> = Vec::new();
+        // The question's side of coverage, once for all hits.
+        let terms = relevance::QuestionTerms::new(&query.text);
         for hit in &hits {
             let seen = candidates
                 .iter()
@@ -688,7 +690,7 @@ impl Assistant {
                 .dense
                 .as_deref()
                 .map_or(0.0, |d| relevance::cosine(query_vector, d));
-            let lexical = relevance::trusted_coverage(&query.text, &passage);
+            let lexical = terms.trusted_coverage(&passage);
             let confidence = relevance::confidence(semantic, lexical);
             tracing::debug!(article_id = %hit.payload.article_id, fused = hit.score, semantic, lexical, confidence, "candidate");
             let candidate = Candidate {

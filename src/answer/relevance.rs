@@ -32,60 +32,88 @@ pub fn content_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// What coverage compares a passage with, computed once per question: its distinct content words,
+/// and the bigrams of adjacent syllables that are both content words, all without diacritics.
+#[derive(Debug, Clone)]
+pub struct QuestionTerms {
+    unigrams: HashSet<String>,
+    /// "ket hon": bigrams of the question itself, not the artificial "tuoi ket" that removing
+    /// function words would create.
+    bigrams: HashSet<String>,
+}
+
+impl QuestionTerms {
+    pub fn new(question: &str) -> QuestionTerms {
+        let words: Vec<String> = syllables(question)
+            .iter()
+            .map(|w| strip_diacritics(w))
+            .collect();
+        let content = |w: &str| !STOPWORDS.contains(&w);
+        QuestionTerms {
+            unigrams: words.iter().filter(|w| content(w)).cloned().collect(),
+            bigrams: words
+                .windows(2)
+                .filter(|w| content(&w[0]) && content(&w[1]))
+                .map(|w| format!("{} {}", w[0], w[1]))
+                .collect(),
+        }
+    }
+
+    /// Share of the question's terms found in the passage (see [`coverage`]). Scans the passage
+    /// once, looking each word and adjacent pair up in the question's small sets.
+    pub fn coverage(&self, passage: &str) -> f32 {
+        if self.unigrams.is_empty() {
+            return 0.0;
+        }
+        let words: Vec<String> = syllables(passage)
+            .iter()
+            .map(|w| strip_diacritics(w))
+            .collect();
+        let mut found_unigrams: HashSet<&str> = HashSet::new();
+        for word in &words {
+            if let Some(term) = self.unigrams.get(word.as_str()) {
+                found_unigrams.insert(term);
+            }
+        }
+        let unigram_share = found_unigrams.len() as f32 / self.unigrams.len() as f32;
+        if self.bigrams.is_empty() {
+            return unigram_share;
+        }
+        let mut found_bigrams: HashSet<&str> = HashSet::new();
+        let mut pair = String::new();
+        for window in words.windows(2) {
+            pair.clear();
+            pair.push_str(&window[0]);
+            pair.push(' ');
+            pair.push_str(&window[1]);
+            if let Some(term) = self.bigrams.get(pair.as_str()) {
+                found_bigrams.insert(term);
+            }
+        }
+        let bigram_share = found_bigrams.len() as f32 / self.bigrams.len() as f32;
+        0.6 * unigram_share + 0.4 * bigram_share
+    }
+
+    /// [`QuestionTerms::coverage`] scaled down for questions with very few content words:
+    /// covering the one content word of "Nộp ở đâu?" says little, covering five says a lot.
+    pub fn trusted_coverage(&self, passage: &str) -> f32 {
+        let trust = (self.unigrams.len() as f32 / TRUSTED_CONTENT_WORDS as f32).min(1.0);
+        self.coverage(passage) * trust
+    }
+}
+
 /// Share of the question's distinct content words (and bigrams, which carry Vietnamese meaning:
 /// "kết hôn", "hộ tịch") found in the passage.
 pub fn coverage(question: &str, passage: &str) -> f32 {
-    let question_words = content_words(question);
-    if question_words.is_empty() {
-        return 0.0;
-    }
-    let passage_words: Vec<String> = syllables(passage)
-        .iter()
-        .map(|w| strip_diacritics(w))
-        .collect();
-    let passage_unigrams: HashSet<&str> = passage_words.iter().map(String::as_str).collect();
-    let passage_bigrams: HashSet<String> = passage_words
-        .windows(2)
-        .map(|w| format!("{} {}", w[0], w[1]))
-        .collect();
-
-    let unigrams: HashSet<&str> = question_words.iter().map(String::as_str).collect();
-    // Bigrams of adjacent syllables of the question itself, both content words: "kết hôn", not
-    // the artificial "tuổi kết" that removing function words would create.
-    let all_words: Vec<String> = syllables(question)
-        .iter()
-        .map(|w| strip_diacritics(w))
-        .collect();
-    let bigrams: HashSet<String> = all_words
-        .windows(2)
-        .filter(|w| !STOPWORDS.contains(&w[0].as_str()) && !STOPWORDS.contains(&w[1].as_str()))
-        .map(|w| format!("{} {}", w[0], w[1]))
-        .collect();
-    let unigram_share = unigrams
-        .iter()
-        .filter(|w| passage_unigrams.contains(*w))
-        .count() as f32
-        / unigrams.len() as f32;
-    if bigrams.is_empty() {
-        return unigram_share;
-    }
-    let bigram_share = bigrams
-        .iter()
-        .filter(|b| passage_bigrams.contains(*b))
-        .count() as f32
-        / bigrams.len() as f32;
-    0.6 * unigram_share + 0.4 * bigram_share
+    QuestionTerms::new(question).coverage(passage)
 }
 
-/// How much a coverage value can be trusted: covering the one content word of "Nộp ở đâu?" says
-/// little, covering five says a lot. Full trust from this many distinct content words.
+/// Full trust in coverage from this many distinct content words.
 const TRUSTED_CONTENT_WORDS: usize = 3;
 
 /// [`coverage`] scaled down for questions with very few content words.
 pub fn trusted_coverage(question: &str, passage: &str) -> f32 {
-    let distinct: HashSet<String> = content_words(question).into_iter().collect();
-    let trust = (distinct.len() as f32 / TRUSTED_CONTENT_WORDS as f32).min(1.0);
-    coverage(question, passage) * trust
+    QuestionTerms::new(question).trusted_coverage(passage)
 }
 
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
