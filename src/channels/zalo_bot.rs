@@ -17,14 +17,15 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
 use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::dispatch::Dispatcher;
 use super::split::{split_message, Measure};
+use super::webhook::{error_response, ok_response, submit_and_acknowledge};
 use super::{
     constant_time_eq, ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError,
 };
@@ -96,31 +97,7 @@ async fn webhook(
         }
     };
     tracing::debug!(channel = "zalo_bot", user = %inbound.user_id, kind = inbound.kind.name(), "event received");
-    match state.dispatcher.submit(inbound).await {
-        Ok(_) => ok_response(),
-        Err(error) => {
-            // A 500 makes the platform deliver the event again.
-            tracing::error!(channel = "zalo_bot", %error, "cannot store a webhook event");
-            error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "cannot store the event",
-            )
-        }
-    }
-}
-
-fn ok_response() -> Response {
-    (StatusCode::OK, Json(json!({ "ok": true }))).into_response()
-}
-
-/// Errors go to the platform, not to a citizen: a stable code and an English message.
-fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({ "error": { "code": code, "message": message } })),
-    )
-        .into_response()
+    submit_and_acknowledge(&state.dispatcher, inbound, "zalo_bot").await
 }
 
 /// Translates one event: `Ok(None)` for events we acknowledge and drop, `Err` (a 400) when the
