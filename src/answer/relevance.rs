@@ -65,13 +65,16 @@ impl QuestionTerms {
         if self.unigrams.is_empty() {
             return 0.0;
         }
-        let words: Vec<String> = syllables(passage)
-            .iter()
-            .map(|w| strip_diacritics(w))
+        // Folded once as a whole, then split into borrowed syllables: the same words as folding
+        // each syllable of `syllables(passage)`, without an allocation per word.
+        let folded = strip_diacritics(passage);
+        let words: Vec<&str> = folded
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
             .collect();
         let mut found_unigrams: HashSet<&str> = HashSet::new();
         for word in &words {
-            if let Some(term) = self.unigrams.get(word.as_str()) {
+            if let Some(term) = self.unigrams.get(*word) {
                 found_unigrams.insert(term);
             }
         }
@@ -83,9 +86,9 @@ impl QuestionTerms {
         let mut pair = String::new();
         for window in words.windows(2) {
             pair.clear();
-            pair.push_str(&window[0]);
+            pair.push_str(window[0]);
             pair.push(' ');
-            pair.push_str(&window[1]);
+            pair.push_str(window[1]);
             if let Some(term) = self.bigrams.get(pair.as_str()) {
                 found_bigrams.insert(term);
             }
@@ -146,6 +149,22 @@ mod tests {
         assert!(coverage("Mai trời có mưa không?", passage) < 0.1);
         assert_eq!(coverage("có không?", passage), 0.0);
         assert!(trusted_coverage("Nộp ở đâu?", "nộp hồ sơ tại Ủy ban nhân dân") < 0.4);
+    }
+
+    #[test]
+    fn folding_the_whole_passage_gives_the_same_words_as_folding_each_syllable() {
+        let passage =
+            "Điều 8. ĐIỀU KIỆN kết hôn — Nam từ đủ 20 tuổi; nữ (18 tuổi) “trở lên”, Ủy ban";
+        let per_syllable: Vec<String> = syllables(passage)
+            .iter()
+            .map(|w| strip_diacritics(w))
+            .collect();
+        let whole = strip_diacritics(passage);
+        let at_once: Vec<&str> = whole
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        assert_eq!(per_syllable, at_once);
     }
 
     #[test]
