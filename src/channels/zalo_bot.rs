@@ -24,8 +24,9 @@ use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::dispatch::Dispatcher;
-use super::split::{split_message, Measure};
+// Zalo Bot takes the same plain text in 2,000-character parts as the OA API.
 use super::webhook::{error_response, ok_response, submit_and_acknowledge};
+use super::zalo_oa::render_plain;
 use super::{
     constant_time_eq, ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError,
 };
@@ -39,9 +40,6 @@ pub const SECRET_HEADER: &str = "x-bot-api-secret-token";
 
 /// Events are small JSON objects; anything bigger is not from Zalo.
 const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// Longest `text` of `sendMessage`, in characters.
-const MAX_TEXT_CHARS: usize = 2_000;
 
 /// "Typing…" is cosmetic: never let it hold up the answer for long.
 const TYPING_TIMEOUT: Duration = Duration::from_secs(3);
@@ -246,17 +244,6 @@ fn classify(
         });
     }
     Err(SendError::Permanent { reason })
-}
-
-/// Plain text in parts of at most 2,000 characters, cut on paragraph or sentence boundaries.
-fn render_plain(reply: &Reply) -> Vec<OutPart> {
-    split_message(reply.plain_text(), MAX_TEXT_CHARS, Measure::Chars)
-        .into_iter()
-        .map(|text| OutPart {
-            text,
-            feedback_for: None,
-        })
-        .collect()
 }
 
 impl ChannelSender for ZaloBotSender {

@@ -125,6 +125,17 @@ pub(super) fn check_csrf(session: &StaffSession, submitted: &str) -> Result<(), 
     }
 }
 
+/// The signed-in staff member of a form post, whose CSRF token must match the session's.
+async fn form_session(
+    state: &StaffState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<StaffSession, Response> {
+    let session = session(state, headers, false).await?;
+    check_csrf(&session, csrf)?;
+    Ok(session)
+}
+
 pub(super) fn nav(session: &StaffSession) -> Option<(&str, &str, bool)> {
     Some((
         session.staff.display_name.as_str(),
@@ -322,13 +333,10 @@ async fn logout(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let session = match session(&state, &headers, false).await {
+    let session = match form_session(&state, &headers, &form.csrf).await {
         Ok(session) => session,
         Err(response) => return response,
     };
-    if let Err(response) = check_csrf(&session, &form.csrf) {
-        return response;
-    }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         if let Err(error) = state.db.delete_session(token_hash(token)).await {
             return internal(error);
@@ -728,13 +736,10 @@ async fn review(
     Path(id): Path<i64>,
     Form(form): Form<ReviewForm>,
 ) -> Response {
-    let session = match session(&state, &headers, false).await {
+    let session = match form_session(&state, &headers, &form.csrf).await {
         Ok(session) => session,
         Err(response) => return response,
     };
-    if let Err(response) = check_csrf(&session, &form.csrf) {
-        return response;
-    }
     let detail = match state.db.answer_detail(id).await {
         Ok(Some(detail)) => detail,
         Ok(None) => return error_page(StatusCode::NOT_FOUND, "Không tìm thấy câu trả lời này."),
@@ -951,13 +956,10 @@ async fn curated_update(
     Path(id): Path<i64>,
     Form(form): Form<CuratedForm>,
 ) -> Response {
-    let session = match session(&state, &headers, false).await {
+    let session = match form_session(&state, &headers, &form.csrf).await {
         Ok(session) => session,
         Err(response) => return response,
     };
-    if let Err(response) = check_csrf(&session, &form.csrf) {
-        return response;
-    }
     let (question, text, active) = match form.action.as_str() {
         "retire" => (None, None, false),
         "save" => {
