@@ -51,6 +51,10 @@ pub trait Embedder: Send + Sync {
     fn embed_passages(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
     /// Embeds a question (the `query: ` prefix is added here). Blocking.
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError>;
+    /// How many embeddings can run side by side at full speed (the model's sessions).
+    fn parallelism(&self) -> usize {
+        1
+    }
 }
 
 /// Where the provisioned model lives.
@@ -185,6 +189,10 @@ impl Embedder for E5Embedder {
             }
             Ok(vectors)
         })
+    }
+
+    fn parallelism(&self) -> usize {
+        self.sessions.len()
     }
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {

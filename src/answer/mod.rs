@@ -6,6 +6,7 @@ pub mod compose;
 pub mod conversation;
 pub mod curated;
 pub mod diacritics;
+pub mod gate;
 pub mod prompts;
 pub mod query;
 pub mod relevance;
@@ -198,6 +199,9 @@ pub struct Assistant {
     conversations: Conversations,
     retrieval: RetrievalConfig,
     max_question_chars: usize,
+    /// Admits fresh answers (embedding, search, composing) in arrival order, as many at once as
+    /// the model has sessions; answer-cache hits skip it.
+    gate: gate::FairGate,
 }
 
 /// The corpus as answers see it: the library and what is derived from it.
@@ -242,6 +246,7 @@ impl Assistant {
         max_question_chars: usize,
     ) -> Assistant {
         Assistant {
+            gate: gate::FairGate::new(embedder.parallelism()),
             embedder,
             store,
             corpus: RwLock::new(Arc::new(CorpusView::new(library, &retrieval))),
@@ -396,6 +401,7 @@ impl Assistant {
         search_text: String,
         query: Query,
     ) -> Result<Answer, AskError> {
+        let _admission = self.gate.enter();
         let query_vector = self.embedder.embed_query(&query.expanded)?;
         let (candidates, best_not_in_force) =
             self.hybrid_candidates(&corpus.library, &query, &query_vector)?;
