@@ -109,6 +109,11 @@ mod tests {
             category("mai troi co mua khong").as_deref(),
             Some("thoi_tiet")
         );
+        // The sea before a boat trip (Lý Sơn): weather, not law.
+        assert_eq!(
+            category("Mai ra đảo biển có động không?").as_deref(),
+            Some("thoi_tiet")
+        );
         assert_eq!(
             category("Bị sốt thì uống thuốc gì?").as_deref(),
             Some("y_te")
