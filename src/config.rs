@@ -421,6 +421,10 @@ pub struct RetrievalConfig {
     /// Answers of standalone questions kept in memory (0 turns the answer cache off).
     pub answer_cache_capacity: u64,
     pub answer_cache_ttl_secs: u64,
+    /// Weight of the heading match (how much of an article's heading the question, with the cues
+    /// of what it asks for, names) in the order of candidates; 0 turns it off. Not part of the
+    /// confidence.
+    pub heading_weight: f32,
     /// Below this confidence the question is declined and flagged for staff.
     pub decline_below: f32,
     /// Below this confidence an answer is given but flagged for staff review.
@@ -497,6 +501,7 @@ impl Default for RetrievalConfig {
             restore_diacritics: true,
             answer_cache_capacity: 10_000,
             answer_cache_ttl_secs: 3_600,
+            heading_weight: 0.1,
             decline_below: 0.45,
             review_below: 0.6,
             max_articles: 2,

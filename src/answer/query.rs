@@ -23,6 +23,16 @@ pub struct VocabularyFile {
     pub abbrev: HashMap<String, String>,
     #[serde(default)]
     pub term: Vec<TermEntry>,
+    #[serde(default)]
+    pub asks: Vec<AsksEntry>,
+}
+
+/// What a question asks for, and the words the heading of the answering article uses for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsksEntry {
+    pub phrases: Vec<String>,
+    pub heading: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -40,6 +50,8 @@ pub struct Vocabulary {
     /// Abbreviation (lowercase, as typed) → its words.
     abbrev: HashMap<String, Vec<String>>,
     terms: Vec<Term>,
+    /// Question phrases → heading cues (`[[asks]]`), matched like terms.
+    asks: Vec<Term>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +68,9 @@ pub struct Query {
     pub text: String,
     /// The cleaned question followed by the legal terms its phrases stand for.
     pub expanded: String,
+    /// Words the heading of the answering article is likely to use for what the question asks
+    /// ("ở đâu" → "thẩm quyền"); never searched, only compared with headings.
+    pub heading_cues: String,
 }
 
 impl Query {
@@ -64,6 +79,7 @@ impl Query {
         Query {
             text: question.to_owned(),
             expanded: question.to_owned(),
+            heading_cues: String::new(),
         }
     }
 }
@@ -84,31 +100,25 @@ impl Vocabulary {
             .collect();
         let terms = file
             .term
-            .into_iter()
-            .map(|entry| {
-                let mut phrases: Vec<Vec<String>> = entry
-                    .phrases
-                    .iter()
-                    .map(|p| syllables(p))
-                    .filter(|p| !p.is_empty())
-                    .collect();
-                phrases.sort_by_key(|p| std::cmp::Reverse(p.len()));
-                Term {
-                    phrases,
-                    legal: syllables(&entry.legal),
-                }
-            })
+            .iter()
+            .map(|entry| Term::new(&entry.phrases, &entry.legal))
+            .collect();
+        let asks = file
+            .asks
+            .iter()
+            .map(|entry| Term::new(&entry.phrases, &entry.heading))
             .collect();
         Vocabulary {
             noise,
             abbrev,
             terms,
+            asks,
         }
     }
 
     /// Entries, for start-up logging and checks.
     pub fn len(&self) -> usize {
-        self.noise.len() + self.abbrev.len() + self.terms.len()
+        self.noise.len() + self.abbrev.len() + self.terms.len() + self.asks.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -150,23 +160,46 @@ impl Vocabulary {
             return Query::verbatim(question);
         }
         let compared = forms(&spelled);
-        let mut additions: Vec<String> = Vec::new();
-        for term in &self.terms {
-            if term
-                .phrases
-                .iter()
-                .any(|phrase| find(&compared, &forms(phrase)).is_some())
-            {
-                additions.extend(forms(&term.legal));
+        let matched = |entries: &[Term]| -> Vec<String> {
+            let mut words = Vec::new();
+            for entry in entries {
+                if entry
+                    .phrases
+                    .iter()
+                    .any(|phrase| find(&compared, &forms(phrase)).is_some())
+                {
+                    words.extend(forms(&entry.legal));
+                }
             }
-        }
+            words
+        };
+        let additions = matched(&self.terms);
         let text = spelled.join(" ");
         let expanded = if additions.is_empty() {
             text.clone()
         } else {
             format!("{text} {}", additions.join(" "))
         };
-        Query { text, expanded }
+        Query {
+            text,
+            expanded,
+            heading_cues: matched(&self.asks).join(" "),
+        }
+    }
+}
+
+impl Term {
+    fn new(phrases: &[String], legal: &str) -> Term {
+        let mut phrases: Vec<Vec<String>> = phrases
+            .iter()
+            .map(|p| syllables(p))
+            .filter(|p| !p.is_empty())
+            .collect();
+        phrases.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        Term {
+            phrases,
+            legal: syllables(legal),
+        }
     }
 }
 
@@ -218,6 +251,17 @@ mod tests {
         assert!(q.text.starts_with("bằng lái xe máy"));
         let q = v.rewrite("Chuyển hộ khẩu về quê vợ cần gì");
         assert!(q.expanded.contains("đăng ký thường trú"), "{}", q.expanded);
+    }
+
+    #[test]
+    fn what_the_question_asks_for_gives_heading_cues_that_are_not_searched() {
+        let v = vocabulary();
+        let q = v.rewrite("Nhận con nuôi thì đăng ký ở đâu?");
+        assert!(q.heading_cues.contains("thẩm quyền"), "{}", q.heading_cues);
+        assert!(!q.expanded.contains("thẩm quyền"), "{}", q.expanded);
+        let q = v.rewrite("khieu nai trong thoi han bao lau");
+        assert!(q.heading_cues.contains("thoi hieu"), "{}", q.heading_cues);
+        assert_eq!(v.rewrite("Ly hôn đơn phương").heading_cues, "");
     }
 
     #[test]

@@ -111,6 +111,72 @@ pub fn coverage(question: &str, passage: &str) -> f32 {
     QuestionTerms::new(question).coverage(passage)
 }
 
+/// How much of an article's heading a question names. Legal articles are titled by what they
+/// settle ("Thẩm quyền đăng ký nuôi con nuôi", "Thời hiệu khiếu nại", "Di chúc miệng"), so a heading
+/// whose words the question uses is evidence that this article, rather than a neighbour sharing the
+/// body's vocabulary, is the one asked about. Built once per question from the searched text plus
+/// the heading cues of what the question asks for ("ở đâu" → thẩm quyền, see `query.rs`).
+#[derive(Debug, Clone)]
+pub struct HeadingTerms {
+    words: HashSet<String>,
+    bigrams: HashSet<String>,
+}
+
+impl HeadingTerms {
+    pub fn new(question: &str, cues: &str) -> HeadingTerms {
+        let mut words = HashSet::new();
+        let mut bigrams = HashSet::new();
+        for text in [question, cues] {
+            let folded: Vec<String> = syllables(text)
+                .iter()
+                .map(|w| strip_diacritics(w))
+                .collect();
+            for pair in folded.windows(2) {
+                bigrams.insert(format!("{} {}", pair[0], pair[1]));
+            }
+            words.extend(folded);
+        }
+        HeadingTerms { words, bigrams }
+    }
+
+    /// Share (0..1) of the heading's content words, and of its adjacent content-word pairs, that
+    /// the question holds. The "Điều 12." label, numbers and function words do not count, so
+    /// "Quy định chung" names nothing.
+    pub fn heading_match(&self, heading: &str) -> f32 {
+        let folded: Vec<String> = syllables(heading)
+            .iter()
+            .map(|w| strip_diacritics(w))
+            .collect();
+        // Drop the label: "dieu 12" at the start (the article's own "Điều kiện" stays).
+        let start = match folded.as_slice() {
+            [first, second, ..]
+                if first == "dieu" && second.chars().any(|c| c.is_ascii_digit()) =>
+            {
+                2
+            }
+            _ => 0,
+        };
+        let content = |w: &str| !STOPWORDS.contains(&w) && !w.chars().any(|c| c.is_ascii_digit());
+        let words: Vec<&str> = folded[start..].iter().map(String::as_str).collect();
+        let unigrams: HashSet<&str> = words.iter().copied().filter(|w| content(w)).collect();
+        if unigrams.is_empty() {
+            return 0.0;
+        }
+        let found = unigrams.iter().filter(|w| self.words.contains(**w)).count();
+        let unigram_share = found as f32 / unigrams.len() as f32;
+        let pairs: HashSet<String> = words
+            .windows(2)
+            .filter(|w| content(w[0]) && content(w[1]))
+            .map(|w| format!("{} {}", w[0], w[1]))
+            .collect();
+        if pairs.is_empty() {
+            return unigram_share;
+        }
+        let found = pairs.iter().filter(|p| self.bigrams.contains(*p)).count();
+        0.6 * unigram_share + 0.4 * found as f32 / pairs.len() as f32
+    }
+}
+
 /// Full trust in coverage from this many distinct content words.
 const TRUSTED_CONTENT_WORDS: usize = 3;
 
@@ -165,6 +231,19 @@ mod tests {
             .filter(|w| !w.is_empty())
             .collect();
         assert_eq!(per_syllable, at_once);
+    }
+
+    #[test]
+    fn heading_match_counts_the_headings_words_the_question_uses() {
+        let terms = HeadingTerms::new("nhận con nuôi thì đăng ký ở đâu", "thẩm quyền");
+        assert!(terms.heading_match("Điều 9. Thẩm quyền đăng ký nuôi con nuôi") > 0.9);
+        assert!(terms.heading_match("Điều 14. Điều kiện đối với người nhận con nuôi") < 0.5);
+        // The label, numbers and function words name nothing.
+        assert_eq!(terms.heading_match("Điều 1. Quy định chung"), 0.0);
+        assert_eq!(terms.heading_match(""), 0.0);
+        // Without diacritics on either side.
+        let plain = HeadingTerms::new("di chuc mieng co gia tri khong", "");
+        assert!(plain.heading_match("Điều 629. Di chúc miệng") > 0.9);
     }
 
     #[test]
