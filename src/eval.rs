@@ -88,6 +88,23 @@ pub struct Report {
 }
 
 /// Runs every set through `ask` and the ranking of every mode.
+/// The Markdown and JSON files of a report written to `--out NAME`: `NAME.md` and `NAME.json`. A
+/// trailing `.md` or `.json` is dropped first; any other dot is part of the name, so
+/// `--out reports/weight-0.1` keeps its "0.1".
+pub fn report_paths(out: &Path) -> (PathBuf, PathBuf) {
+    let base = match out.extension().and_then(|e| e.to_str()) {
+        Some("md" | "json") => out.with_extension(""),
+        _ => out.to_path_buf(),
+    };
+    let with = |extension: &str| {
+        let mut name = base.clone().into_os_string();
+        name.push(".");
+        name.push(extension);
+        PathBuf::from(name)
+    };
+    (with("md"), with("json"))
+}
+
 pub fn run(assistant: &Assistant, options: &EvalOptions) -> anyhow::Result<Report> {
     let resolver = GoldResolver::new(assistant);
     let mut sets = Vec::new();
@@ -286,6 +303,26 @@ fn ms(duration: Duration) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn report_paths_keep_dots_that_are_not_the_reports_extension() {
+        use super::report_paths;
+        use std::path::{Path, PathBuf};
+        let pair = |md: &str, json: &str| (PathBuf::from(md), PathBuf::from(json));
+        assert_eq!(
+            report_paths(Path::new("r/weight-0.1")),
+            pair("r/weight-0.1.md", "r/weight-0.1.json")
+        );
+        assert_eq!(
+            report_paths(Path::new("r/x.md")),
+            pair("r/x.md", "r/x.json")
+        );
+        assert_eq!(
+            report_paths(Path::new("r/x.json")),
+            pair("r/x.md", "r/x.json")
+        );
+        assert_eq!(report_paths(Path::new("x")), pair("x.md", "x.json"));
+    }
+
     use super::*;
 
     #[test]

@@ -489,19 +489,16 @@ fn evaluate(
     let markdown = report.to_markdown();
     match out {
         Some(path) => {
-            let base = path.with_extension("");
-            if let Some(parent) = base.parent() {
+            let (markdown_path, json_path) = hoiluat::eval::report_paths(path);
+            if let Some(parent) = markdown_path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(base.with_extension("md"), &markdown)?;
-            std::fs::write(
-                base.with_extension("json"),
-                serde_json::to_string_pretty(&report)?,
-            )?;
+            std::fs::write(&markdown_path, &markdown)?;
+            std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)?;
             println!(
                 "Wrote {} and {}",
-                base.with_extension("md").display(),
-                base.with_extension("json").display()
+                markdown_path.display(),
+                json_path.display()
             );
         }
         None => println!("{markdown}"),
