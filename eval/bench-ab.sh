@@ -31,14 +31,8 @@ mkdir -p eval/reports
   echo "- A = \`$OLD_BIN\`, B = \`$NEW_BIN\`; answer cache off; rounds alternate A, B"
 } >> "$REPORT"
 
-wait_ready() {
-  for _ in $(seq 1 600); do
-    if curl -fsS "http://127.0.0.1:$PORT/readyz" > /dev/null 2>&1; then return 0; fi
-    sleep 0.5
-  done
-  echo "service did not become ready" >&2
-  return 1
-}
+# shellcheck source=eval/bench-common.sh
+source eval/bench-common.sh
 
 measure() { # binary, prompts dir, label
   HOILUAT__SERVER__BIND="127.0.0.1:$PORT" HOILUAT__RETRIEVAL__ANSWER_CACHE_CAPACITY=0 \

@@ -22,14 +22,8 @@ mkdir -p eval/reports
   echo "- service: release build, shipped corpus, default config (\`server.max_concurrent_asks\` 8, \`model.sessions\` = cores)"
 } > "$REPORT"
 
-wait_ready() {
-  for _ in $(seq 1 600); do
-    if curl -fsS "http://127.0.0.1:$PORT/readyz" > /dev/null 2>&1; then return 0; fi
-    sleep 0.5
-  done
-  echo "service did not become ready" >&2
-  return 1
-}
+# shellcheck source=eval/bench-common.sh
+source eval/bench-common.sh
 
 run_level() { # label, answer cache capacity
   HOILUAT__SERVER__BIND="127.0.0.1:$PORT" HOILUAT__RETRIEVAL__ANSWER_CACHE_CAPACITY="$2" \
