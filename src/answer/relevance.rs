@@ -65,13 +65,8 @@ impl QuestionTerms {
         if self.unigrams.is_empty() {
             return 0.0;
         }
-        // Folded once as a whole, then split into borrowed syllables: the same words as folding
-        // each syllable of `syllables(passage)`, without an allocation per word.
         let folded = strip_diacritics(passage);
-        let words: Vec<&str> = folded
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words = folded_words(&folded);
         let mut found_unigrams: HashSet<&str> = HashSet::new();
         for word in &words {
             if let Some(term) = self.unigrams.get(*word) {
@@ -143,21 +138,15 @@ impl HeadingTerms {
     /// the question holds. The "Điều 12." label, numbers and function words do not count, so
     /// "Quy định chung" names nothing.
     pub fn heading_match(&self, heading: &str) -> f32 {
-        let folded: Vec<String> = syllables(heading)
-            .iter()
-            .map(|w| strip_diacritics(w))
-            .collect();
+        let folded = strip_diacritics(heading);
+        let mut words = folded_words(&folded);
         // Drop the label: "dieu 12" at the start (the article's own "Điều kiện" stays).
-        let start = match folded.as_slice() {
-            [first, second, ..]
-                if first == "dieu" && second.chars().any(|c| c.is_ascii_digit()) =>
-            {
-                2
+        if let [first, second, ..] = words.as_slice() {
+            if *first == "dieu" && second.chars().any(|c| c.is_ascii_digit()) {
+                words.drain(..2);
             }
-            _ => 0,
-        };
+        }
         let content = |w: &str| !STOPWORDS.contains(&w) && !w.chars().any(|c| c.is_ascii_digit());
-        let words: Vec<&str> = folded[start..].iter().map(String::as_str).collect();
         let unigrams: HashSet<&str> = words.iter().copied().filter(|w| content(w)).collect();
         if unigrams.is_empty() {
             return 0.0;
@@ -175,6 +164,15 @@ impl HeadingTerms {
         let found = pairs.iter().filter(|p| self.bigrams.contains(*p)).count();
         0.6 * unigram_share + 0.4 * found as f32 / pairs.len() as f32
     }
+}
+
+/// The words of an already folded text (see [`strip_diacritics`]), borrowed: the same words as
+/// folding each syllable of `syllables(text)`, without an allocation per word.
+fn folded_words(folded: &str) -> Vec<&str> {
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 /// Full trust in coverage from this many distinct content words.
@@ -226,11 +224,7 @@ mod tests {
             .map(|w| strip_diacritics(w))
             .collect();
         let whole = strip_diacritics(passage);
-        let at_once: Vec<&str> = whole
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
-        assert_eq!(per_syllable, at_once);
+        assert_eq!(per_syllable, folded_words(&whole));
     }
 
     #[test]
