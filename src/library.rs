@@ -2,7 +2,7 @@
 //! The index stores chunks for search; the authoritative text of an article is always taken from
 //! here, so a quote is exactly the corpus text.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::chunk::article_id;
@@ -16,6 +16,10 @@ pub struct LibraryArticle {
     pub article: Article,
     /// Index of the article within its document, for quoting in the law's order.
     pub position: usize,
+    /// The amending documents whose changes to this document are recorded article by article
+    /// (any article's `sua_doi`). An amending document listed in the front matter but not here
+    /// may have changed any article, so every quote of the document mentions it.
+    pub recorded_amenders: Arc<BTreeSet<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -30,6 +34,14 @@ impl Library {
         for document in documents {
             let meta = Arc::new(document.meta.clone());
             library.documents.push(meta.clone());
+            let recorded_amenders: Arc<BTreeSet<String>> = Arc::new(
+                document
+                    .articles
+                    .iter()
+                    .flat_map(|article| &article.amendments)
+                    .map(|amendment| amendment.by.clone())
+                    .collect(),
+            );
             for (position, article) in document.articles.iter().enumerate() {
                 let id = article_id(&meta.so_hieu, article);
                 library
@@ -40,6 +52,7 @@ impl Library {
                         document: meta.clone(),
                         article: article.clone(),
                         position,
+                        recorded_amenders: recorded_amenders.clone(),
                     });
             }
         }

@@ -35,6 +35,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "linh_vuc",
     "nguon",
     "ghi_chu",
+    "cap_nhat_den",
 ];
 
 /// A problem in the front matter at a 1-based line.
@@ -149,6 +150,7 @@ pub fn to_metadata(
         linh_vuc: reader.required_list("linh_vuc"),
         nguon: reader.required_text("nguon"),
         ghi_chu: reader.optional_text("ghi_chu"),
+        cap_nhat_den: reader.optional_date("cap_nhat_den"),
     };
     reader.ok.then_some(meta)
 }

@@ -13,8 +13,18 @@ pub struct Document {
     /// Paragraphs before the first article (preamble, căn cứ). Kept for display, not indexed.
     pub preamble: Vec<String>,
     pub articles: Vec<Article>,
-    /// Path of the source file relative to the corpus directory, for diagnostics and provenance.
+    /// Path of the source file relative to the corpus directory, for diagnostics and provenance;
+    /// `<bundle>.md.zst:<file>` for a document of a bundle.
     pub source_file: String,
+}
+
+impl Document {
+    /// Whether the document comes from a compressed bundle (the compendium layer) rather than a
+    /// loose file of the curated core.
+    pub fn is_bundled(&self) -> bool {
+        self.source_file
+            .contains(&format!("{}:", super::load::BUNDLE_EXTENSION))
+    }
 }
 
 /// Front matter of a document. Field names follow the Vietnamese terms of `corpus/FORMAT.md`.
@@ -36,12 +46,28 @@ pub struct Metadata {
     pub linh_vuc: Vec<String>,
     pub nguon: String,
     pub ghi_chu: Option<String>,
+    /// For documents taken from the Bộ Pháp điển without a reviewed status
+    /// ([`Validity::PerCompendium`]): the date the compendium snapshot is current to.
+    pub cap_nhat_den: Option<NaiveDate>,
 }
 
 impl Metadata {
     /// "Luật Hôn nhân và gia đình số 52/2014/QH13": how Vietnamese texts cite a document.
     pub fn citation_title(&self) -> String {
         format!("{} số {}", self.ten, self.so_hieu)
+    }
+
+    /// The validity as shown to users. For a compendium document whose status nobody reviewed, this
+    /// names the source and its date instead of claiming "còn hiệu lực".
+    pub fn validity_label(&self) -> String {
+        match (self.tinh_trang, self.cap_nhat_den) {
+            (Validity::PerCompendium, Some(date)) => format!(
+                "{}, cập nhật đến {}",
+                Validity::PerCompendium.label(),
+                date.format("%d/%m/%Y")
+            ),
+            (validity, _) => validity.label().to_owned(),
+        }
     }
 }
 
@@ -52,14 +78,19 @@ pub enum Validity {
     PartlyExpired,
     Expired,
     NotYetInForce,
+    /// Taken from the Bộ Pháp điển, which records no validity per document, and not listed as
+    /// replaced in the reviewed registry (`corpus/validity.toml`): searched and quoted, but labelled
+    /// with its source and snapshot date rather than as verified "còn hiệu lực".
+    PerCompendium,
 }
 
 impl Validity {
-    pub const ALL: [Validity; 4] = [
+    pub const ALL: [Validity; 5] = [
         Validity::InForce,
         Validity::PartlyExpired,
         Validity::Expired,
         Validity::NotYetInForce,
+        Validity::PerCompendium,
     ];
 
     /// The slug used in front matter and in the index payload.
@@ -69,6 +100,7 @@ impl Validity {
             Validity::PartlyExpired => "het_hieu_luc_mot_phan",
             Validity::Expired => "het_hieu_luc",
             Validity::NotYetInForce => "chua_co_hieu_luc",
+            Validity::PerCompendium => "theo_phap_dien",
         }
     }
 
@@ -79,6 +111,7 @@ impl Validity {
             Validity::PartlyExpired => "Hết hiệu lực một phần",
             Validity::Expired => "Hết hiệu lực",
             Validity::NotYetInForce => "Chưa có hiệu lực",
+            Validity::PerCompendium => "Theo Bộ Pháp điển",
         }
     }
 
@@ -88,7 +121,10 @@ impl Validity {
 
     /// Whether an answer may rest on a text with this status without a warning.
     pub fn is_applicable(self) -> bool {
-        matches!(self, Validity::InForce | Validity::PartlyExpired)
+        matches!(
+            self,
+            Validity::InForce | Validity::PartlyExpired | Validity::PerCompendium
+        )
     }
 }
 
@@ -151,6 +187,52 @@ pub struct Article {
     pub clauses: Vec<Clause>,
     /// `<!-- key: value -->` attributes, e.g. `phapdien_id`, `trich_dan`.
     pub attributes: BTreeMap<String, String>,
+    /// Later documents that changed this article (`<!-- sua_doi: … -->`, one line each): an answer
+    /// quoting it must say so, because the text here is the wording as first issued.
+    pub amendments: Vec<Amendment>,
+}
+
+/// One recorded change to an article by a later document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Amendment {
+    /// Số hiệu of the amending document, e.g. "238/2026/NĐ-CP".
+    pub by: String,
+    /// When the change takes effect, when known.
+    pub effective: Option<NaiveDate>,
+    /// What changed, in the amending document's words: "khoản 2, khoản 3 Điều 19: bổ sung cụm từ …".
+    pub detail: String,
+}
+
+impl Amendment {
+    /// The attribute value: `<by> | <YYYY-MM-DD or empty> | <detail>`.
+    pub fn parse(value: &str) -> Option<Amendment> {
+        let mut parts = value.splitn(3, '|').map(str::trim);
+        let by = parts.next().filter(|by| !by.is_empty())?.to_owned();
+        let date = parts.next().unwrap_or_default();
+        let effective = if date.is_empty() {
+            None
+        } else {
+            Some(NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?)
+        };
+        let detail = parts.next().unwrap_or_default().to_owned();
+        Some(Amendment {
+            by,
+            effective,
+            detail,
+        })
+    }
+
+    /// The inverse of [`Amendment::parse`].
+    pub fn to_attribute(&self) -> String {
+        format!(
+            "{} | {} | {}",
+            self.by,
+            self.effective
+                .map(|date| date.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            self.detail
+        )
+    }
 }
 
 impl Article {

@@ -8,7 +8,9 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::front_matter;
-use super::model::{Article, Clause, Diagnostic, Document, Headings, Point, Severity, UnitKind};
+use super::model::{
+    Amendment, Article, Clause, Diagnostic, Document, Headings, Point, Severity, UnitKind,
+};
 use crate::text::nfc;
 
 /// The result of parsing one file: the document when its front matter is usable, and every problem.
@@ -188,9 +190,21 @@ fn parse_body(
                     intro: Vec::new(),
                     clauses: Vec::new(),
                     attributes: BTreeMap::new(),
+                    amendments: Vec::new(),
                 });
             }
             Line::Attribute { key, value } => match articles.last_mut() {
+                // Several amendments may be recorded for one article, one line each.
+                Some(article) if key == AMENDMENT_ATTRIBUTE => match Amendment::parse(&value) {
+                    Some(amendment) => article.amendments.push(amendment),
+                    None => report(
+                        line_no,
+                        Severity::Error,
+                        format!(
+                            "`{AMENDMENT_ATTRIBUTE}` must be `<số hiệu> | <YYYY-MM-DD or empty> | <what changed>`, found {value:?}"
+                        ),
+                    ),
+                },
                 Some(article) => {
                     article.attributes.insert(key, value);
                 }
@@ -319,6 +333,17 @@ fn follows(previous: &str, next: &str) -> bool {
     }
 }
 
+/// What structure a body line would start if written bare into a document with articles: an
+/// article or a Phần/Chương/Mục heading, or an attribute comment. Importers quote such paragraphs.
+pub fn structure_started_by(line: &str) -> Option<&'static str> {
+    match classify(line, false) {
+        Line::Article { .. } => Some("article heading"),
+        Line::Phan(_) | Line::Chuong(_) | Line::Muc(_) => Some("Phần/Chương/Mục heading"),
+        Line::Attribute { .. } => Some("attribute comment"),
+        _ => None,
+    }
+}
+
 /// Recognises the kind of a trimmed line.
 fn classify(line: &str, uses_sections: bool) -> Line<'_> {
     let line = line.trim();
@@ -370,6 +395,9 @@ fn classify(line: &str, uses_sections: bool) -> Line<'_> {
 fn squash(text: &str) -> String {
     crate::text::squash_whitespace(text)
 }
+
+/// The article attribute that records a later amendment (see [`Amendment`]).
+pub const AMENDMENT_ATTRIBUTE: &str = "sua_doi";
 
 /// `<!-- key: value -->`
 fn parse_attribute(line: &str) -> Option<Line<'static>> {

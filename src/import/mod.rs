@@ -9,17 +9,24 @@
 //! - `phapdien`: Bộ Pháp điển records regrouped by source document and source article number.
 //! - `alqac`: ALQAC law files (whole laws absent from or partial in the compendium).
 //! - `vanban`: recent decrees and circulars scraped as Markdown.
-//! - `text`: cleaning shared by the three.
+//! - `official`: official texts held as whole files (`laws-2024/`: the 2024 land, housing and
+//!   road-traffic laws), through the same line reader as `vanban`.
+//! - `compendium`: every other compendium document, as one compressed bundle (the broad layer).
+//! - `registry`: the reviewed validity and amendment registries beside the curation.
+//! - `text`: cleaning shared by the importers.
 
 pub mod alqac;
+pub mod compendium;
+pub mod official;
 pub mod phapdien;
+pub mod registry;
 mod render;
 pub mod text;
 pub mod vanban;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
@@ -35,6 +42,10 @@ pub struct Article {
     pub phapdien_id: Option<String>,
     /// How to cite the article, e.g. "Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13".
     pub trich_dan: Option<String>,
+    /// The compendium topic (đề mục) the article is filed under.
+    pub de_muc: Option<String>,
+    /// Later changes to the article (from `corpus/amendments.toml`).
+    pub amendments: Vec<crate::corpus::Amendment>,
     /// The Phần/Chương/Mục the article sits in; written when it changes from the previous article.
     pub headings: HeadingPath,
 }
@@ -53,12 +64,18 @@ pub struct ImportedDocument {
     pub warnings: Vec<String>,
 }
 
-/// `corpus/curation.toml`: one `[[tai_lieu]]` per corpus file.
+/// `corpus/curation.toml`: one `[[tai_lieu]]` per corpus file, and optionally the compendium layer.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Curation {
     pub tai_lieu: Vec<CuratedDocument>,
+    /// Every other compendium document, as one bundle (see [`compendium`]).
+    pub bo_phap_dien: Option<compendium::CompendiumLayer>,
 }
+
+/// The registries beside a curation file.
+pub const VALIDITY_REGISTRY: &str = "validity.toml";
+pub const AMENDMENT_REGISTRY: &str = "amendments.toml";
 
 /// Where a document's text comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -72,6 +89,9 @@ pub enum SourceKind {
     Vanban,
     /// Written by hand under `corpus/`; the importer leaves the file alone.
     ThuCong,
+    /// An official text held as a whole file (`tep_nguon`, continued by `tep_nguon_noi`): plain
+    /// text from the Ministry of Justice's database or Markdown from the official PDF.
+    VanBanGoc,
 }
 
 /// One curated document. Front-matter fields use the corpus keys (see `corpus/FORMAT.md`); the others
@@ -84,8 +104,14 @@ pub struct CuratedDocument {
     pub nguon_du_lieu: SourceKind,
     /// Key of the document in its source (see `SourceKind`).
     pub khoa: Option<String>,
-    /// Source file relative to the shared data directory, for `alqac` (e.g. "alqac/law.json").
+    /// Source file relative to the shared data directory, for `alqac` (e.g. "alqac/law.json") and
+    /// `van_ban_goc`.
     pub tep_nguon: Option<String>,
+    /// For `van_ban_goc`: files that continue `tep_nguon` (a law held in several parts).
+    #[serde(default)]
+    pub tep_nguon_noi: Vec<String>,
+    /// The number of articles the document has: the import fails when the text gives another count.
+    pub so_dieu: Option<usize>,
     /// How articles are cited after "Điều <n> "; defaults to "<ten> số <so_hieu>".
     pub trich_dan_ten: Option<String>,
     /// Keep the compendium's Phần/Chương/Mục headings (default true). Turn off for documents whose
@@ -118,6 +144,7 @@ pub struct CuratedDocument {
     pub linh_vuc: Vec<String>,
     pub nguon: Option<String>,
     pub ghi_chu: Option<String>,
+    pub cap_nhat_den: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,6 +169,8 @@ pub struct ImportReport {
     pub documents: Vec<DocumentReport>,
     /// Hand-curated files listed in the curation and left untouched.
     pub hand_curated: Vec<String>,
+    /// The compendium layer, when the curation asks for it.
+    pub bundle: Option<compendium::BundleReport>,
     pub warnings: Vec<String>,
 }
 
@@ -192,6 +221,22 @@ impl fmt::Display for ImportReport {
         for file in &self.hand_curated {
             writeln!(formatter, "hand-curated, left alone: {file}")?;
         }
+        if let Some(bundle) = &self.bundle {
+            let articles: usize = bundle.documents.iter().map(|d| d.articles).sum();
+            let chars: usize = bundle.documents.iter().map(|d| d.chars).sum();
+            writeln!(
+                formatter,
+                "bundle {}: {} documents, {} articles, {} characters; {} documents marked from the validity registry; {} left to the curated files; {} bytes of Markdown in {} bytes",
+                bundle.file,
+                bundle.documents.len(),
+                articles,
+                chars,
+                bundle.from_registry.len(),
+                bundle.curated_elsewhere.len(),
+                bundle.markdown_bytes,
+                bundle.compressed_bytes
+            )?;
+        }
         writeln!(formatter, "{} warnings", self.warnings.len())?;
         for warning in &self.warnings {
             writeln!(formatter, "  - {warning}")?;
@@ -215,6 +260,10 @@ pub fn run_import(
     let curation: Curation = toml::from_str(&curation_text)
         .with_context(|| format!("parsing {}", curation_toml.display()))?;
     validate_curation(&curation)?;
+    let registry_dir = curation_toml.parent().unwrap_or(Path::new("."));
+    let validity = registry::ValidityRegistry::read(&registry_dir.join(VALIDITY_REGISTRY))?;
+    let amendments = registry::AmendmentRegistry::read(&registry_dir.join(AMENDMENT_REGISTRY))?;
+    check_against_registry(&curation, &validity)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
 
     let mut report = ImportReport::default();
@@ -224,10 +273,15 @@ pub fn run_import(
         .filter(|document| document.nguon_du_lieu == SourceKind::Phapdien)
         .filter_map(|document| document.khoa.clone())
         .collect();
-    let phapdien_segments = if wanted_phapdien.is_empty() {
+    let phapdien_segments = if curation.bo_phap_dien.is_some() {
+        phapdien::read_segments(&shared_data_dir.join(PHAPDIEN_FILE), phapdien::Wanted::All)?
+    } else if wanted_phapdien.is_empty() {
         phapdien::PhapdienSegments::default()
     } else {
-        phapdien::read_segments(&shared_data_dir.join(PHAPDIEN_FILE), &wanted_phapdien)?
+        phapdien::read_segments(
+            &shared_data_dir.join(PHAPDIEN_FILE),
+            phapdien::Wanted::Only(&wanted_phapdien),
+        )?
     };
     report
         .warnings
@@ -288,6 +342,15 @@ pub fn run_import(
                     format!("vanban {key}"),
                 )
             }
+            SourceKind::VanBanGoc => {
+                let mut files: Vec<String> = curated.tep_nguon.iter().cloned().collect();
+                files.extend(curated.tep_nguon_noi.iter().cloned());
+                let label = files.join(" + ");
+                (
+                    official::build_document(shared_data_dir, &files, &citation_name)?,
+                    label,
+                )
+            }
             SourceKind::ThuCong => unreachable!("hand-curated documents were handled above"),
         };
         let mut source_label = source_label;
@@ -301,6 +364,16 @@ pub fn run_import(
             ));
         }
         apply_chapter_overrides(&mut imported.articles, &curated.sua_chuong);
+        apply_amendments(&mut imported.articles, &amendments, &curated.so_hieu);
+        if let Some(expected) = curated.so_dieu {
+            if imported.articles.len() != expected {
+                bail!(
+                    "{}: the source gives {} articles, the curation expects {expected} (so_dieu)",
+                    curated.tep,
+                    imported.articles.len()
+                );
+            }
+        }
         if let Some(problem) = heading_order_problem(&imported.articles) {
             imported.warnings.push(format!(
                 "{}: compendium chapters out of order ({problem}); headings dropped",
@@ -320,7 +393,9 @@ pub fn run_import(
         }
         let rendered = render::render_document(curated, &imported.articles);
         imported.warnings.extend(rendered.warnings);
-        write_atomically(&out_dir.join(&curated.tep), &rendered.markdown)?;
+        let path = out_dir.join(&curated.tep);
+        crate::fsutil::write_atomically(&path, rendered.markdown.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
         report.documents.push(DocumentReport {
             file: curated.tep.clone(),
             so_hieu: curated.so_hieu.clone(),
@@ -335,7 +410,57 @@ pub fn run_import(
                 .map(|warning| format!("{}: {warning}", curated.tep)),
         );
     }
+    if let Some(layer) = &curation.bo_phap_dien {
+        let bundle = compendium::write_bundle(
+            layer,
+            &phapdien_segments,
+            &compendium::curated_so_hieu(&curation),
+            &validity,
+            &amendments,
+            out_dir,
+            &mut report.warnings,
+        )?;
+        report.bundle = Some(bundle);
+    }
     Ok(report)
+}
+
+/// Writes the amendments the registry records for `so_hieu` into its articles, and reports an
+/// amendment of an article the document does not have as an error (a mistyped number would
+/// otherwise silently drop a notice).
+fn apply_amendments(
+    articles: &mut [Article],
+    amendments: &registry::AmendmentRegistry,
+    so_hieu: &str,
+) {
+    let mut by_article = amendments.for_document(so_hieu);
+    for article in articles.iter_mut() {
+        if let Some(found) = by_article.remove(&article.number.to_lowercase()) {
+            article.amendments = found;
+        }
+    }
+}
+
+/// A curated document the validity registry lists as replaced must not be curated as in force.
+fn check_against_registry(
+    curation: &Curation,
+    validity: &registry::ValidityRegistry,
+) -> anyhow::Result<()> {
+    for document in &curation.tai_lieu {
+        let Some(entry) = validity.get(&document.so_hieu) else {
+            continue;
+        };
+        let curated = document.tinh_trang.as_deref().unwrap_or_default();
+        if entry.tinh_trang == "het_hieu_luc" && curated != "het_hieu_luc" {
+            bail!(
+                "curation: {}: the validity registry says {} was replaced ({}), the curation says {curated}",
+                document.tep,
+                document.so_hieu,
+                entry.can_cu
+            );
+        }
+    }
+    Ok(())
 }
 
 fn load_alqac<'a>(
@@ -427,11 +552,12 @@ fn article_chars(articles: &[Article]) -> usize {
         .sum()
 }
 
-const STATUSES: [&str; 4] = [
+const STATUSES: [&str; 5] = [
     "con_hieu_luc",
     "het_hieu_luc_mot_phan",
     "het_hieu_luc",
     "chua_co_hieu_luc",
+    "theo_phap_dien",
 ];
 
 /// The curation is written by people; mistakes in it are errors (not warnings), because they would
@@ -464,8 +590,12 @@ fn validate_curation(curation: &Curation) -> anyhow::Result<()> {
                 bail!("curation: {name}: {key} is required");
             }
         }
-        if document.nguon_du_lieu == SourceKind::Alqac && document.tep_nguon.is_none() {
-            bail!("curation: {name}: tep_nguon is required for alqac");
+        if matches!(
+            document.nguon_du_lieu,
+            SourceKind::Alqac | SourceKind::VanBanGoc
+        ) && document.tep_nguon.is_none()
+        {
+            bail!("curation: {name}: tep_nguon is required for alqac and van_ban_goc");
         }
         if document.linh_vuc.is_empty() {
             bail!("curation: {name}: linh_vuc is required");
@@ -474,6 +604,7 @@ fn validate_curation(curation: &Curation) -> anyhow::Result<()> {
             ("ngay_ban_hanh", &document.ngay_ban_hanh),
             ("ngay_hieu_luc", &document.ngay_hieu_luc),
             ("ngay_kiem_tra", &document.ngay_kiem_tra),
+            ("cap_nhat_den", &document.cap_nhat_den),
         ] {
             if let Some(date) = value {
                 chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").with_context(|| {
@@ -504,18 +635,6 @@ fn validate_curation(curation: &Curation) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_atomically(path: &Path, contents: &str) -> anyhow::Result<()> {
-    let file_name = path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .unwrap_or("corpus.md");
-    let temporary: PathBuf = path.with_file_name(format!(".{file_name}.tmp"));
-    std::fs::write(&temporary, contents)
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, path)
-        .with_context(|| format!("renaming {} to {}", temporary.display(), path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,6 +648,8 @@ mod tests {
             paragraphs: vec!["Nội dung.".into()],
             phapdien_id: None,
             trich_dan: None,
+            de_muc: None,
+            amendments: Vec::new(),
             headings: HeadingPath {
                 phan: None,
                 chuong: chapter.map(Into::into),
@@ -562,6 +683,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(shared_data), ignore = "needs ../shared/data next to the checkout")]
     fn import_is_deterministic_and_atomic() {
         let directory = tempfile::tempdir().expect("temporary directory");
         let curation = directory.path().join("curation.toml");
@@ -653,18 +775,91 @@ nguon = "test"
         assert!(toml::from_str::<Curation>("[[tai_lieu]]\ntep = \"x.md\"\nnguon_du_lieu = \"thu_cong\"\nso_hieu = \"1\"\nkhong_co = 1\n").is_err());
     }
 
-    /// Regenerates `corpus/` from `corpus/curation.toml` and prints the report:
-    /// `cargo test --lib import::tests::regenerate_corpus -- --ignored --nocapture`.
+    /// The 2024 land, housing and traffic laws import through the real curation with the article
+    /// counts it states (`so_dieu`, checked by `run_import`), and the registry's amendments land in
+    /// the articles they name.
     #[test]
-    #[ignore = "writes into corpus/; run by hand to regenerate"]
-    fn regenerate_corpus() {
+    #[cfg_attr(not(shared_data), ignore = "needs ../shared/data next to the checkout")]
+    fn the_2024_laws_import_with_their_article_counts_and_amendments() {
         let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-        let report = run_import(
-            &corpus.join("curation.toml"),
-            Path::new(SHARED_DATA),
-            &corpus,
+        let curation_text =
+            std::fs::read_to_string(corpus.join("curation.toml")).expect("curation readable");
+        let blocks: Vec<&str> = curation_text
+            .split("[[tai_lieu]]")
+            .skip(1)
+            .map(|block| block.split("\n[bo_phap_dien]").next().unwrap_or(block))
+            .filter(|block| block.contains("nguon_du_lieu = \"van_ban_goc\""))
+            .collect();
+        assert_eq!(blocks.len(), 14, "the 14 documents of laws-2024/");
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let curation = directory.path().join("curation.toml");
+        let text: String = blocks
+            .iter()
+            .map(|block| format!("[[tai_lieu]]{block}"))
+            .collect();
+        std::fs::write(&curation, text).expect("write curation");
+        for registry in [VALIDITY_REGISTRY, AMENDMENT_REGISTRY] {
+            std::fs::copy(corpus.join(registry), directory.path().join(registry))
+                .expect("copy registry");
+        }
+        let out = directory.path().join("out");
+        let report = run_import(&curation, Path::new(SHARED_DATA), &out).expect("import runs");
+        let counts: BTreeMap<&str, usize> = report
+            .documents
+            .iter()
+            .map(|document| (document.so_hieu.as_str(), document.articles))
+            .collect();
+        for (so_hieu, articles) in [
+            ("31/2024/QH15", 260),
+            ("27/2023/QH15", 198),
+            ("36/2024/QH15", 89),
+            ("35/2024/QH15", 86),
+            ("168/2024/NĐ-CP", 55),
+            ("79/2024/TT-BCA", 40),
+        ] {
+            assert_eq!(counts[so_hieu], articles, "{so_hieu}");
+        }
+        let decree =
+            std::fs::read_to_string(out.join("nghi-dinh-168-2024-nd-cp.md")).expect("written");
+        let dieu_7 = &decree[decree.find("### Điều 7.").expect("Điều 7")..];
+        let dieu_7 = &dieu_7[..dieu_7.find("### Điều 8.").expect("Điều 8")];
+        assert!(
+            dieu_7.contains("<!-- sua_doi: 238/2026/NĐ-CP | 2026-08-15 |"),
+            "Điều 7 of Nghị định 168/2024 records its amendment by Nghị định 238/2026"
+        );
+        let land = std::fs::read_to_string(out.join("luat-31-2024-qh15.md")).expect("written");
+        assert!(
+            land.contains("ngay_hieu_luc: 2024-08-01"),
+            "Luật Đất đai took effect on 01/8/2024"
+        );
+        assert!(land.contains("thay_the: [45/2013/QH13]"));
+    }
+
+    #[test]
+    fn a_curated_document_the_registry_lists_as_replaced_cannot_be_in_force() {
+        let curation: Curation = toml::from_str(
+            r#"
+[[tai_lieu]]
+tep = "luat-81-2006-qh11.md"
+nguon_du_lieu = "phapdien"
+khoa = "81/2006/QH11"
+so_hieu = "81/2006/QH11"
+ten = "Luật Cư trú"
+loai_van_ban = "Luật"
+co_quan_ban_hanh = "Quốc hội"
+ngay_ban_hanh = "2006-11-29"
+tinh_trang = "con_hieu_luc"
+pham_vi = "toan_quoc"
+linh_vuc = ["cu-tru"]
+nguon = "test"
+"#,
         )
-        .expect("import runs");
-        println!("{report}");
+        .expect("parses");
+        let registry: registry::ValidityRegistry = toml::from_str(
+            "[[van_ban]]\nso_hieu = \"81/2006/QH11\"\nten = \"Luật Cư trú 2006\"\ntinh_trang = \"het_hieu_luc\"\nbi_thay_the_boi = [\"68/2020/QH14\"]\ntu_ngay = \"2021-07-01\"\ncan_cu = \"Khoản 2 Điều 38 Luật Cư trú số 68/2020/QH14\"\nngay_kiem_tra = \"2026-12-05\"\n",
+        )
+        .expect("parses");
+        let error = check_against_registry(&curation, &registry).expect_err("refused");
+        assert!(error.to_string().contains("68/2020/QH14"), "{error}");
     }
 }

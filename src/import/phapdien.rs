@@ -25,7 +25,9 @@ use super::{Article, HeadingPath, ImportedDocument};
 struct Record {
     id: Option<String>,
     dieu_title: Option<String>,
+    de_muc: Option<String>,
     de_muc_slug: Option<String>,
+    chu_de_slug: Option<String>,
     phapdien_chu_de_no: Option<u32>,
     phapdien_de_muc_no: Option<u32>,
     phan: Option<String>,
@@ -45,6 +47,10 @@ struct Source {
     )]
     unit_no: Option<String>,
     so_hieu: Option<String>,
+    loai_van_ban: Option<String>,
+    co_quan_ban_hanh: Option<String>,
+    ngay_ban_hanh: Option<String>,
+    ngay_hieu_luc: Option<String>,
 }
 
 /// One source article recovered from the compendium: a whole record, or a piece split off a record.
@@ -58,6 +64,8 @@ pub struct Segment {
     pub headings: HeadingPath,
     /// True when this is the record's own article (not a piece split off its text).
     pub is_record: bool,
+    /// The compendium topic (đề mục) the record is filed under, e.g. "Hôn nhân và gia đình".
+    pub de_muc: Option<String>,
     /// The record the segment was read from, for reports.
     pub record_id: String,
 }
@@ -66,15 +74,68 @@ pub struct Segment {
 #[derive(Debug, Default)]
 pub struct PhapdienSegments {
     pub by_so_hieu: BTreeMap<String, Vec<Segment>>,
+    /// What the records say about each wanted document (for front matter the curation does not give).
+    pub facts: BTreeMap<String, DocumentFacts>,
     pub warnings: Vec<String>,
 }
 
-/// Reads the compendium and keeps the segments whose source document is in `wanted` (số hiệu, as written
-/// in the data, e.g. "52/2014/QH13").
-pub fn read_segments(
-    jsonl_path: &Path,
-    wanted: &BTreeSet<String>,
-) -> anyhow::Result<PhapdienSegments> {
+/// Document-level facts gathered from the source citations of a document's records. The first
+/// non-empty value met is kept for each field; `citations` keeps every distinct raw citation.
+#[derive(Debug, Default, Clone)]
+pub struct DocumentFacts {
+    pub loai_van_ban: Option<String>,
+    pub co_quan_ban_hanh: Option<String>,
+    /// As in the data: dd/mm/yyyy.
+    pub ngay_ban_hanh: Option<String>,
+    pub ngay_hieu_luc: Option<String>,
+    /// Compendium topics (chủ đề slugs) the document's articles are filed under, in first-seen order.
+    pub topics: Vec<String>,
+    /// Distinct raw source citations ("(Điều 1 Luật số 32/2004/QH11 An ninh Quốc gia ngày …)").
+    pub citations: BTreeSet<String>,
+}
+
+impl DocumentFacts {
+    fn absorb(&mut self, record: &Record, source: &Source) {
+        fn keep(slot: &mut Option<String>, value: &Option<String>) {
+            if slot.is_none() {
+                *slot = value.clone().filter(|value| !value.trim().is_empty());
+            }
+        }
+        keep(&mut self.loai_van_ban, &source.loai_van_ban);
+        keep(&mut self.co_quan_ban_hanh, &source.co_quan_ban_hanh);
+        keep(&mut self.ngay_ban_hanh, &source.ngay_ban_hanh);
+        keep(&mut self.ngay_hieu_luc, &source.ngay_hieu_luc);
+        if let Some(topic) = &record.chu_de_slug {
+            if !self.topics.contains(topic) {
+                self.topics.push(topic.clone());
+            }
+        }
+        if let Some(raw) = &source.raw {
+            self.citations.insert(raw.clone());
+        }
+    }
+}
+
+/// Which documents [`read_segments`] keeps.
+#[derive(Debug, Clone, Copy)]
+pub enum Wanted<'a> {
+    /// Every source document of the compendium.
+    All,
+    /// These số hiệu, as written in the data, e.g. "52/2014/QH13".
+    Only(&'a BTreeSet<String>),
+}
+
+impl Wanted<'_> {
+    fn contains(&self, so_hieu: &str) -> bool {
+        match self {
+            Wanted::All => !so_hieu.is_empty(),
+            Wanted::Only(set) => set.contains(so_hieu),
+        }
+    }
+}
+
+/// Reads the compendium and keeps the segments whose source document is wanted.
+pub fn read_segments(jsonl_path: &Path, wanted: Wanted<'_>) -> anyhow::Result<PhapdienSegments> {
     let file = std::fs::File::open(jsonl_path)
         .with_context(|| format!("opening {}", jsonl_path.display()))?;
     let mut result = PhapdienSegments::default();
@@ -100,12 +161,24 @@ pub fn read_segments(
             .as_ref()
             .and_then(|source| source.so_hieu.clone())
             .unwrap_or_default();
-        let text_mentions_wanted = record
-            .text
-            .as_deref()
-            .is_some_and(|text| wanted.iter().any(|so_hieu| text.contains(so_hieu.as_str())));
+        let text_mentions_wanted = match wanted {
+            Wanted::All => true,
+            Wanted::Only(set) => record
+                .text
+                .as_deref()
+                .is_some_and(|text| set.iter().any(|so_hieu| text.contains(so_hieu.as_str()))),
+        };
         if !wanted.contains(&own_so_hieu) && !text_mentions_wanted {
             continue;
+        }
+        if wanted.contains(&own_so_hieu) {
+            if let Some(source) = &record.source {
+                result
+                    .facts
+                    .entry(own_so_hieu.clone())
+                    .or_default()
+                    .absorb(&record, source);
+            }
         }
         let mut warnings = Vec::new();
         for segment in segments_from_record(&record, &mut warnings) {
@@ -265,6 +338,7 @@ fn segments_from_record(record: &Record, warnings: &mut Vec<String>) -> Vec<Segm
                         phapdien_id: current_id,
                         headings: headings_for_this.clone(),
                         is_record: current_is_record,
+                        de_muc: record.de_muc.clone(),
                         record_id: record_id.clone(),
                     });
                     current_number = next_number;
@@ -285,6 +359,7 @@ fn segments_from_record(record: &Record, warnings: &mut Vec<String>) -> Vec<Segm
             phapdien_id: current_id,
             headings: headings_for_this,
             is_record: current_is_record,
+            de_muc: record.de_muc.clone(),
             record_id: record_id.clone(),
         });
         if segment_so_hieu == *so_hieu || piece.block.is_none() {
@@ -505,6 +580,8 @@ pub fn build_document(
             paragraphs: segment.paragraphs.clone(),
             phapdien_id: segment.phapdien_id.clone(),
             trich_dan: Some(format!("Điều {} {citation_name}", segment.number)),
+            de_muc: segment.de_muc.clone(),
+            amendments: Vec::new(),
             headings: if use_headings {
                 segment.headings.clone()
             } else {
@@ -551,6 +628,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(shared_data), ignore = "needs ../shared/data next to the checkout")]
     fn dieu_8_luat_hon_nhan_va_gia_dinh() {
         let records = real_records(&["hon-nhan-va-gia-dinh::8.4.LQ.8"]);
         assert_eq!(records.len(), 1);
@@ -611,6 +689,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(shared_data), ignore = "needs ../shared/data next to the checkout")]
     fn run_on_compendium_blocks_become_their_own_articles() {
         // Điều 43 Luật Doanh nghiệp carries Điều 44 and 45 and the next chapter's heading in its text.
         let records = real_records(&["doanh-nghiep::12.1.LQ.43"]);
@@ -641,6 +720,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(shared_data), ignore = "needs ../shared/data next to the checkout")]
     fn blocks_of_another_document_keep_their_own_citation() {
         // Điều 30 Luật Doanh nghiệp runs on into Điều 47-… Nghị định 01/2021/NĐ-CP.
         let records = real_records(&["doanh-nghiep::12.1.LQ.30"]);
@@ -655,6 +735,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(shared_data), ignore = "needs ../shared/data next to the checkout")]
     fn plain_next_article_is_split_off_and_duplicates_keep_the_record() {
         // Điều 32 Luật Trợ giúp pháp lý ends with the text of Điều 33, which also has a record of its own.
         let records = real_records(&["tro-giup-phap-ly::4.5.LQ.32", "tro-giup-phap-ly::4.5.LQ.33"]);

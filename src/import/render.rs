@@ -1,7 +1,6 @@
 //! Writes a corpus Markdown file (front matter + body) exactly as `corpus/FORMAT.md` describes, and flags
 //! body lines that the corpus parser would misread as structure.
 
-use super::text;
 use super::{Article, CuratedDocument, HeadingPath};
 
 pub struct Rendered {
@@ -33,6 +32,7 @@ pub fn render_document(curated: &CuratedDocument, articles: &[Article]) -> Rende
     push_list(&mut out, "linh_vuc", &curated.linh_vuc);
     push_value(&mut out, "nguon", curated.nguon.as_ref());
     push_value(&mut out, "ghi_chu", curated.ghi_chu.as_ref());
+    push_value(&mut out, "cap_nhat_den", curated.cap_nhat_den.as_ref());
     out.push_str("---\n");
 
     let mut previous = HeadingPath::default();
@@ -51,15 +51,31 @@ pub fn render_document(curated: &CuratedDocument, articles: &[Article]) -> Rende
         if let Some(citation) = &article.trich_dan {
             out.push_str(&format!("<!-- trich_dan: {citation} -->\n"));
         }
+        if let Some(topic) = &article.de_muc {
+            out.push_str(&format!("<!-- de_muc: {topic} -->\n"));
+        }
+        for amendment in &article.amendments {
+            out.push_str(&format!(
+                "<!-- {}: {} -->\n",
+                crate::corpus::parser::AMENDMENT_ATTRIBUTE,
+                amendment.to_attribute()
+            ));
+        }
         for paragraph in &article.paragraphs {
+            out.push('\n');
             if let Some(problem) = misread_as_structure(paragraph) {
+                // Quoted, as the official texts quote the articles they amend: read bare, it would
+                // start an article or chapter of this document (a duplicate number, a lost text).
                 warnings.push(format!(
-                    "Điều {}: a paragraph {problem}: {:.60}",
+                    "Điều {}: a paragraph starts like an {problem}, quoted: {:.60}",
                     article.number, paragraph
                 ));
+                out.push('“');
+                out.push_str(paragraph);
+                out.push('”');
+            } else {
+                out.push_str(paragraph);
             }
-            out.push('\n');
-            out.push_str(paragraph);
             out.push('\n');
         }
     }
@@ -122,11 +138,5 @@ fn push_heading_changes(out: &mut String, previous: &HeadingPath, current: &Head
 /// The corpus parser reads structure from the first words of a line; a body paragraph that starts like
 /// a heading would become one. Returns what it would be read as.
 fn misread_as_structure(paragraph: &str) -> Option<&'static str> {
-    if text::article_heading(paragraph).is_some() {
-        return Some("starts like an article heading");
-    }
-    if text::heading_label(paragraph.split('.').next().unwrap_or("")).is_some() {
-        return Some("starts like a Phần/Chương/Mục heading");
-    }
-    None
+    crate::corpus::parser::structure_started_by(paragraph)
 }

@@ -257,3 +257,67 @@ II. CHỈ TIÊU
     assert_eq!(labels, ["Mục I. MỤC ĐÍCH, YÊU CẦU", "Mục II. CHỈ TIÊU"]);
     assert_eq!(document.articles[0].clauses[0].points[0].letter, "a");
 }
+
+#[test]
+fn amendments_are_read_one_per_line_and_checked() {
+    let outcome = parse(
+        "### Điều 7. Xử phạt người điều khiển xe mô tô
+<!-- sua_doi: 238/2026/NĐ-CP | 2026-08-15 | theo khoản 2, khoản 3 Điều 19 -->
+<!-- sua_doi: 1/2027/NĐ-CP |  | theo Điều 4 -->
+1. Phạt tiền.
+",
+    );
+    assert!(outcome.diagnostics.is_empty(), "{:?}", messages(&outcome));
+    let article = &outcome.document.unwrap().articles[0];
+    assert_eq!(article.amendments.len(), 2);
+    assert_eq!(article.amendments[0].by, "238/2026/NĐ-CP");
+    assert_eq!(
+        article.amendments[0].effective,
+        chrono::NaiveDate::from_ymd_opt(2026, 8, 15)
+    );
+    assert_eq!(article.amendments[1].effective, None);
+    assert!(
+        !article.attributes.contains_key("sua_doi"),
+        "amendments are typed, not left as attributes"
+    );
+
+    let broken =
+        parse("### Điều 7. X\n<!-- sua_doi: 238/2026/NĐ-CP | 15/8/2026 | theo Điều 2 -->\n");
+    assert!(broken.has_errors(), "a date not in YYYY-MM-DD is an error");
+    assert!(
+        messages(&broken)[0].contains(":14: error: `sua_doi`"),
+        "{:?}",
+        messages(&broken)
+    );
+}
+
+#[test]
+fn compendium_documents_are_labelled_with_their_source_and_date() {
+    let source = FRONT.replace(
+        "tinh_trang: con_hieu_luc",
+        "tinh_trang: theo_phap_dien\ncap_nhat_den: 2025-11-14",
+    );
+    let outcome = parse_document("x.md", &format!("{source}### Điều 1. A\nNội dung.\n"));
+    assert!(outcome.diagnostics.is_empty(), "{:?}", messages(&outcome));
+    let meta = outcome.document.unwrap().meta;
+    assert_eq!(meta.tinh_trang, Validity::PerCompendium);
+    assert!(meta.tinh_trang.is_applicable());
+    assert_eq!(
+        meta.validity_label(),
+        "Theo Bộ Pháp điển, cập nhật đến 14/11/2025"
+    );
+}
+
+#[test]
+fn structure_lines_are_recognised_for_quoting() {
+    assert_eq!(
+        structure_started_by("Điều 4. Rút tố cáo"),
+        Some("article heading")
+    );
+    assert_eq!(
+        structure_started_by("Chương II"),
+        Some("Phần/Chương/Mục heading")
+    );
+    assert_eq!(structure_started_by("“Điều 4. Rút tố cáo”"), None);
+    assert_eq!(structure_started_by("Mục đích của kế hoạch là"), None);
+}
