@@ -1,7 +1,8 @@
 //! Wiring: from a [`Config`] to a ready [`Assistant`] — prompts, corpus, model, index (ingesting
 //! what is missing). Shared by `hoiluat serve`, `hoiluat ingest` and `hoiluat ask`.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,7 +13,8 @@ use crate::config::Config;
 use crate::corpus::{load_corpus, CorpusLoad, Severity};
 use crate::embed::{E5Embedder, EmbedError, Embedder, ModelPaths, TokenCounter};
 use crate::ingest::{
-    corpus_chunks, ingest, is_up_to_date, IngestError, IngestOptions, IngestReport,
+    corpus_chunks, ingest, is_up_to_date, prepare, source_fingerprint, IngestError, IngestOptions,
+    IngestProgress, IngestReport, PendingIngest,
 };
 use crate::library::Library;
 use crate::store::edge::EdgeStore;
@@ -44,6 +46,8 @@ pub enum StartError {
         dir: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot read the indexing priorities {path}: {message}")]
+    Priorities { path: PathBuf, message: String },
 }
 
 /// How start-up treats the index.
@@ -55,15 +59,122 @@ pub enum IndexMode {
     AlwaysIngest,
     /// Delete the index and ingest everything (`hoiluat ingest --rebuild`).
     Rebuild,
+    /// Like `IngestIfNeeded`, but return once the core tier (the loose corpus files: the curated
+    /// documents and the 2024 laws) is searchable, leaving the compendium bundle to
+    /// [`Started::background`] (`hoiluat serve`).
+    CoreFirst,
 }
+
+/// Tier of the loose corpus files, indexed before the service answers.
+pub const CORE_TIER: u32 = 0;
+/// The compendium's fields in the order they are indexed on a first start (most asked first).
+pub const PRIORITY_FILE: &str = "priority.toml";
 
 /// What start-up produced.
 pub struct Started {
     pub assistant: Arc<Assistant>,
     /// The configured vector store (`store.kind`): embedded engine or Qdrant server.
     pub store: Arc<dyn VectorStore>,
-    /// Set when this start ingested.
+    /// Set when this start ingested (for `CoreFirst`: the core only).
     pub ingest_report: Option<IngestReport>,
+    /// For [`IndexMode::CoreFirst`]: the rest of the corpus, to index with
+    /// [`BackgroundIngest::run`] while the service answers.
+    pub background: Option<BackgroundIngest>,
+    /// How far the index is (shared with `/readyz`).
+    pub progress: Arc<IngestProgress>,
+}
+
+/// The part of an ingest left after the core: the compendium bundle, in priority order.
+pub struct BackgroundIngest {
+    pending: PendingIngest,
+    embedder: Arc<dyn Embedder>,
+    store: Arc<dyn VectorStore>,
+    options: IngestOptions,
+}
+
+impl BackgroundIngest {
+    /// Chunks left to embed.
+    pub fn remaining(&self) -> usize {
+        self.pending.remaining()
+    }
+
+    /// Indexes the rest (blocking: run it on its own thread), then optimises the index and lets
+    /// `assistant` forget answers given while the index was incomplete.
+    pub fn run(self, assistant: &Assistant) -> Result<IngestReport, StartError> {
+        let report =
+            self.pending
+                .finish(self.embedder.as_ref(), self.store.as_ref(), &self.options)?;
+        tracing::info!(
+            embedded = report.embedded,
+            from_cache = report.from_cache,
+            seconds = report.elapsed.as_secs_f32(),
+            "whole corpus indexed"
+        );
+        assistant.forget_cached_answers();
+        if let Err(error) = self.store.optimize() {
+            tracing::warn!(%error, "index optimisation failed; search stays exact but slower");
+        }
+        Ok(report)
+    }
+}
+
+/// SHA-256 of a file (the tokenizer, whose vocabulary sizes the chunks).
+fn file_digest(path: &Path) -> Result<String, StartError> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).map_err(|source| {
+        StartError::Model(EmbedError::Model(format!(
+            "cannot read {}: {source}",
+            path.display()
+        )))
+    })?;
+    Ok(hex::encode(&Sha256::digest(&bytes)[..16]))
+}
+
+/// `corpus/priority.toml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Priorities {
+    linh_vuc: Vec<String>,
+}
+
+/// The tier each document's chunks are indexed in: the loose files first ([`CORE_TIER`]), then
+/// bundled documents by the rank of their best-placed field in `corpus/priority.toml`, then the rest.
+pub fn document_tiers(
+    corpus_dir: &Path,
+    documents: &[crate::corpus::Document],
+) -> Result<HashMap<String, u32>, StartError> {
+    let path = corpus_dir.join(PRIORITY_FILE);
+    let priorities: Priorities = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|error| StartError::Priorities {
+            path: path.clone(),
+            message: error.to_string(),
+        })?,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Priorities::default(),
+        Err(error) => {
+            return Err(StartError::Priorities {
+                path,
+                message: error.to_string(),
+            })
+        }
+    };
+    let unlisted = priorities.linh_vuc.len() as u32 + 1;
+    Ok(documents
+        .iter()
+        .map(|document| {
+            let tier = if document.is_bundled() {
+                document
+                    .meta
+                    .linh_vuc
+                    .iter()
+                    .filter_map(|field| priorities.linh_vuc.iter().position(|p| p == field))
+                    .min()
+                    .map_or(unlisted, |rank| rank as u32 + 1)
+            } else {
+                CORE_TIER
+            };
+            (document.meta.so_hieu.clone(), tier)
+        })
+        .collect())
 }
 
 /// Reads the corpus and logs its diagnostics (warnings at debug level: the shipped corpus has
@@ -180,22 +291,34 @@ fn needs_ingest_at_start(
 
 /// Loads everything and brings the index up to date. Blocking (minutes on a first start).
 pub fn start(config: &Config, mode: IndexMode, progress: bool) -> Result<Started, StartError> {
+    start_with(config, mode, progress, Arc::new(IngestProgress::default()))
+}
+
+/// [`start`] reporting its progress into `tracker` (which `/readyz` reads).
+pub fn start_with(
+    config: &Config,
+    mode: IndexMode,
+    progress: bool,
+    tracker: Arc<IngestProgress>,
+) -> Result<Started, StartError> {
     let started = Instant::now();
     let prompts = Arc::new(Prompts::load(&config.paths.prompts_dir)?);
     let corpus = read_corpus(config)?;
     let model_paths = ModelPaths::under(&config.paths.models_dir);
-    let counter = TokenCounter::load(&model_paths.tokenizer_file())?;
-    let chunks = corpus_chunks(&corpus.documents, &|text| counter.passage_tokens(text));
+    let tiers = document_tiers(&config.paths.corpus_dir, &corpus.documents)?;
     let library = Arc::new(Library::from_documents(&corpus.documents));
+    let tokenizer_digest = file_digest(&model_paths.tokenizer_file())?;
+    let source_fingerprint = source_fingerprint(&corpus.source_digest, &tokenizer_digest);
     tracing::info!(
         documents = corpus.documents.len(),
         articles = library.article_count(),
-        chunks = chunks.len(),
         rejected_files = corpus.rejected_files.len(),
+        overridden_by_loose_files = corpus.overridden.len(),
         "corpus loaded"
     );
 
-    let embedder = Arc::new(E5Embedder::load(&model_paths, config.model.sessions)?);
+    let embedder: Arc<dyn Embedder> =
+        Arc::new(E5Embedder::load(&model_paths, config.model.sessions)?);
     let expected = CollectionInfo {
         model_id: embedder.model_id().to_owned(),
         dimension: embedder.dimension(),
@@ -203,48 +326,103 @@ pub fn start(config: &Config, mode: IndexMode, progress: bool) -> Result<Started
     let (mut store, new_generation) = open_store(config, &expected, mode)?;
     let state_dir = state_dir(config);
 
-    let needs_ingest = mode != IndexMode::IngestIfNeeded
-        || needs_ingest_at_start(config, store.as_ref(), &chunks, embedder.model_id())?;
-    let ingest_report = if needs_ingest {
-        let cache = VectorCache::open(
-            &config.paths.vector_cache_dir(),
-            embedder.model_id(),
-            embedder.dimension(),
-        )?;
-        let options = IngestOptions {
-            batch_size: config.model.ingest_batch,
-            progress,
-            cache: Some(Arc::new(cache)),
-        };
-        let report = ingest(
-            &chunks,
-            embedder.as_ref(),
-            store.as_ref(),
-            &state_dir,
-            &options,
-        )?;
-        if let Some(generation) = new_generation {
-            // The new generation is complete: switch the alias, then read through it.
-            if let Err(error) = generation.publish() {
-                let _ = std::fs::remove_file(state_dir.join(crate::ingest::STATE_FILE));
-                return Err(error.into());
-            }
-            store = Arc::new(QdrantStore::open(&config.store, &expected)?);
-        }
-        tracing::info!(
-            embedded = report.embedded,
-            from_cache = report.from_cache,
-            refreshed = report.refreshed,
-            deleted = report.deleted,
-            unchanged = report.unchanged,
-            seconds = report.elapsed.as_secs_f32(),
-            "index up to date"
-        );
-        Some(report)
-    } else {
-        tracing::info!(chunks = chunks.len(), "index reused");
+    // A complete index of exactly these sources: nothing to compare, so no need to chunk (which
+    // tokenises the whole compendium).
+    let complete = matches!(mode, IndexMode::IngestIfNeeded | IndexMode::CoreFirst)
+        .then(|| {
+            crate::ingest::complete_state(&state_dir, &source_fingerprint, embedder.model_id())
+        })
+        .flatten();
+    let mut background = None;
+    let ingest_report = if let Some(state) = complete {
+        tracker.mark_complete(state.chunk_count);
+        tracing::info!(chunks = state.chunk_count, "index reused");
         None
+    } else {
+        let counter = TokenCounter::load(&model_paths.tokenizer_file())?;
+        let chunks: Arc<[Chunk]> =
+            corpus_chunks(&corpus.documents, &|text| counter.passage_tokens(text)).into();
+        tracing::info!(chunks = chunks.len(), "corpus chunked");
+        let needs_ingest = matches!(mode, IndexMode::AlwaysIngest | IndexMode::Rebuild)
+            || needs_ingest_at_start(config, store.as_ref(), &chunks, embedder.model_id())?;
+        if needs_ingest {
+            let cache = VectorCache::open(
+                &config.paths.vector_cache_dir(),
+                embedder.model_id(),
+                embedder.dimension(),
+            )?;
+            let options = IngestOptions {
+                batch_size: config.model.ingest_batch,
+                progress,
+                cache: Some(Arc::new(cache)),
+                tracker: tracker.clone(),
+                source_fingerprint: Some(source_fingerprint.clone()),
+            };
+            let tier_of = |chunk: &Chunk| {
+                tiers
+                    .get(&chunk.payload.so_hieu)
+                    .copied()
+                    .unwrap_or(CORE_TIER)
+            };
+            let mut pending = prepare(
+                chunks.clone(),
+                &tier_of,
+                store.as_ref(),
+                &state_dir,
+                &options,
+            )?;
+            let report = if mode == IndexMode::CoreFirst && new_generation.is_none() {
+                pending.embed_tiers_up_to(
+                    CORE_TIER,
+                    embedder.as_ref(),
+                    store.as_ref(),
+                    &options,
+                )?;
+                tracing::info!(
+                    remaining = pending.remaining(),
+                    seconds = started.elapsed().as_secs_f32(),
+                    "core indexed; the rest of the corpus is indexed in the background"
+                );
+                let report = IngestReport {
+                    chunks: chunks.len(),
+                    ..IngestReport::default()
+                };
+                background = Some(BackgroundIngest {
+                    pending,
+                    embedder: embedder.clone(),
+                    store: store.clone(),
+                    options,
+                });
+                report
+            } else {
+                let report = pending.finish(embedder.as_ref(), store.as_ref(), &options)?;
+                if let Some(generation) = new_generation {
+                    // The new generation is complete: switch the alias, then read through it.
+                    if let Err(error) = generation.publish() {
+                        let _ = std::fs::remove_file(state_dir.join(crate::ingest::STATE_FILE));
+                        return Err(error.into());
+                    }
+                    store = Arc::new(QdrantStore::open(&config.store, &expected)?);
+                }
+                tracing::info!(
+                    embedded = report.embedded,
+                    from_cache = report.from_cache,
+                    refreshed = report.refreshed,
+                    deleted = report.deleted,
+                    unchanged = report.unchanged,
+                    seconds = report.elapsed.as_secs_f32(),
+                    "index up to date"
+                );
+                report
+            };
+            Some(report)
+        } else {
+            tracker.mark_complete(chunks.len());
+            tracing::info!(chunks = chunks.len(), "index reused");
+            None
+        }
     };
+    drop(corpus);
 
     let assistant = Arc::new(Assistant::new(
         embedder,
@@ -260,6 +438,8 @@ pub fn start(config: &Config, mode: IndexMode, progress: bool) -> Result<Started
         assistant,
         store,
         ingest_report,
+        background,
+        progress: tracker,
     })
 }
 
@@ -293,10 +473,13 @@ pub fn reindex(config: &Config, assistant: &Assistant) -> Result<IngestReport, S
             embedder.model_id(),
             embedder.dimension(),
         )?;
+        let tokenizer_digest = file_digest(&model_paths.tokenizer_file())?;
         let options = IngestOptions {
             batch_size: config.model.ingest_batch,
             progress: false,
             cache: Some(Arc::new(cache)),
+            source_fingerprint: Some(source_fingerprint(&corpus.source_digest, &tokenizer_digest)),
+            ..IngestOptions::default()
         };
         ingest(
             &chunks,

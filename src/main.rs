@@ -306,7 +306,10 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
         // Start-up may ingest for minutes: serve /healthz and "not ready" meanwhile.
         let ready_state = state.clone();
         let start_config = config.clone();
-        let startup = tokio::task::spawn_blocking(move || app::start(&start_config, IndexMode::IngestIfNeeded, true));
+        let tracker = state.index_progress();
+        let startup = tokio::task::spawn_blocking(move || {
+            app::start_with(&start_config, IndexMode::CoreFirst, true, tracker)
+        });
         let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown_signal());
         let server = tokio::spawn(async move { server.await });
@@ -316,18 +319,29 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
             outcome = startup => outcome?,
             _ = tokio::signal::ctrl_c() => {
                 tracing::info!("interrupted during start-up; the next start resumes the ingest");
-                return Ok(ExitCode::from(130));
+                // Exit at once: returning would drop the runtime, which waits for the blocking
+                // start-up task, i.e. for the ingest to finish. Every flushed batch is kept.
+                std::process::exit(130);
             }
         };
         match startup {
             Ok(started) => {
-                if started.ingest_report.is_some() {
+                if started.ingest_report.is_some() && started.background.is_none() {
                     app::optimize_in_background(started.store.clone());
                 }
                 // Conversations survive restarts: follow-ups are read back from the database.
                 started.assistant.set_history_source(Arc::new(db.clone()));
-                ready_state.set_ready(started.assistant);
+                ready_state.set_ready(started.assistant.clone());
                 tracing::info!("ready");
+                if let Some(background) = started.background {
+                    // Answers use whatever is indexed so far; a restart resumes where this stops.
+                    let assistant = started.assistant.clone();
+                    std::thread::spawn(move || {
+                        if let Err(error) = background.run(&assistant) {
+                            tracing::error!(%error, "background indexing failed; the next start resumes it");
+                        }
+                    });
+                }
             }
             Err(error) => {
                 tracing::error!(%error, "start-up failed");

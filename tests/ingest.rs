@@ -33,6 +33,7 @@ fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
         batch_size: 16,
         progress: false,
         cache: None,
+        ..IngestOptions::default()
     };
     let chunks_of = || {
         let corpus = load_corpus(&corpus_dir).unwrap();
@@ -229,4 +230,95 @@ fn expired_law_is_named_not_quoted() {
         "{:?}",
         answer.notices
     );
+}
+
+/// `serve` on a first start: the loose files (the curated core) are indexed before the service
+/// answers, the compendium bundle after, in the background; answers meanwhile come from what is
+/// indexed; when it is done the index is complete, and the next start neither chunks nor embeds.
+#[test]
+fn core_first_then_the_bundle_in_the_background() {
+    use hoiluat::answer::Outcome;
+    use hoiluat::corpus::load::BUNDLE_SEPARATOR;
+
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = common::corpus_with(dir.path(), &[DOCUMENT]);
+    let bundled = "---
+so_hieu: 46/2019/QH14
+ten: Luật Thư viện
+loai_van_ban: Luật
+co_quan_ban_hanh: Quốc hội
+ngay_ban_hanh: 2019-11-21
+ngay_hieu_luc: 2020-07-01
+tinh_trang: theo_phap_dien
+pham_vi: toan_quoc
+linh_vuc: [van-hoa-the-thao-du-lich]
+nguon: test
+cap_nhat_den: 2025-11-14
+---
+### Điều 26. Quyền của người sử dụng thư viện
+1. Người sử dụng thư viện được sử dụng tài nguyên thông tin và tiện ích thư viện miễn phí hoặc có trả phí theo nội quy thư viện.
+2. Người khuyết tật được tiếp cận tài nguyên thông tin theo quy định.
+";
+    let bundle = format!("{BUNDLE_SEPARATOR}luat-46-2019-qh14.md\n{bundled}");
+    std::fs::write(
+        corpus.join("phap-dien.md.zst"),
+        zstd::stream::encode_all(bundle.as_bytes(), 3).unwrap(),
+    )
+    .unwrap();
+    let config = common::config_for(dir.path(), &corpus);
+    let question = "Người sử dụng thư viện có phải trả phí không?";
+
+    let first = app::start_with(
+        &config,
+        IndexMode::CoreFirst,
+        false,
+        Arc::new(hoiluat::ingest::IngestProgress::default()),
+    )
+    .unwrap();
+    let background = first
+        .background
+        .expect("the bundle is left to the background");
+    assert!(background.remaining() > 0);
+    let progress = first.progress.snapshot();
+    assert!(!progress.complete);
+    assert!(progress.indexed_chunks < progress.total_chunks);
+    assert!(
+        first
+            .assistant
+            .library()
+            .article("46-2019-qh14.dieu-26")
+            .is_some(),
+        "the library holds every document from the start"
+    );
+    let before = first.assistant.ask_blocking(question, None).unwrap();
+    assert!(
+        before
+            .quotes
+            .iter()
+            .all(|q| q.citation.so_hieu != "46/2019/QH14"),
+        "nothing is quoted from a document not yet indexed"
+    );
+
+    background.run(&first.assistant).unwrap();
+    assert!(first.progress.snapshot().complete);
+    let after = first.assistant.ask_blocking(question, None).unwrap();
+    assert_eq!(after.outcome, Outcome::Answered, "{}", after.text);
+    assert_eq!(after.quotes[0].citation.so_hieu, "46/2019/QH14");
+    assert!(
+        after.quotes[0]
+            .citation
+            .text
+            .contains("theo Bộ Pháp điển, cập nhật đến 14/11/2025"),
+        "{}",
+        after.quotes[0].citation.text
+    );
+    drop(first);
+
+    let second = app::start(&config, IndexMode::IngestIfNeeded, false).unwrap();
+    assert!(
+        second.ingest_report.is_none(),
+        "the complete index is reused"
+    );
+    assert!(second.progress.snapshot().complete);
+    assert!(second.background.is_none());
 }

@@ -129,19 +129,34 @@ pub fn citation(
         }
     };
     let effective = meta.ngay_hieu_luc.map(|d| d.format("%d/%m/%Y").to_string());
+    let validity_label = meta.validity_label();
     let validity_text = match &effective {
         Some(date) => render(
             &prompts.wording.citation_validity,
             &BTreeMap::from([
                 ("effective", date.clone()),
-                ("validity", meta.tinh_trang.label().to_lowercase()),
+                ("validity", lowercase_first(&validity_label)),
             ]),
         ),
         None => render(
             &prompts.wording.citation_validity_unknown_date,
-            &BTreeMap::from([("validity", meta.tinh_trang.label().to_lowercase())]),
+            &BTreeMap::from([("validity", lowercase_first(&validity_label))]),
         ),
     };
+    let recorded: Vec<&str> = entry
+        .article
+        .amendments
+        .iter()
+        .map(|amendment| amendment.by.as_str())
+        .collect();
+    let amended_by_unrecorded = meta
+        .duoc_sua_doi_boi
+        .iter()
+        .filter(|so_hieu| {
+            !recorded.contains(&so_hieu.as_str()) && !entry.recorded_amenders.contains(*so_hieu)
+        })
+        .cloned()
+        .collect();
     let reference = format!("{unit} {}", meta.citation_title());
     Citation {
         article_id: entry.id.clone(),
@@ -155,6 +170,19 @@ pub fn citation(
         text: format!("{reference} ({validity_text})"),
         reference,
         source_attribute: entry.article.attributes.get("trich_dan").cloned(),
+        validity_label,
+        amendments: entry.article.amendments.clone(),
+        amended_by_unrecorded,
+    }
+}
+
+/// "Theo Bộ Pháp điển, …" → "theo Bộ Pháp điển, …": the label inside a sentence. Only the first
+/// letter: the rest holds proper names.
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -198,22 +226,65 @@ fn join_vietnamese(items: &[String]) -> String {
     }
 }
 
-/// Warnings for quotes from documents that are not fully in force.
+/// Warnings for quotes from documents that are not fully in force or whose validity nobody
+/// reviewed, and for quoted articles that later documents amended: the quote is the wording as
+/// first issued, so the answer must say what changed it.
 pub fn validity_notices(quotes: &[Quote], prompts: &Prompts) -> Vec<String> {
     let mut notices = Vec::new();
-    for quote in quotes {
-        if quote.citation.validity == Validity::InForce {
-            continue;
-        }
-        let notice = render(
-            &prompts.wording.validity_warning,
-            &BTreeMap::from([
-                ("document", document_reference(&quote.citation)),
-                ("validity", quote.citation.validity.label().to_lowercase()),
-            ]),
-        );
+    let mut push = |notice: String| {
         if !notices.contains(&notice) {
             notices.push(notice);
+        }
+    };
+    for quote in quotes {
+        let citation = &quote.citation;
+        let document = document_reference(citation);
+        match citation.validity {
+            Validity::InForce => {}
+            Validity::PerCompendium => push(render(
+                &prompts.wording.unverified_validity,
+                &BTreeMap::from([
+                    ("document", document.clone()),
+                    ("validity", lowercase_first(&citation.validity_label)),
+                ]),
+            )),
+            validity => push(render(
+                &prompts.wording.validity_warning,
+                &BTreeMap::from([
+                    ("document", document.clone()),
+                    ("validity", validity.label().to_lowercase()),
+                ]),
+            )),
+        }
+        for amendment in &citation.amendments {
+            let since = amendment.effective.map_or(String::new(), |date| {
+                render(
+                    &prompts.wording.amended_since,
+                    &BTreeMap::from([("date", date.format("%d/%m/%Y").to_string())]),
+                )
+            });
+            push(render(
+                &prompts.wording.article_amended,
+                &BTreeMap::from([
+                    ("article", citation.article_label()),
+                    ("document", document.clone()),
+                    ("amended_by", amendment.by.clone()),
+                    ("since", since),
+                    ("detail", amendment.detail.clone()),
+                ]),
+            ));
+        }
+        if !citation.amended_by_unrecorded.is_empty() {
+            push(render(
+                &prompts.wording.document_amended,
+                &BTreeMap::from([
+                    ("document", document.clone()),
+                    (
+                        "amended_by",
+                        join_vietnamese(&citation.amended_by_unrecorded),
+                    ),
+                ]),
+            ));
         }
     }
     notices
@@ -375,5 +446,80 @@ Thông tin trên chỉ nhằm phổ biến pháp luật, không phải là tư v
         let items: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
         assert_eq!(join_vietnamese(&items), "A, B và C");
         assert_eq!(join_vietnamese(&items[..2]), "A và B");
+    }
+
+    #[test]
+    fn amended_articles_and_unreviewed_validity_are_noticed() {
+        let prompts = repo_prompts();
+        let source = "---
+so_hieu: 168/2024/NĐ-CP
+ten: Nghị định quy định xử phạt vi phạm hành chính về trật tự, an toàn giao thông
+loai_van_ban: Nghị định
+co_quan_ban_hanh: Chính phủ
+ngay_ban_hanh: 2024-12-26
+ngay_hieu_luc: 2025-01-01
+tinh_trang: con_hieu_luc
+duoc_sua_doi_boi: [238/2026/NĐ-CP, 9/2027/NĐ-CP]
+pham_vi: toan_quoc
+linh_vuc: [giao-thong]
+nguon: test
+---
+### Điều 7. Xử phạt người điều khiển xe mô tô
+<!-- sua_doi: 238/2026/NĐ-CP | 2026-08-15 | theo khoản 2, khoản 3 Điều 19 -->
+1. Phạt tiền từ 200.000 đồng đến 400.000 đồng.
+### Điều 8. Xử phạt người điều khiển xe máy chuyên dùng
+1. Phạt tiền.
+";
+        let document = parse_document("nd.md", source).document.unwrap();
+        let library = Library::from_documents(&[document]);
+        let quote_of = |id: &str| {
+            quotes_for_article(library.article(id).unwrap(), "phạt tiền", &[], 2, &prompts)
+        };
+        let amended = quote_of("168-2024-nd-cp.dieu-7");
+        assert_eq!(amended[0].citation.amendments.len(), 1);
+        assert_eq!(
+            amended[0].citation.amended_by_unrecorded,
+            ["9/2027/NĐ-CP"],
+            "238/2026 is recorded article by article; 9/2027 is not, so every quote names it"
+        );
+        let notices = validity_notices(&amended, &prompts);
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert_eq!(
+            notices[0],
+            "Lưu ý: Điều 7 Nghị định quy định xử phạt vi phạm hành chính về trật tự, an toàn giao thông số 168/2024/NĐ-CP đã được sửa đổi, bổ sung bởi văn bản số 238/2026/NĐ-CP, có hiệu lực từ ngày 15/08/2026 (theo khoản 2, khoản 3 Điều 19). Nội dung trích ở trên là văn bản gốc, chưa cập nhật phần sửa đổi."
+        );
+        assert!(notices[1].contains("9/2027/NĐ-CP"));
+        let not_amended = quote_of("168-2024-nd-cp.dieu-8");
+        assert_eq!(validity_notices(&not_amended, &prompts).len(), 1);
+
+        let compendium = source
+            .replace(
+                "tinh_trang: con_hieu_luc",
+                "tinh_trang: theo_phap_dien\ncap_nhat_den: 2025-11-14",
+            )
+            .replace("duoc_sua_doi_boi: [238/2026/NĐ-CP, 9/2027/NĐ-CP]\n", "");
+        let document = parse_document("pd.md", &compendium).document.unwrap();
+        let library = Library::from_documents(&[document]);
+        let quotes = quotes_for_article(
+            library.article("168-2024-nd-cp.dieu-8").unwrap(),
+            "phạt tiền",
+            &[],
+            2,
+            &prompts,
+        );
+        assert!(
+            quotes[0]
+                .citation
+                .text
+                .ends_with("(hiệu lực từ 01/01/2025, theo Bộ Pháp điển, cập nhật đến 14/11/2025)"),
+            "{}",
+            quotes[0].citation.text
+        );
+        let notices = validity_notices(&quotes, &prompts);
+        assert_eq!(notices.len(), 1);
+        assert!(
+            notices[0].contains("chưa được cán bộ rà soát"),
+            "{notices:?}"
+        );
     }
 }

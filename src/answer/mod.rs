@@ -155,6 +155,13 @@ pub struct Citation {
     pub text: String,
     /// The source's own citation of the article, when the corpus records one.
     pub source_attribute: Option<String>,
+    /// The validity as shown: "Còn hiệu lực", or for an unreviewed compendium document "Theo Bộ
+    /// Pháp điển, cập nhật đến 14/11/2025".
+    pub validity_label: String,
+    /// Later changes to the quoted article: the quote is the wording as first issued.
+    pub amendments: Vec<crate::corpus::Amendment>,
+    /// Documents that amended the quoted document without a record of which articles they changed.
+    pub amended_by_unrecorded: Vec<String>,
 }
 
 impl Citation {
@@ -277,6 +284,14 @@ impl Assistant {
     pub fn replace_library(&self, library: Arc<Library>) {
         let view = Arc::new(CorpusView::new(library, &self.retrieval));
         *self.corpus.write().unwrap_or_else(|e| e.into_inner()) = view;
+    }
+
+    /// Forgets cached answers: they were given from an index that has since grown (the background
+    /// ingest of the compendium finished).
+    pub fn forget_cached_answers(&self) {
+        if let Some(answers) = &self.corpus().answers {
+            answers.invalidate_all();
+        }
     }
 
     /// The embedding model, for ingesting into [`Assistant::store`].

@@ -38,6 +38,10 @@ pub struct Wording {
     pub replaced_by: String,
     pub citation_validity: String,
     pub citation_validity_unknown_date: String,
+    pub unverified_validity: String,
+    pub article_amended: String,
+    pub amended_since: String,
+    pub document_amended: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,7 +94,7 @@ impl Prompts {
 
     /// Fails at start-up rather than mid-answer when a template lost a placeholder.
     fn check(&self) -> Result<(), PromptError> {
-        let required: [(&str, &str, &[&str]); 4] = [
+        let required: [(&str, &str, &[&str]); 7] = [
             (
                 "answer.md",
                 &self.answer_template,
@@ -102,6 +106,21 @@ impl Prompts {
                 "wording.toml",
                 &self.wording.lead_multiple,
                 &["{citations}"],
+            ),
+            (
+                "wording.toml",
+                &self.wording.article_amended,
+                &["{article}", "{document}", "{amended_by}"],
+            ),
+            (
+                "wording.toml",
+                &self.wording.document_amended,
+                &["{document}", "{amended_by}"],
+            ),
+            (
+                "wording.toml",
+                &self.wording.unverified_validity,
+                &["{document}", "{validity}"],
             ),
         ];
         for (file, template, placeholders) in required {

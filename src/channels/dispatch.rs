@@ -645,7 +645,7 @@ fn answer_row(message: &StoredMessage, answer: &Answer) -> NewAnswer {
             serde_json::json!({
                 "article_id": quote.citation.article_id,
                 "reference": quote.citation.reference,
-                "validity": quote.citation.validity.label(),
+                "validity": quote.citation.validity_label,
             })
         })
         .collect();

@@ -200,7 +200,7 @@ impl From<&Quote> for WebCitation {
             heading: citation.heading.clone(),
             document_title: citation.document_title.clone(),
             validity: citation.validity.slug().into(),
-            validity_label: citation.validity.label().into(),
+            validity_label: citation.validity_label.clone(),
             effective_date: citation.effective_date.map(|d| d.to_string()),
             text: quote.text.clone(),
             url: format!("/v1/articles/{}", citation.article_id),

@@ -52,6 +52,31 @@ pub struct CitationDto {
     pub effective_date: Option<String>,
     pub validity: String,
     pub validity_label: String,
+    /// Later changes to the quoted article (the quote is the wording as first issued).
+    pub amendments: Vec<AmendmentDto>,
+    /// Documents that amended the quoted document, without a record of which articles.
+    pub document_amended_by: Vec<String>,
+}
+
+/// A later change to an article.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AmendmentDto {
+    /// Số hiệu of the amending document.
+    pub amended_by: String,
+    /// `YYYY-MM-DD`, absent when unknown.
+    pub effective_date: Option<String>,
+    /// What changed.
+    pub detail: String,
+}
+
+impl From<&crate::corpus::Amendment> for AmendmentDto {
+    fn from(amendment: &crate::corpus::Amendment) -> AmendmentDto {
+        AmendmentDto {
+            amended_by: amendment.by.clone(),
+            effective_date: amendment.effective.map(|d| d.to_string()),
+            detail: amendment.detail.clone(),
+        }
+    }
 }
 
 impl From<Answer> for AskResponse {
@@ -106,7 +131,9 @@ impl From<Citation> for CitationDto {
             document_type: citation.document_type,
             effective_date: citation.effective_date.map(|d| d.to_string()),
             validity: citation.validity.slug().into(),
-            validity_label: citation.validity.label().into(),
+            validity_label: citation.validity_label.clone(),
+            amendments: citation.amendments.iter().map(AmendmentDto::from).collect(),
+            document_amended_by: citation.amended_by_unrecorded,
         }
     }
 }
@@ -126,6 +153,8 @@ pub struct ArticleResponse {
     /// The source's own citation ("Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13"), when recorded.
     pub source_citation: Option<String>,
     pub phapdien_id: Option<String>,
+    /// Later changes to the article (the text above is the wording as first issued).
+    pub amendments: Vec<AmendmentDto>,
     pub document: DocumentDto,
 }
 
@@ -176,6 +205,7 @@ impl From<&LibraryArticle> for ArticleResponse {
             section: article.headings.muc.clone(),
             source_citation: article.attributes.get("trich_dan").cloned(),
             phapdien_id: article.attributes.get("phapdien_id").cloned(),
+            amendments: article.amendments.iter().map(AmendmentDto::from).collect(),
             document: DocumentDto {
                 so_hieu: meta.so_hieu.clone(),
                 title: meta.ten.clone(),
@@ -184,7 +214,7 @@ impl From<&LibraryArticle> for ArticleResponse {
                 issued_on: meta.ngay_ban_hanh.to_string(),
                 effective_date: meta.ngay_hieu_luc.map(|d| d.to_string()),
                 validity: meta.tinh_trang.slug().into(),
-                validity_label: meta.tinh_trang.label().into(),
+                validity_label: meta.validity_label(),
                 validity_checked_on: meta.ngay_kiem_tra.map(|d| d.to_string()),
                 replaced_by: meta.bi_thay_the_boi.clone(),
                 amended_by: meta.duoc_sua_doi_boi.clone(),
@@ -194,4 +224,40 @@ impl From<&LibraryArticle> for ArticleResponse {
             },
         }
     }
+}
+
+/// `index` in `/readyz` and `/v1/status`.
+#[derive(Debug, Serialize)]
+pub struct IndexStatus {
+    /// `complete`, or `indexing` while the compendium is still being embedded.
+    pub state: &'static str,
+    pub indexed_chunks: usize,
+    pub total_chunks: usize,
+    pub percent: f64,
+    /// Seconds left at the current rate, while indexing.
+    pub eta_seconds: Option<u64>,
+}
+
+impl From<crate::ingest::ProgressSnapshot> for IndexStatus {
+    fn from(snapshot: crate::ingest::ProgressSnapshot) -> IndexStatus {
+        IndexStatus {
+            state: if snapshot.complete {
+                "complete"
+            } else {
+                "indexing"
+            },
+            indexed_chunks: snapshot.indexed_chunks,
+            total_chunks: snapshot.total_chunks,
+            percent: snapshot.percent(),
+            eta_seconds: (!snapshot.complete).then(|| snapshot.eta_secs()).flatten(),
+        }
+    }
+}
+
+/// `GET /v1/status`.
+#[derive(Debug, Serialize)]
+pub struct StatusResponse {
+    pub documents: usize,
+    pub articles: usize,
+    pub index: IndexStatus,
 }

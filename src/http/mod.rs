@@ -20,7 +20,8 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::answer::Assistant;
 use crate::config::ServerConfig;
-use dto::{ArticleResponse, AskRequest, AskResponse};
+use crate::ingest::IngestProgress;
+use dto::{ArticleResponse, AskRequest, AskResponse, IndexStatus, StatusResponse};
 use error::ApiError;
 
 /// Longest accepted article id in a URL.
@@ -31,6 +32,8 @@ const MAX_ARTICLE_ID_CHARS: usize = 100;
 #[derive(Clone)]
 pub struct AppState {
     assistant: Arc<OnceLock<Arc<Assistant>>>,
+    /// How far the index is; reported by `/readyz` and `/v1/status`.
+    index_progress: Arc<IngestProgress>,
     asks_in_flight: Arc<Semaphore>,
     max_body_bytes: usize,
     ask_timeout: Duration,
@@ -41,6 +44,7 @@ impl AppState {
     pub fn new(server: &ServerConfig) -> AppState {
         AppState {
             assistant: Arc::new(OnceLock::new()),
+            index_progress: Arc::new(IngestProgress::default()),
             asks_in_flight: Arc::new(Semaphore::new(server.max_concurrent_asks)),
             max_body_bytes: server.max_body_bytes,
             ask_timeout: Duration::from_secs(server.request_timeout_secs),
@@ -51,12 +55,18 @@ impl AppState {
     /// State that is ready at once (tests, `hoiluat ask`).
     pub fn ready(server: &ServerConfig, assistant: Arc<Assistant>) -> AppState {
         let state = AppState::new(server);
+        state.index_progress.mark_complete(0);
         state.set_ready(assistant);
         state
     }
 
     pub fn set_ready(&self, assistant: Arc<Assistant>) {
         let _ = self.assistant.set(assistant);
+    }
+
+    /// The progress start-up and the background ingest report into.
+    pub fn index_progress(&self) -> Arc<IngestProgress> {
+        Arc::clone(&self.index_progress)
     }
 
     /// The cell the assistant is set in once ready; channels wait on the same one.
@@ -78,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/articles/{id}", get(article))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/v1/status", get(status))
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(body_limit))
@@ -192,13 +203,37 @@ async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Ready once the core of the corpus is indexed; `index` says how far the rest is (the compendium
+/// is indexed in the background while questions are answered).
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let index = IndexStatus::from(state.index_progress.snapshot());
     match state.assistant.get() {
         Some(_) => (
             StatusCode::OK,
-            Json(serde_json::json!({ "status": "ready" })),
+            Json(serde_json::json!({ "status": "ready", "index": index })),
         )
             .into_response(),
-        None => ApiError::not_ready().into_response(),
+        None => {
+            let mut response = ApiError::not_ready().into_response();
+            *response.body_mut() = axum::body::Body::from(
+                serde_json::json!({
+                    "error": { "code": "not_ready", "message": ApiError::not_ready().message },
+                    "index": index,
+                })
+                .to_string(),
+            );
+            response
+        }
     }
+}
+
+/// What the service holds and how far its index is.
+async fn status(State(state): State<AppState>) -> Result<Json<StatusResponse>, ApiError> {
+    let assistant = state.assistant()?;
+    let library = assistant.library();
+    Ok(Json(StatusResponse {
+        documents: library.documents().len(),
+        articles: library.article_count(),
+        index: IndexStatus::from(state.index_progress.snapshot()),
+    }))
 }
