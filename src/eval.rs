@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use serde::Serialize;
 
 use crate::answer::{Assistant, Outcome, RetrievalMode};
@@ -36,12 +37,26 @@ pub use metrics::{RankMetrics, Summary};
 pub const DEPTH: usize = 10;
 
 /// What to evaluate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct EvalOptions {
     pub sets: Vec<PathBuf>,
     pub modes: Vec<RetrievalMode>,
     /// Evaluate only the first N questions of each set.
     pub limit: Option<usize>,
+    /// Also ask every answerable question as if its gold documents were not in the index: the
+    /// service should then decline or flag it for review.
+    pub exclude_gold: bool,
+    /// Write the ranker's training data here (JSON lines: each question's candidate pool with
+    /// features and labels, and with `exclude_gold` the same without its gold documents).
+    pub dump_features: Option<PathBuf>,
+}
+
+/// What `ask` did with a question asked without its gold documents in the index.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExcludedOutcome {
+    pub declined: bool,
+    pub needs_review: bool,
+    pub confidence: f32,
 }
 
 /// The outcome of one question.
@@ -68,6 +83,8 @@ pub struct QuestionResult {
     /// Articles quoted by the answer.
     pub quoted: Vec<String>,
     pub ask_ms: f64,
+    /// With `--exclude-gold`: the same question without its gold documents in the index.
+    pub excluded: Option<ExcludedOutcome>,
 }
 
 /// The evaluation of one question set.
@@ -107,19 +124,36 @@ pub fn report_paths(out: &Path) -> (PathBuf, PathBuf) {
 
 pub fn run(assistant: &Assistant, options: &EvalOptions) -> anyhow::Result<Report> {
     let resolver = GoldResolver::new(assistant);
+    let mut dump = match &options.dump_features {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => None,
+    };
     let mut sets = Vec::new();
     for path in &options.sets {
         let questions = load_set(path)?;
         let limit = options.limit.unwrap_or(usize::MAX);
         let mut results = Vec::new();
         for (index, question) in questions.into_iter().take(limit).enumerate() {
-            results.push(evaluate_one(
+            let result = evaluate_one(
                 assistant,
                 &resolver,
-                &options.modes,
+                options,
                 &question,
-                index,
-            )?);
+                &format!("{}-{index}", set_name(path)),
+            )?;
+            if let Some(writer) = dump.as_mut() {
+                dump_pools(
+                    assistant,
+                    writer,
+                    &set_name(path),
+                    &question,
+                    &result,
+                    options.exclude_gold,
+                )?;
+            }
+            results.push(result);
         }
         let summary = Summary::of(&results, &options.modes);
         sets.push(SetReport {
@@ -149,22 +183,14 @@ fn set_name(path: &Path) -> String {
 fn evaluate_one(
     assistant: &Assistant,
     resolver: &GoldResolver,
-    modes: &[RetrievalMode],
+    options: &EvalOptions,
     question: &Question,
-    index: usize,
+    conversation_key: &str,
 ) -> anyhow::Result<QuestionResult> {
+    let modes = &options.modes;
     let gold = resolver.resolve(&question.gold);
     let gold_missing = !question.gold.is_empty() && gold.is_empty();
-    // Follow-ups are asked inside a conversation that first asks the earlier questions.
-    let conversation_id = if question.history.is_empty() {
-        None
-    } else {
-        let id = format!("eval-{index}");
-        for earlier in &question.history {
-            assistant.ask_blocking(earlier, Some(&id))?;
-        }
-        Some(id)
-    };
+    let conversation_id = conversation_of(assistant, question, conversation_key)?;
 
     let gold_set: HashSet<&str> = gold.iter().map(String::as_str).collect();
     let mut ranked = BTreeMap::new();
@@ -201,7 +227,25 @@ fn evaluate_one(
             quoted.push(quote.citation.article_id.clone());
         }
     }
+    let excluded = if options.exclude_gold && question.expect == Expect::Answer && !gold.is_empty()
+    {
+        let conversation_id =
+            conversation_of(assistant, question, &format!("{conversation_key}-excluded"))?;
+        let answer = assistant.ask_excluding(
+            &question.question,
+            conversation_id.as_deref(),
+            &gold_documents(assistant, &gold),
+        )?;
+        Some(ExcludedOutcome {
+            declined: answer.outcome != Outcome::Answered,
+            needs_review: answer.needs_review,
+            confidence: answer.confidence,
+        })
+    } else {
+        None
+    };
     Ok(QuestionResult {
+        excluded,
         id: question.id.clone(),
         kind: question.kind.clone(),
         question: question.question.clone(),
@@ -218,6 +262,116 @@ fn evaluate_one(
         quoted,
         ask_ms,
     })
+}
+
+/// Follow-ups are asked inside a conversation that first asks the earlier questions; `key` names
+/// it (one per question and variant).
+fn conversation_of(
+    assistant: &Assistant,
+    question: &Question,
+    key: &str,
+) -> anyhow::Result<Option<String>> {
+    if question.history.is_empty() {
+        return Ok(None);
+    }
+    let id: String = format!("eval-{key}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    for earlier in &question.history {
+        assistant.ask_blocking(earlier, Some(&id))?;
+    }
+    Ok(Some(id))
+}
+
+/// The số hiệu of the documents holding the gold articles.
+fn gold_documents(assistant: &Assistant, gold: &[String]) -> Vec<String> {
+    let library = assistant.library();
+    let mut documents: Vec<String> = Vec::new();
+    for id in gold {
+        if let Some(entry) = library.article(id) {
+            if !documents.contains(&entry.document.so_hieu) {
+                documents.push(entry.document.so_hieu.clone());
+            }
+        }
+    }
+    documents
+}
+
+/// One line of the ranker's training data.
+#[derive(Serialize)]
+struct PoolRow<'a> {
+    set: &'a str,
+    id: &'a str,
+    kind: &'a str,
+    question: &'a str,
+    expect: Expect,
+    /// Asked without its gold documents in the index.
+    excluded: bool,
+    gold: &'a [String],
+    /// The question's e5 embedding as `ask` computes it (the guard's input).
+    query_vector: Vec<f32>,
+    candidates: Vec<PoolCandidate>,
+}
+
+#[derive(Serialize)]
+struct PoolCandidate {
+    article_id: String,
+    label: u8,
+    features: Vec<f32>,
+}
+
+/// Writes the candidate pool of a question (and, with `exclude_gold`, of the question without its
+/// gold documents) with each candidate's features and whether it is gold.
+fn dump_pools(
+    assistant: &Assistant,
+    writer: &mut impl std::io::Write,
+    set: &str,
+    question: &Question,
+    result: &QuestionResult,
+    exclude_gold: bool,
+) -> anyhow::Result<()> {
+    if result.gold_missing {
+        return Ok(());
+    }
+    let mut variants = vec![(false, Vec::new())];
+    if exclude_gold && question.expect == Expect::Answer && !result.gold.is_empty() {
+        variants.push((true, gold_documents(assistant, &result.gold)));
+    }
+    for (excluded, documents) in variants {
+        let key = format!("{set}-{}-pool-{excluded}", question.id);
+        let conversation_id = conversation_of(assistant, question, &key)?;
+        let (query_vector, pool) =
+            assistant.candidate_pool(&question.question, conversation_id.as_deref(), &documents)?;
+        let row = PoolRow {
+            set,
+            id: &question.id,
+            kind: &question.kind,
+            question: &question.question,
+            expect: question.expect,
+            excluded,
+            gold: &result.gold,
+            query_vector,
+            candidates: pool
+                .into_iter()
+                .map(|candidate| PoolCandidate {
+                    label: u8::from(result.gold.contains(&candidate.article_id)),
+                    article_id: candidate.article_id,
+                    features: candidate.features,
+                })
+                .collect(),
+        };
+        serde_json::to_writer(&mut *writer, &row)?;
+        writer.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// Maps gold references of every format to corpus article ids present in the index.

@@ -16,6 +16,10 @@ pub struct LibraryArticle {
     pub article: Article,
     /// Index of the article within its document, for quoting in the law's order.
     pub position: usize,
+    /// How many articles its document has (the position's scale, for ranking).
+    pub document_len: usize,
+    /// Whether its document is a loose corpus file (the curated core) rather than bundled.
+    pub core: bool,
     /// The amending documents whose changes to this document are recorded article by article
     /// (any article's `sua_doi`). An amending document listed in the front matter but not here
     /// may have changed any article, so every quote of the document mentions it.
@@ -52,6 +56,8 @@ impl Library {
                         document: meta.clone(),
                         article: article.clone(),
                         position,
+                        document_len: document.articles.len(),
+                        core: !document.is_bundled(),
                         recorded_amenders: recorded_amenders.clone(),
                     });
             }

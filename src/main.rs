@@ -64,9 +64,22 @@ enum Command {
         /// Data directory of the index for --corpus.
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// Retrieval modes to compare (comma-separated: lexical,dense,hybrid).
-        #[arg(long, value_delimiter = ',', default_value = "lexical,dense,hybrid")]
+        /// Retrieval modes to compare (comma-separated: lexical,dense,hybrid,ranked; `ranked` is
+        /// what `ask` uses).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "lexical,dense,hybrid,ranked"
+        )]
         mode: Vec<hoiluat::answer::RetrievalMode>,
+        /// Also ask each answerable question without its gold documents in the index, and report
+        /// how often it is still answered without a review flag.
+        #[arg(long)]
+        exclude_gold: bool,
+        /// Write the ranker's training data (candidate pools with features and labels, JSON lines)
+        /// to this file; see eval/ranker/README.md.
+        #[arg(long)]
+        dump_features: Option<PathBuf>,
         /// Evaluate only the first N questions of each set.
         #[arg(long)]
         limit: Option<usize>,
@@ -200,6 +213,8 @@ fn main() -> ExitCode {
             data_dir,
             mode,
             limit,
+            exclude_gold,
+            dump_features,
             out,
         } => {
             let mut config = config;
@@ -221,6 +236,8 @@ fn main() -> ExitCode {
                 sets,
                 modes: mode,
                 limit,
+                exclude_gold,
+                dump_features,
             };
             evaluate(&config, &options, out.as_deref())
         }

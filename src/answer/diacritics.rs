@@ -29,11 +29,13 @@ pub struct Restorer {
 }
 
 impl Restorer {
-    pub fn from_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> Restorer {
+    /// Counts the syllables and bigrams of `texts`, taken one at a time (the compendium's articles
+    /// need not be in memory twice).
+    pub fn from_texts(texts: impl IntoIterator<Item = impl AsRef<str>>) -> Restorer {
         let mut restorer = Restorer::default();
         for text in texts {
             let mut previous: Option<u32> = None;
-            for word in syllables(text) {
+            for word in syllables(text.as_ref()) {
                 let id = restorer.intern(word);
                 restorer.unigrams[id as usize] += 1;
                 restorer.total += 1;

@@ -6,9 +6,12 @@ pub mod compose;
 pub mod conversation;
 pub mod curated;
 pub mod diacritics;
+pub mod features;
 pub mod gate;
+pub mod guard;
 pub mod prompts;
 pub mod query;
+pub mod ranker;
 pub mod relevance;
 pub mod scope;
 
@@ -24,7 +27,9 @@ use crate::corpus::Validity;
 use crate::embed::{EmbedError, Embedder};
 use crate::lexical::encode_query;
 use crate::library::{Library, LibraryArticle};
-use crate::store::{HybridQuery, SearchFilter, StoreError, VectorStore};
+use crate::store::{
+    ChannelSearch, ChannelVector, HybridQuery, SearchFilter, StoreError, VectorStore,
+};
 use conversation::{Conversations, Turn};
 use prompts::{render, Prompts};
 use query::Query;
@@ -49,6 +54,9 @@ pub struct Candidate {
 /// question to be treated as governed by the replaced law.
 const SUPERSEDED_MARGIN: f32 = 0.1;
 
+/// Where `heading_match` sits among the features (the order without a trained model).
+const FEATURE_INDEX_HEADING_MATCH: usize = 25;
+
 /// Candidate articles ranked per question; answers quote at most a few of them.
 const CANDIDATES: usize = 10;
 /// Chunks fetched after fusion to fill [`CANDIDATES`] articles (long articles have several chunks).
@@ -59,7 +67,11 @@ const CANDIDATE_CHUNKS: usize = 30;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RetrievalMode {
-    /// Dense + both lexical channels fused by RRF, re-ranked by confidence.
+    /// Each channel searched on its own, fused, and the best articles ordered by the learned
+    /// ranker (`ranker.rs`): what `ask` uses.
+    Ranked,
+    /// Dense + both lexical channels fused by RRF, re-ranked by the hand-mixed confidence (the
+    /// order `ask` used before the learned ranker).
     Hybrid,
     /// The dense (e5) channel alone, in its own order.
     Dense,
@@ -68,14 +80,16 @@ pub enum RetrievalMode {
 }
 
 impl RetrievalMode {
-    pub const ALL: [RetrievalMode; 3] = [
+    pub const ALL: [RetrievalMode; 4] = [
         RetrievalMode::Lexical,
         RetrievalMode::Dense,
         RetrievalMode::Hybrid,
+        RetrievalMode::Ranked,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
+            RetrievalMode::Ranked => "ranked",
             RetrievalMode::Hybrid => "hybrid",
             RetrievalMode::Dense => "dense",
             RetrievalMode::Lexical => "lexical",
@@ -88,11 +102,12 @@ impl std::str::FromStr for RetrievalMode {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value {
+            "ranked" => Ok(RetrievalMode::Ranked),
             "hybrid" => Ok(RetrievalMode::Hybrid),
             "dense" => Ok(RetrievalMode::Dense),
             "lexical" => Ok(RetrievalMode::Lexical),
             other => Err(format!(
-                "unknown retrieval mode `{other}` (hybrid, dense or lexical)"
+                "unknown retrieval mode `{other}` (ranked, hybrid, dense or lexical)"
             )),
         }
     }
@@ -213,6 +228,10 @@ pub struct Assistant {
     /// Admits fresh answers (embedding, search, composing) in arrival order, as many at once as
     /// the model has sessions; answer-cache hits skip it.
     gate: gate::FairGate,
+    /// The learned ranking stage and calibration (`ranker.rs`); `None` before one is trained.
+    ranker: Option<ranker::Ranker>,
+    /// Declines by meaning what the out-of-scope patterns miss (`guard.rs`).
+    guard: Option<guard::Guard>,
 }
 
 /// The corpus as answers see it: the library and what is derived from it.
@@ -228,11 +247,10 @@ struct CorpusView {
 
 impl CorpusView {
     fn new(library: Arc<Library>, retrieval: &RetrievalConfig) -> CorpusView {
-        let texts: Vec<String> = library
-            .articles()
-            .map(|entry| format!("{}\n{}", entry.article.heading(), entry.article.body_text()))
-            .collect();
-        let restorer = diacritics::Restorer::from_texts(texts.iter().map(String::as_str));
+        let restorer =
+            diacritics::Restorer::from_texts(library.articles().map(|entry| {
+                format!("{}\n{}", entry.article.heading(), entry.article.body_text())
+            }));
         CorpusView {
             library,
             restorer,
@@ -256,6 +274,7 @@ impl Assistant {
         conversation: &ConversationConfig,
         max_question_chars: usize,
     ) -> Assistant {
+        let embedder_dimension = embedder.dimension();
         Assistant {
             gate: gate::FairGate::new(embedder.parallelism()),
             embedder,
@@ -269,6 +288,14 @@ impl Assistant {
             ),
             retrieval,
             max_question_chars,
+            ranker: ranker::Ranker::compiled_in().unwrap_or_else(|error| {
+                tracing::error!(%error, "the compiled-in ranking model is unusable; ranking by confidence");
+                None
+            }),
+            guard: guard::Guard::compiled_in(embedder_dimension).unwrap_or_else(|error| {
+                tracing::error!(%error, "the compiled-in guard is unusable; declining by pattern only");
+                None
+            }),
         }
     }
 
@@ -346,6 +373,27 @@ impl Assistant {
         question: &str,
         conversation_id: Option<&str>,
     ) -> Result<Answer, AskError> {
+        self.ask_with(question, conversation_id, &[])
+    }
+
+    /// [`Assistant::ask_blocking`] as if the documents `excluded` (số hiệu) were not in the index:
+    /// how evaluation asks a question whose answer is not there. Never served from, nor stored in,
+    /// the answer cache when something is excluded.
+    pub fn ask_excluding(
+        &self,
+        question: &str,
+        conversation_id: Option<&str>,
+        excluded: &[String],
+    ) -> Result<Answer, AskError> {
+        self.ask_with(question, conversation_id, excluded)
+    }
+
+    fn ask_with(
+        &self,
+        question: &str,
+        conversation_id: Option<&str>,
+        excluded: &[String],
+    ) -> Result<Answer, AskError> {
         let question = self.validate_question(question)?;
         let conversation_id = match conversation_id {
             Some(id) => validate_conversation_id(id)?,
@@ -377,7 +425,10 @@ impl Assistant {
             self.query(&corpus, &search_text)
         };
         // Only a question that stands alone has an answer independent of its conversation.
-        let cache = corpus.answers.as_ref().filter(|_| search_text == question);
+        let cache = corpus
+            .answers
+            .as_ref()
+            .filter(|_| search_text == question && excluded.is_empty());
         if let Some(cached) = cache.and_then(|c| c.get(&query.expanded)) {
             let mut answer = (*cached).clone();
             answer.conversation_id = conversation_id;
@@ -404,7 +455,14 @@ impl Assistant {
             return Ok(answer);
         }
         let key = query.expanded.clone();
-        let answer = self.answer_fresh(&corpus, conversation_id, question, search_text, query)?;
+        let answer = self.answer_fresh(
+            &corpus,
+            conversation_id,
+            question,
+            search_text,
+            query,
+            excluded,
+        )?;
         if let Some(cache) = cache {
             cache.insert(key, Arc::new(answer.clone()));
         }
@@ -419,20 +477,35 @@ impl Assistant {
         question: String,
         search_text: String,
         query: Query,
+        excluded: &[String],
     ) -> Result<Answer, AskError> {
         let _admission = self.gate.enter();
         let query_vector = self.embedder.embed_query(&query.expanded)?;
+        // The meaning of a follow-up lies partly in the earlier question: only a question that
+        // stands alone is judged by the guard.
+        if search_text == question {
+            if let Some(declined) = self.guarded(&conversation_id, &query_vector) {
+                return Ok(declined);
+            }
+        }
         let (candidates, best_not_in_force) =
-            self.hybrid_candidates(&corpus.library, &query, &query_vector)?;
+            self.split_by_validity(corpus, &query, &query_vector, excluded)?;
         let top_confidence = candidates.first().map_or(0.0, |c| c.confidence);
-        // A text no longer in force that answers clearly better than anything in force means
-        // the question is governed by a replaced law: say so rather than quote a weak match.
-        let bar = if top_confidence < self.retrieval.decline_below {
-            self.retrieval.decline_below
-        } else {
-            top_confidence + SUPERSEDED_MARGIN
+        // A text no longer in force ranked above everything in force, and likely to answer,
+        // means the question is governed by a replaced law: say so rather than quote a weak
+        // match in force.
+        let supersedes = |candidate: &Candidate| {
+            let ranks_first = candidates
+                .first()
+                .is_none_or(|top| candidate.rank_score > top.rank_score);
+            let bar = if top_confidence < self.retrieval.decline_below {
+                self.retrieval.decline_below
+            } else {
+                top_confidence + SUPERSEDED_MARGIN
+            };
+            ranks_first && candidate.confidence >= bar
         };
-        if let Some(candidate) = best_not_in_force.filter(|c| c.confidence >= bar) {
+        if let Some(candidate) = best_not_in_force.filter(supersedes) {
             if let Some(answer) = self.superseded(
                 &corpus.library,
                 &conversation_id,
@@ -447,7 +520,7 @@ impl Assistant {
             return Ok(self.no_relevant_text(conversation_id, top_confidence));
         }
 
-        // The best candidate, plus the next ones only when nearly as good.
+        // The best candidate first, then the next ones only when nearly as likely to answer.
         let mut entries: Vec<(&LibraryArticle, &[String])> = Vec::new();
         for candidate in candidates
             .iter()
@@ -461,14 +534,6 @@ impl Assistant {
                     "indexed article missing from the corpus in memory"
                 ),
             }
-        }
-        // Articles of one document are quoted in the law's own order: laws state the general rule
-        // before special cases (e.g. marriage registration before registration with a foreigner).
-        if entries
-            .windows(2)
-            .all(|w| w[0].0.document.so_hieu == w[1].0.document.so_hieu)
-        {
-            entries.sort_by_key(|(entry, _)| entry.position);
         }
         let mut quotes = Vec::new();
         let mut article_ids = Vec::new();
@@ -535,8 +600,9 @@ impl Assistant {
         Ok(question)
     }
 
-    /// National documents, the configured province's, and only those in force unless configured.
-    fn filter(&self) -> SearchFilter {
+    /// National documents, the configured province's, and only those in force unless configured;
+    /// never the documents `excluded`.
+    fn filter(&self, excluded: &[String]) -> SearchFilter {
         let validity = if self.retrieval.include_expired {
             Vec::new()
         } else {
@@ -551,6 +617,7 @@ impl Assistant {
                 "toan_quoc".into(),
                 format!("tinh:{}", self.retrieval.province),
             ],
+            excluded_documents: excluded.to_vec(),
             ..SearchFilter::default()
         }
     }
@@ -563,6 +630,49 @@ impl Assistant {
         conversation_id: Option<&str>,
         mode: RetrievalMode,
     ) -> Result<Vec<Candidate>, AskError> {
+        let (corpus, query) = self.searched_query(question, conversation_id)?;
+        let query_vector = match mode {
+            RetrievalMode::Lexical => Vec::new(),
+            RetrievalMode::Ranked | RetrievalMode::Hybrid | RetrievalMode::Dense => {
+                self.embedder.embed_query(&query.expanded)?
+            }
+        };
+        match mode {
+            RetrievalMode::Ranked => {
+                Ok(self.ranked(self.pool(&corpus, &query, &query_vector, self.filter(&[]))?))
+            }
+            RetrievalMode::Hybrid => self.hybrid_candidates(&query, &query_vector),
+            RetrievalMode::Dense | RetrievalMode::Lexical => {
+                self.candidates(&query, &query_vector, self.filter(&[]), mode, CANDIDATES)
+            }
+        }
+    }
+
+    /// The candidate pool `ask` ranks for a question, with its features, in fused order, searched
+    /// over every validity and without the documents `excluded`, and the question's embedding: the
+    /// training data of the ranker and the guard (`hoiluat eval --dump-features`). Blocking.
+    pub fn candidate_pool(
+        &self,
+        question: &str,
+        conversation_id: Option<&str>,
+        excluded: &[String],
+    ) -> Result<(Vec<f32>, Vec<features::ArticleCandidate>), AskError> {
+        let (corpus, query) = self.searched_query(question, conversation_id)?;
+        let query_vector = self.embedder.embed_query(&query.expanded)?;
+        let filter = SearchFilter {
+            validity: Vec::new(),
+            ..self.filter(excluded)
+        };
+        let pool = self.pool(&corpus, &query, &query_vector, filter)?;
+        Ok((query_vector, pool))
+    }
+
+    /// The corpus snapshot and what is searched for a question in its conversation.
+    fn searched_query(
+        &self,
+        question: &str,
+        conversation_id: Option<&str>,
+    ) -> Result<(Arc<CorpusView>, Query), AskError> {
         let question = self.validate_question(question)?;
         let history = conversation_id
             .map(|id| self.conversations.history(id))
@@ -570,55 +680,33 @@ impl Assistant {
         let search_text = conversation::search_text(&question, &history);
         let corpus = self.corpus();
         let query = self.query(&corpus, &search_text);
-        let query_vector = match mode {
-            RetrievalMode::Lexical => Vec::new(),
-            RetrievalMode::Hybrid | RetrievalMode::Dense => {
-                self.embedder.embed_query(&query.expanded)?
-            }
-        };
-        if mode == RetrievalMode::Hybrid {
-            return Ok(self
-                .hybrid_candidates(&corpus.library, &query, &query_vector)?
-                .0);
-        }
-        self.candidates(&query, &query_vector, self.filter(), mode, CANDIDATES)
+        Ok((corpus, query))
     }
 
-    /// What `ask` chooses from: up to [`CANDIDATES`] applicable articles, and the best article of
-    /// a text no longer (or not yet) in force, from one search over every validity (unless
+    /// What `ask` chooses from: the ranked applicable articles, and the best-ranked article of a
+    /// text no longer (or not yet) in force, from one search over every validity (unless
     /// `include_expired`, when everything found is a candidate).
-    fn hybrid_candidates(
+    fn split_by_validity(
         &self,
-        library: &Library,
+        corpus: &CorpusView,
         query: &Query,
         query_vector: &[f32],
+        excluded: &[String],
     ) -> Result<(Vec<Candidate>, Option<Candidate>), AskError> {
-        let applicable_only = || {
-            self.candidates(
-                query,
-                query_vector,
-                self.filter(),
-                RetrievalMode::Hybrid,
-                CANDIDATES,
-            )
-        };
         if self.retrieval.include_expired {
-            return Ok((applicable_only()?, None));
+            let pool = self.pool(corpus, query, query_vector, self.filter(excluded))?;
+            return Ok((self.ranked(pool), None));
         }
         let every_validity = SearchFilter {
             validity: Vec::new(),
-            ..self.filter()
+            ..self.filter(excluded)
         };
+        let ranked = self.ranked(self.pool(corpus, query, query_vector, every_validity)?);
         let mut in_force = Vec::new();
         let mut not_in_force = None;
-        for candidate in self.candidates(
-            query,
-            query_vector,
-            every_validity,
-            RetrievalMode::Hybrid,
-            CANDIDATES,
-        )? {
-            let applicable = library
+        for candidate in ranked {
+            let applicable = corpus
+                .library
                 .article(&candidate.article_id)
                 .is_some_and(|entry| entry.document.tinh_trang.is_applicable());
             if applicable {
@@ -627,12 +715,107 @@ impl Assistant {
                 not_in_force = Some(candidate);
             }
         }
-        if not_in_force.is_some() {
-            // Texts no longer in force took places in the shared pool (a question about a
-            // replaced law): search the applicable texts on their own, so the comparison is fair.
-            in_force = applicable_only()?;
-        }
         Ok((in_force, not_in_force))
+    }
+
+    /// Each channel searched on its own under `filter`, fused, grouped into the best
+    /// [`features::POOL`] articles with their features.
+    fn pool(
+        &self,
+        corpus: &CorpusView,
+        query: &Query,
+        query_vector: &[f32],
+        filter: SearchFilter,
+    ) -> Result<Vec<features::ArticleCandidate>, AskError> {
+        let lexical = encode_query(&query.expanded);
+        let mut weights = self.retrieval.weights;
+        let search = |vector: ChannelVector| {
+            self.store.search(&ChannelSearch {
+                vector,
+                filter: filter.clone(),
+                limit: self.retrieval.prefetch_limit,
+            })
+        };
+        let dense = search(ChannelVector::Dense(query_vector.to_vec()))?;
+        let toned = if crate::text::lacks_diacritics(&query.text) {
+            // Typed without diacritics, the toned channel only meets unrelated words ("thu" is a
+            // word too); the diacritics-free channel carries the lexical signal alone.
+            weights[2] = weights[1].max(weights[2]);
+            weights[1] = 0.0;
+            Vec::new()
+        } else {
+            search(ChannelVector::Toned(lexical.toned))?
+        };
+        let plain = search(ChannelVector::Plain(lexical.plain))?;
+        Ok(features::candidate_pool(
+            &features::ChannelHits {
+                dense,
+                toned,
+                plain,
+            },
+            features::Fusion {
+                weights,
+                rrf_k: self.retrieval.rrf_k as f32,
+            },
+            &corpus.library,
+            query,
+            query_vector,
+        ))
+    }
+
+    /// The pool in the learned ranker's order, each candidate's confidence the calibrated
+    /// probability that it answers the question (as if ranked first among what follows it).
+    /// Without a trained model, the order and confidence of earlier versions.
+    fn ranked(&self, pool: Vec<features::ArticleCandidate>) -> Vec<Candidate> {
+        let Some(ranker) = &self.ranker else {
+            let heading = FEATURE_INDEX_HEADING_MATCH;
+            let mut candidates: Vec<Candidate> = pool
+                .into_iter()
+                .map(|c| Candidate {
+                    rank_score: c.confidence + self.retrieval.heading_weight * c.features[heading],
+                    confidence: c.confidence,
+                    article_id: c.article_id,
+                    clauses: c.clauses,
+                })
+                .collect();
+            candidates.sort_by(|a, b| b.rank_score.total_cmp(&a.rank_score));
+            return candidates;
+        };
+        let mut scored: Vec<(f64, &features::ArticleCandidate)> = pool
+            .iter()
+            .map(|candidate| (ranker.score(&candidate.features), candidate))
+            .collect();
+        // Stable: an equal score keeps the fused order.
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        (0..scored.len())
+            .map(|i| {
+                let (score, candidate) = scored[i];
+                Candidate {
+                    article_id: candidate.article_id.clone(),
+                    clauses: candidate.clauses.clone(),
+                    confidence: ranker
+                        .probability(&scored[i..])
+                        .unwrap_or(candidate.confidence),
+                    rank_score: score as f32,
+                }
+            })
+            .collect()
+    }
+
+    /// The fused-query candidates re-ranked by the hand-mixed confidence: the `hybrid` baseline
+    /// of evaluation (how `ask` ranked before the learned ranker), over the applicable texts.
+    fn hybrid_candidates(
+        &self,
+        query: &Query,
+        query_vector: &[f32],
+    ) -> Result<Vec<Candidate>, AskError> {
+        self.candidates(
+            query,
+            query_vector,
+            self.filter(&[]),
+            RetrievalMode::Hybrid,
+            CANDIDATES,
+        )
     }
 
     /// What is searched for a question (see [`query`]).
@@ -667,7 +850,7 @@ impl Assistant {
     ) -> Result<Vec<Candidate>, AskError> {
         let mut lexical = encode_query(&query.expanded);
         let mut weights = match mode {
-            RetrievalMode::Hybrid => self.retrieval.weights,
+            RetrievalMode::Hybrid | RetrievalMode::Ranked => self.retrieval.weights,
             RetrievalMode::Dense => [1.0, 0.0, 0.0],
             RetrievalMode::Lexical => [0.0, 1.0, 1.0],
         };
@@ -787,6 +970,25 @@ impl Assistant {
             Some(NOT_IN_FORCE_ONLY.into()),
             message,
             in_force_confidence,
+            true,
+        ))
+    }
+
+    /// The guard's decline of a question it judges not legal, unlawful or a prediction, with the
+    /// reply of that category; flagged, so staff see what the guard declines.
+    fn guarded(&self, conversation_id: &str, query_vector: &[f32]) -> Option<Answer> {
+        let (class, probability) = self.guard.as_ref()?.decline(query_vector)?;
+        let category = self
+            .prompts
+            .out_of_scope
+            .iter()
+            .find(|category| category.id == class.category())?;
+        tracing::info!(category = %category.id, probability, "question declined by the guard");
+        Some(self.declined(
+            conversation_id.to_owned(),
+            Some(category.id.clone()),
+            category.reply.clone(),
+            1.0,
             true,
         ))
     }

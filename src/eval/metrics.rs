@@ -154,14 +154,17 @@ pub struct Summary {
     pub must_decline: Behaviour,
     /// Questions with gold articles none of which is in the index: declining or flagging is right.
     pub gold_missing: Behaviour,
+    /// Answerable questions asked again without their gold documents in the index
+    /// (`--exclude-gold`): declining or flagging is right.
+    pub gold_excluded: Behaviour,
     /// Per kind, every question.
     pub behaviour_by_kind: BTreeMap<String, Behaviour>,
     /// Latency of `ask` (whole pipeline, one question at a time).
     pub ask_latency: Latency,
     /// Latency of the retrieval step per mode.
     pub retrieve_latency: BTreeMap<String, Latency>,
-    /// For thresholds 0.40..0.75: share of answerable questions whose confidence reaches it, and of
-    /// questions that should not be answered (must decline, gold missing).
+    /// For thresholds 0.05..0.95: share of answerable questions whose confidence reaches it, and
+    /// of questions that should not be answered (must decline, gold missing, gold excluded).
     pub threshold_sweep: Vec<(f32, f64, f64)>,
 }
 
@@ -228,6 +231,23 @@ impl Summary {
                 &mut summary.answerable
             };
             group.add(result);
+            if let Some(excluded) = &result.excluded {
+                let behaviour = &mut summary.gold_excluded;
+                behaviour.questions += 1;
+                if excluded.declined {
+                    behaviour.declined += 1;
+                } else {
+                    behaviour.answered += 1;
+                    if !excluded.needs_review {
+                        behaviour.answered_unflagged += 1;
+                    }
+                }
+                should_not.push(if excluded.declined {
+                    0.0
+                } else {
+                    excluded.confidence
+                });
+            }
             summary
                 .behaviour_by_kind
                 .entry(result.kind.clone())
@@ -235,8 +255,8 @@ impl Summary {
                 .add(result);
         }
         summary.ask_latency = Latency::of(results.iter().map(|r| r.ask_ms).collect());
-        for step in 0..8 {
-            let threshold = 0.40 + 0.05 * step as f32;
+        for step in 0..19 {
+            let threshold = 0.05 + 0.05 * step as f32;
             let share = |values: &[f32]| {
                 if values.is_empty() {
                     0.0
@@ -276,6 +296,7 @@ mod tests {
             confidence: 0.7,
             quoted: vec![],
             ask_ms: 1.0,
+            excluded: None,
         }
     }
 

@@ -86,7 +86,7 @@ fn set_markdown(out: &mut String, set: &SetReport, report: &Report) {
         let _ = writeln!(out);
     }
 
-    let _ = writeln!(out, "What `ask` did (hybrid pipeline):\n");
+    let _ = writeln!(out, "What `ask` did (the ranked pipeline):\n");
     let _ = writeln!(
         out,
         "| group | n | answered | answered, not flagged | declined | first quote gold | some quote gold |\n|---|---|---|---|---|---|---|"
@@ -95,6 +95,7 @@ fn set_markdown(out: &mut String, set: &SetReport, report: &Report) {
         ("answerable (gold in index)", &s.answerable),
         ("must decline", &s.must_decline),
         ("gold outside the index", &s.gold_missing),
+        ("gold documents excluded (--exclude-gold)", &s.gold_excluded),
     ] {
         if group.questions > 0 {
             behaviour_row(out, label, group);

@@ -12,16 +12,16 @@ use qdrant_edge::{
     CreateIndex, Distance, EdgeConfigBuilder, EdgeShard, EdgeSparseVectorParams, EdgeVectorParams,
     FieldIndexOperations, Filter, Fusion, JsonPath, Modifier, NamedQuery, PayloadFieldSchema,
     PayloadSchemaType, PointId, PointInsertOperations, PointOperations, PointStruct, Prefetch,
-    QueryEnum, QueryRequest, ScoringQuery, ScrollRequest, UpdateOperation, Vector, VectorInternal,
-    VectorStructInternal, Vectors, WithPayloadInterface, WithVector,
+    QueryEnum, QueryRequest, ScoredPoint, ScoringQuery, ScrollRequest, UpdateOperation, Vector,
+    VectorInternal, VectorStructInternal, Vectors, WithPayloadInterface, WithVector,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use super::payload::INDEXED_FIELDS;
 use super::{
-    ChunkPayload, ChunkRecord, CollectionInfo, Hit, HybridQuery, SearchFilter, StoreError,
-    VectorStore, DENSE_VECTOR, PLAIN_VECTOR, TONED_VECTOR,
+    ChannelSearch, ChannelVector, ChunkPayload, ChunkRecord, CollectionInfo, Hit, HybridQuery,
+    SearchFilter, StoreError, VectorStore, DENSE_VECTOR, PLAIN_VECTOR, TONED_VECTOR,
 };
 use crate::lexical::SparseVector;
 
@@ -279,30 +279,39 @@ impl VectorStore for EdgeStore {
             with_payload: WithPayloadInterface::Bool(true),
         };
         let points = guard(|| self.shard.query(request))?.map_err(|e| engine(e.to_string()))?;
-        let mut hits = Vec::with_capacity(points.len());
-        for point in points {
-            let Some(id) = uuid_of(&point.id) else {
-                continue;
-            };
-            let payload = point
-                .payload
-                .map(|p| serde_json::Value::Object(p.0))
-                .unwrap_or_default();
-            let payload: ChunkPayload =
-                serde_json::from_value(payload).map_err(|e| StoreError::Payload {
-                    id,
-                    message: e.to_string(),
-                })?;
-            hits.push(Hit {
-                id,
-                score: point.score,
-                payload,
-                dense: point.vector.and_then(dense_of),
-            });
-        }
-        // RRF ties come back in arbitrary order; break them by id so answers are reproducible.
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-        Ok(hits)
+        hits_of(points)
+    }
+
+    fn search(&self, search: &ChannelSearch) -> Result<Vec<Hit>, StoreError> {
+        let (name, vector) = match &search.vector {
+            ChannelVector::Dense(dense) if !dense.is_empty() => {
+                (DENSE_VECTOR, VectorInternal::Dense(dense.clone()))
+            }
+            ChannelVector::Toned(lexical) if !lexical.is_empty() => {
+                (TONED_VECTOR, sparse(lexical)?.0)
+            }
+            ChannelVector::Plain(lexical) if !lexical.is_empty() => {
+                (PLAIN_VECTOR, sparse(lexical)?.0)
+            }
+            // An empty vector matches nothing.
+            _ => return Ok(Vec::new()),
+        };
+        let request = QueryRequest {
+            prefetches: Vec::new(),
+            query: Some(ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery {
+                query: vector,
+                using: Some(name.into()),
+            }))),
+            filter: to_qdrant_filter(&search.filter)?,
+            score_threshold: None,
+            limit: search.limit,
+            offset: 0,
+            params: None,
+            with_vector: WithVector::Selector(vec![DENSE_VECTOR.into()]),
+            with_payload: WithPayloadInterface::Bool(true),
+        };
+        let points = guard(|| self.shard.query(request))?.map_err(|e| engine(e.to_string()))?;
+        hits_of(points)
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -407,10 +416,44 @@ fn to_qdrant_filter(filter: &SearchFilter) -> Result<Option<Filter>, StoreError>
     any_of("scope", filter.scopes.clone());
     any_of("document_type", filter.document_types.clone());
     any_of("so_hieu", filter.documents.clone());
-    if must.is_empty() {
+    let must_not: Vec<serde_json::Value> = if filter.excluded_documents.is_empty() {
+        Vec::new()
+    } else {
+        vec![json!({ "key": "so_hieu", "match": { "any": filter.excluded_documents } })]
+    };
+    if must.is_empty() && must_not.is_empty() {
         return Ok(None);
     }
-    from_json(json!({ "must": must })).map(Some)
+    from_json(json!({ "must": must, "must_not": must_not })).map(Some)
+}
+
+/// Our hits from the engine's scored points, best first, ties broken by id so that answers are
+/// reproducible (RRF ties come back in arbitrary order).
+fn hits_of(points: Vec<ScoredPoint>) -> Result<Vec<Hit>, StoreError> {
+    let mut hits = Vec::with_capacity(points.len());
+    for point in points {
+        let Some(id) = uuid_of(&point.id) else {
+            continue;
+        };
+        let payload = point
+            .payload
+            .map(|p| serde_json::Value::Object(p.0))
+            .unwrap_or_default();
+        let payload: ChunkPayload =
+            serde_json::from_value(payload).map_err(|e| StoreError::Payload {
+                id,
+                message: e.to_string(),
+            })?;
+        hits.push(Hit {
+            id,
+            score: point.score,
+            payload,
+            dense: point.vector.and_then(dense_of),
+        });
+    }
+    // RRF ties come back in arbitrary order; break them by id so answers are reproducible.
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    Ok(hits)
 }
 
 fn json_path(field: &str) -> Result<JsonPath, StoreError> {

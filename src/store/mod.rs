@@ -67,6 +67,8 @@ pub struct SearchFilter {
     pub document_types: Vec<String>,
     /// Allowed documents by số hiệu.
     pub documents: Vec<String>,
+    /// Documents left out by số hiệu (evaluation: a question whose answer is not in the index).
+    pub excluded_documents: Vec<String>,
 }
 
 /// A hybrid query: dense and both lexical channels, fused by reciprocal rank.
@@ -82,6 +84,23 @@ pub struct HybridQuery {
     pub rrf_k: usize,
     /// Weights of the dense, toned and plain channels in the fusion.
     pub weights: [f32; 3],
+}
+
+/// One retrieval channel, searched on its own with its raw scores (cosine, BM25) kept.
+#[derive(Debug, Clone)]
+pub enum ChannelVector {
+    Dense(Vec<f32>),
+    Toned(crate::lexical::SparseVector),
+    Plain(crate::lexical::SparseVector),
+}
+
+/// A search of one channel: the learned ranking stage needs each channel's own score and rank,
+/// which a fused query does not return.
+#[derive(Debug, Clone)]
+pub struct ChannelSearch {
+    pub vector: ChannelVector,
+    pub filter: SearchFilter,
+    pub limit: usize,
 }
 
 /// One result of a query.
@@ -115,6 +134,9 @@ pub trait VectorStore: Send + Sync {
     fn dense_vectors(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<f32>>, StoreError>;
     /// Hybrid search, best first, ties broken by id so results are stable across restarts.
     fn query(&self, query: &HybridQuery) -> Result<Vec<Hit>, StoreError>;
+    /// One channel's nearest points with its raw score (cosine or BM25), best first, ties broken
+    /// by id; every hit carries its stored dense vector.
+    fn search(&self, search: &ChannelSearch) -> Result<Vec<Hit>, StoreError>;
     /// Makes every write so far durable.
     fn flush(&self) -> Result<(), StoreError>;
     /// Builds the vector indexes (HNSW, sparse). Queries keep working meanwhile.

@@ -43,8 +43,8 @@ use uuid::Uuid;
 
 use super::payload::INDEXED_FIELDS;
 use super::{
-    ChunkPayload, ChunkRecord, CollectionInfo, Hit, HybridQuery, SearchFilter, StoreError,
-    VectorStore, DENSE_VECTOR, PLAIN_VECTOR, TONED_VECTOR,
+    ChannelSearch, ChannelVector, ChunkPayload, ChunkRecord, CollectionInfo, Hit, HybridQuery,
+    SearchFilter, StoreError, VectorStore, DENSE_VECTOR, PLAIN_VECTOR, TONED_VECTOR,
 };
 use crate::config::StoreConfig;
 use crate::lexical::{LexicalVectors, SparseVector};
@@ -79,6 +79,29 @@ pub struct QdrantStore {
 }
 
 impl QdrantStore {
+    /// Our hits from the server's scored points, best first, ties broken by id exactly as the
+    /// embedded store does.
+    fn hits_of(
+        &self,
+        points: Vec<qdrant_client::qdrant::ScoredPoint>,
+    ) -> Result<Vec<Hit>, StoreError> {
+        let mut hits = Vec::with_capacity(points.len());
+        for point in points {
+            let Some(id) = point.id.as_ref().and_then(uuid_of) else {
+                continue;
+            };
+            let payload = payload_of(id, point.payload)?;
+            hits.push(Hit {
+                id,
+                score: point.score,
+                payload,
+                dense: point.vectors.as_ref().and_then(dense_of),
+            });
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        Ok(hits)
+    }
+
     /// Opens the configured collection (alias) for `expected`, creating its first generation when
     /// nothing of that name exists. A collection built with another model is an error.
     pub fn open(
@@ -525,22 +548,38 @@ impl VectorStore for QdrantStore {
             request = request.filter(filter);
         }
         let response = self.call("query", |client| async move { client.query(request).await })?;
-        let mut hits = Vec::with_capacity(response.result.len());
-        for point in response.result {
-            let Some(id) = point.id.as_ref().and_then(uuid_of) else {
-                continue;
-            };
-            let payload = payload_of(id, point.payload)?;
-            hits.push(Hit {
-                id,
-                score: point.score,
-                payload,
-                dense: point.vectors.as_ref().and_then(dense_of),
-            });
+        self.hits_of(response.result)
+    }
+
+    fn search(&self, search: &ChannelSearch) -> Result<Vec<Hit>, StoreError> {
+        let (name, input) = match &search.vector {
+            ChannelVector::Dense(dense) if !dense.is_empty() => {
+                (DENSE_VECTOR, VectorInput::new_dense(dense.clone()))
+            }
+            ChannelVector::Toned(lexical) if !lexical.is_empty() => (
+                TONED_VECTOR,
+                VectorInput::new_sparse(lexical.indices.clone(), lexical.values.clone()),
+            ),
+            ChannelVector::Plain(lexical) if !lexical.is_empty() => (
+                PLAIN_VECTOR,
+                VectorInput::new_sparse(lexical.indices.clone(), lexical.values.clone()),
+            ),
+            _ => return Ok(Vec::new()),
+        };
+        let mut request = QueryPointsBuilder::new(&self.target)
+            .query(Query::new_nearest(input))
+            .using(name)
+            .limit(search.limit as u64)
+            .with_payload(true)
+            .with_vectors(dense_only());
+        if let Some(filter) = to_qdrant_filter(&search.filter) {
+            request = request.filter(filter);
         }
-        // RRF ties come back in arbitrary order; break them by id, exactly as the embedded store.
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-        Ok(hits)
+        let response = self.call(
+            "search",
+            |client| async move { client.query(request).await },
+        )?;
+        self.hits_of(response.result)
     }
 
     /// Nothing to do: every write waited until applied and written to the server's WAL.
@@ -601,10 +640,22 @@ fn to_qdrant_filter(filter: &SearchFilter) -> Option<Filter> {
     any_of("scope", filter.scopes.clone());
     any_of("document_type", filter.document_types.clone());
     any_of("so_hieu", filter.documents.clone());
-    if must.is_empty() {
+    let must_not: Vec<Condition> = if filter.excluded_documents.is_empty() {
+        Vec::new()
+    } else {
+        vec![Condition::matches(
+            "so_hieu",
+            filter.excluded_documents.clone(),
+        )]
+    };
+    if must.is_empty() && must_not.is_empty() {
         None
     } else {
-        Some(Filter::must(must))
+        Some(Filter {
+            must,
+            must_not,
+            ..Filter::default()
+        })
     }
 }
 
