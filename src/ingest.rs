@@ -555,8 +555,13 @@ fn refresh<'a>(
     Ok((refreshed, vectorless))
 }
 
-/// Embeds (or takes from the cache) and stores chunks in batches, in the given order, flushing after
-/// each so that a crash loses at most one batch. Returns (embedded by the model, taken from the cache).
+/// Embeds (or takes from the cache) and stores chunks in batches, in the given order. Returns
+/// (embedded by the model, taken from the cache).
+///
+/// Storing runs on its own thread while the next batch is embedded: the model is the slow part and
+/// must not wait for the index. The store is flushed every few seconds rather than after every
+/// batch; a vector is in the vector cache before its point is written, so a crash loses no
+/// embedding work, only the last seconds of writes, which the next ingest redoes from the cache.
 fn embed_missing(
     chunks: &[&Chunk],
     embedder: &dyn Embedder,
@@ -568,71 +573,122 @@ fn embed_missing(
     }
     let progress = progress_bar(chunks.len() as u64, options.progress);
     let started = Instant::now();
-    let (mut embedded, mut from_cache) = (0, 0);
-    let mut last_logged = Instant::now();
-    for batch in batches(
-        chunks,
-        options.batch_size.max(1),
-        MAX_BATCH_BYTES,
-        |chunk| chunk.embed_text.len(),
-    ) {
-        let mut vectors: Vec<Option<Vec<f32>>> = batch
+    let outcome = std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<(Vec<ChunkRecord>, usize)>(2);
+        let progress = &progress;
+        let writer = scope.spawn(move || -> Result<(), IngestError> {
+            let mut last_flush = Instant::now();
+            let mut last_logged = Instant::now();
+            let (mut stored, mut embedded) = (0usize, 0usize);
+            for (records, embedded_now) in receiver {
+                let count = records.len();
+                store.upsert(records)?;
+                if last_flush.elapsed() > FLUSH_EVERY {
+                    store.flush()?;
+                    last_flush = Instant::now();
+                }
+                stored += count;
+                embedded += embedded_now;
+                progress.inc(count as u64);
+                options.tracker.add_embedded(count);
+                if last_logged.elapsed() > Duration::from_secs(15) {
+                    let rate = stored as f64 / started.elapsed().as_secs_f64();
+                    let overall = options.tracker.snapshot();
+                    tracing::info!(
+                        stored,
+                        embedded,
+                        this_step = chunks.len(),
+                        indexed = overall.indexed_chunks,
+                        total = overall.total_chunks,
+                        percent = overall.percent(),
+                        per_second = format!("{rate:.1}"),
+                        "indexing"
+                    );
+                    last_logged = Instant::now();
+                }
+            }
+            store.flush()?;
+            Ok(())
+        });
+        let embedding = (|| -> Result<(usize, usize), IngestError> {
+            let (mut embedded, mut from_cache) = (0, 0);
+            for batch in batches(
+                chunks,
+                options.batch_size.max(1),
+                MAX_BATCH_BYTES,
+                |chunk| chunk.embed_text.len(),
+            ) {
+                let (vectors, computed) = batch_vectors(batch, embedder, options)?;
+                embedded += computed;
+                from_cache += batch.len() - computed;
+                let records = batch
+                    .iter()
+                    .zip(vectors)
+                    .map(|(chunk, vector)| record(chunk, vector))
+                    .collect();
+                if sender.send((records, computed)).is_err() {
+                    // The writer stopped on an error, which its join reports.
+                    break;
+                }
+            }
+            Ok((embedded, from_cache))
+        })();
+        drop(sender);
+        let written = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let counts = embedding?;
+        written?;
+        Ok(counts)
+    });
+    progress.finish_and_clear();
+    outcome
+}
+
+/// The vectors of a batch, from the vector cache or the model (new ones are added to the cache
+/// first), and how many the model computed.
+fn batch_vectors(
+    batch: &[&Chunk],
+    embedder: &dyn Embedder,
+    options: &IngestOptions,
+) -> Result<(Vec<Vec<f32>>, usize), IngestError> {
+    let mut vectors: Vec<Option<Vec<f32>>> = batch
+        .iter()
+        .map(|c| {
+            let cache = options.cache.as_ref()?;
+            cache.get(&vector_cache::key(&c.embed_text))
+        })
+        .collect();
+    let missing: Vec<usize> = (0..batch.len()).filter(|&i| vectors[i].is_none()).collect();
+    if !missing.is_empty() {
+        let texts: Vec<String> = missing
             .iter()
-            .map(|c| {
-                let cache = options.cache.as_ref()?;
-                cache.get(&vector_cache::key(&c.embed_text))
-            })
+            .map(|&i| batch[i].embed_text.clone())
             .collect();
-        let missing: Vec<usize> = (0..batch.len()).filter(|&i| vectors[i].is_none()).collect();
-        if !missing.is_empty() {
-            let texts: Vec<String> = missing
-                .iter()
-                .map(|&i| batch[i].embed_text.clone())
-                .collect();
-            let computed = embedder.embed_passages(&texts)?;
-            if let Some(cache) = &options.cache {
-                cache.insert_many(
-                    missing
-                        .iter()
-                        .zip(&computed)
-                        .map(|(&i, v)| (vector_cache::key(&batch[i].embed_text), v.clone()))
-                        .collect(),
-                )?;
-            }
-            for (&i, vector) in missing.iter().zip(computed) {
-                vectors[i] = Some(vector);
-            }
+        let computed = embedder.embed_passages(&texts)?;
+        if computed.len() != missing.len() {
+            return Err(IngestError::Embed(crate::embed::EmbedError::Inference(
+                format!("{} vectors for {} passages", computed.len(), missing.len()),
+            )));
         }
-        embedded += missing.len();
-        from_cache += batch.len() - missing.len();
-        let records = batch
-            .iter()
-            .zip(vectors)
-            .filter_map(|(chunk, vector)| Some(record(chunk, vector?)))
-            .collect();
-        store.upsert(records)?;
-        store.flush()?;
-        progress.inc(batch.len() as u64);
-        options.tracker.add_embedded(batch.len());
-        if last_logged.elapsed() > Duration::from_secs(15) {
-            let rate = embedded as f64 / started.elapsed().as_secs_f64();
-            let overall = options.tracker.snapshot();
-            tracing::info!(
-                embedded,
-                from_cache,
-                this_step = chunks.len(),
-                indexed = overall.indexed_chunks,
-                total = overall.total_chunks,
-                percent = overall.percent(),
-                per_second = format!("{rate:.1}"),
-                "embedding"
-            );
-            last_logged = Instant::now();
+        if let Some(cache) = &options.cache {
+            cache.insert_many(
+                missing
+                    .iter()
+                    .zip(&computed)
+                    .map(|(&i, v)| (vector_cache::key(&batch[i].embed_text), v.clone()))
+                    .collect(),
+            )?;
+        }
+        for (&i, vector) in missing.iter().zip(computed) {
+            vectors[i] = Some(vector);
         }
     }
-    progress.finish_and_clear();
-    Ok((embedded, from_cache))
+    Ok((vectors.into_iter().flatten().collect(), missing.len()))
 }
+
+/// How often the store is flushed while indexing.
+const FLUSH_EVERY: Duration = Duration::from_secs(10);
 
 /// Text per embedding batch. The model's memory grows with the batch times the square of its
 /// longest passage, and ONNX Runtime keeps its peak: 32 passages of 512 tokens cost hundreds of
