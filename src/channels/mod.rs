@@ -14,6 +14,7 @@ pub mod setup;
 pub mod split;
 pub mod telegram;
 pub mod web;
+pub mod web_history;
 pub mod webhook;
 pub mod zalo_bot;
 pub mod zalo_oa;

@@ -22,6 +22,7 @@ mod pg;
 mod reports;
 pub(crate) mod sql;
 mod staff;
+mod web_history;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,7 @@ pub use channel_log::{
 };
 pub use reports::{PeriodCounts, QuestionRow};
 pub use sql::Value;
+pub use web_history::{WebAnswer, WebExchange};
 pub use staff::{
     AnswerDetail, CuratedAnswer, NewReview, QueueFilter, QueueItem, ReviewOutcome, ReviewRecord,
     StaffAccount, StaffSession,
