@@ -255,6 +255,7 @@ pub fn start(config: &Config, mode: IndexMode, progress: bool) -> Result<Started
         &config.conversation,
         config.server.max_question_chars,
     ));
+    crate::metrics::index_size(chunks.len(), &assistant.library());
     tracing::info!(seconds = started.elapsed().as_secs_f32(), "ready");
     Ok(Started {
         assistant,
@@ -308,6 +309,7 @@ pub fn reindex(config: &Config, assistant: &Assistant) -> Result<IngestReport, S
     };
     // Only now that every new chunk is searchable do answers switch to the new texts.
     assistant.replace_library(Arc::new(Library::from_documents(&corpus.documents)));
+    crate::metrics::index_size(report.chunks, &assistant.library());
     tracing::info!(
         documents = corpus.documents.len(),
         embedded = report.embedded,

@@ -21,6 +21,41 @@ pub struct Config {
     pub channels: ChannelsConfig,
     pub staff: StaffConfig,
     pub store: StoreConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// Prometheus metrics (`src/metrics.rs`, `docs/operations.md`). Off unless one of the two is set.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` on this address of its own, e.g. `127.0.0.1:9464`.
+    pub bind: String,
+    /// Require `Authorization: Bearer <token>` (at least 32 characters). Without `bind`,
+    /// `/metrics` is then served on the service's own address.
+    pub token: String,
+}
+
+impl MetricsConfig {
+    pub fn enabled(&self) -> bool {
+        !self.bind.is_empty() || !self.token.is_empty()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !self.token.is_empty() && self.token.chars().count() < 32 {
+            return Err("metrics.token must be at least 32 characters".into());
+        }
+        Ok(())
+    }
+}
+
+/// The token never reaches logs.
+impl std::fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig")
+            .field("bind", &self.bind)
+            .field("token", &(!self.token.is_empty()).then_some("<redacted>"))
+            .finish()
+    }
 }
 
 /// Where the vector index lives: the embedded engine in `<paths.data_dir>/index` (one process),
@@ -559,6 +594,7 @@ impl Config {
         }
         self.store.validate()?;
         self.database.validate()?;
+        self.metrics.validate()?;
         self.validate_channels()
     }
 

@@ -327,6 +327,7 @@ fn embed_missing(
         store.upsert(records)?;
         store.flush()?;
         progress.inc(batch.len() as u64);
+        crate::metrics::ingest_progress(embedded + from_cache, chunks.len());
         if last_logged.elapsed() > Duration::from_secs(15) {
             let rate = embedded as f64 / started.elapsed().as_secs_f64();
             tracing::info!(

@@ -299,6 +299,7 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
             // Embedding sites also read /v1/articles for the widget's citations: CORS covers all.
             app = channels::web::with_cors(app, &config.channels.web);
         }
+        let app = hoiluat::metrics::attach(app, &config.metrics).await?;
         let _retention = staff::spawn_retention(db.clone(), config.staff.retention_days);
         let listener = tokio::net::TcpListener::bind(&config.server.bind).await?;
         tracing::info!(address = %listener.local_addr()?, "listening; /readyz turns ready when the index is");

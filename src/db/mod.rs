@@ -302,8 +302,11 @@ where
     F: FnOnce() -> Result<R, DbError> + Send + 'static,
     R: Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
-        .await
+    tokio::task::spawn_blocking(move || {
+        let _call = crate::metrics::DbCall::start();
+        f()
+    })
+    .await
         .map_err(|e| DbError::Task(e.to_string()))?
 }
 
