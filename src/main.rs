@@ -14,7 +14,6 @@ use hoiluat::db::Db;
 use hoiluat::http::{self, dto::AskResponse, AppState};
 use hoiluat::staff;
 use hoiluat::store::VectorStore;
-use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(
@@ -189,7 +188,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_logging(&config);
+    hoiluat::logging::init(&config);
     let result = match cli.command {
         Command::Serve => serve(config),
         Command::Ingest { rebuild } => ingest(&config, rebuild),
@@ -264,18 +263,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(config: &Config) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.filter));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if config.log.format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
 
 fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
