@@ -113,11 +113,35 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Chat channels: register webhooks with the platforms, check credentials.
+    Channels {
+        #[command(subcommand)]
+        command: ChannelsCommand,
+    },
     /// The vector store.
     Store {
         #[command(subcommand)]
         command: StoreCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ChannelsCommand {
+    /// Register the webhook (with the configured secret token) and confirm it with getWebhookInfo.
+    Setup {
+        platform: SetupPlatform,
+        /// The service's public HTTPS address, e.g. https://hoiluat.sotuphap.gov.vn.
+        #[arg(long)]
+        url: String,
+    },
+    /// Check every enabled channel's credentials and webhook; exits 1 when something is wrong.
+    Check,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SetupPlatform {
+    Telegram,
+    ZaloBot,
 }
 
 #[derive(Subcommand)]
@@ -249,6 +273,7 @@ fn main() -> ExitCode {
             corpus_import(&curation, &data, &out)
         }
         Command::Staff { command } => staff_command(&config, command),
+        Command::Channels { command } => channels_command(&config, command),
         Command::Store {
             command: StoreCommand::Migrate { to_url, collection },
         } => store_migrate(&config, &to_url, collection),
@@ -663,6 +688,36 @@ fn corpus_import(
     let report = hoiluat::import::run_import(curation, data, out)?;
     println!("{report}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn channels_command(config: &Config, command: ChannelsCommand) -> anyhow::Result<ExitCode> {
+    use hoiluat::channels::setup_cli::{self, BotPlatform};
+    let runtime = tokio::runtime::Runtime::new()?;
+    let findings = runtime.block_on(async {
+        match command {
+            ChannelsCommand::Setup { platform, url } => {
+                let platform = match platform {
+                    SetupPlatform::Telegram => BotPlatform::Telegram,
+                    SetupPlatform::ZaloBot => BotPlatform::ZaloBot,
+                };
+                Ok::<_, anyhow::Error>(setup_cli::setup(&config.channels, platform, &url).await)
+            }
+            ChannelsCommand::Check => {
+                // The OA's refreshed token pair lives in the database; without one, the
+                // configured pair is checked.
+                let db = Db::connect(&config.database, &config.paths).await.ok();
+                Ok(setup_cli::check(&config.channels, db.as_ref()).await)
+            }
+        }
+    })?;
+    for finding in &findings {
+        println!("{finding}");
+    }
+    Ok(if findings.iter().all(|f| f.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn staff_command(config: &Config, command: StaffCommand) -> anyhow::Result<ExitCode> {

@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod notices;
 pub mod ratelimit;
 pub mod setup;
+pub mod setup_cli;
 pub mod split;
 pub mod telegram;
 pub mod web;
