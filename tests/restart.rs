@@ -188,6 +188,7 @@ fn a_first_start_logs_no_warning_an_operator_cannot_act_on() {
     // One small document: the first start ingests it, opening a new index as `make run` does.
     let config = write_config_with(dir.path(), port, &["ke-hoach-137-kh-ubnd-2025-quang-ngai.md"]);
     let mut child = hoiluat(&config, &["serve"])
+        .env("NO_COLOR", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
