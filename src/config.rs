@@ -580,15 +580,15 @@ impl Default for LogConfig {
 fn text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum Text {
+    enum Raw {
         Text(String),
         Unsigned(u64),
         Signed(i64),
     }
-    Ok(match Text::deserialize(deserializer)? {
-        Text::Text(text) => text,
-        Text::Unsigned(number) => number.to_string(),
-        Text::Signed(number) => number.to_string(),
+    Ok(match Raw::deserialize(deserializer)? {
+        Raw::Text(text) => text,
+        Raw::Unsigned(number) => number.to_string(),
+        Raw::Signed(number) => number.to_string(),
     })
 }
 

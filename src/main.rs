@@ -288,7 +288,6 @@ fn main() -> ExitCode {
     }
 }
 
-
 fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

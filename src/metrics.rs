@@ -66,7 +66,8 @@ pub async fn attach(app: Router, config: &MetricsConfig) -> anyhow::Result<Route
             handle.run_upkeep();
         }
     });
-    let token: Option<Arc<str>> = (!config.token.is_empty()).then(|| Arc::from(config.token.as_str()));
+    let token: Option<Arc<str>> =
+        (!config.token.is_empty()).then(|| Arc::from(config.token.as_str()));
     let app = app.layer(axum::middleware::from_fn(track_request));
     if config.bind.is_empty() {
         return Ok(app.merge(routes(token)));
@@ -154,7 +155,9 @@ pub fn ask_outcome(answer: &Answer) {
         Outcome::Answered => ("answered", String::new()),
         Outcome::Declined { category } => (
             "declined",
-            category.clone().unwrap_or_else(|| "no_relevant_text".into()),
+            category
+                .clone()
+                .unwrap_or_else(|| "no_relevant_text".into()),
         ),
     };
     let flagged = if answer.needs_review { "true" } else { "false" };
@@ -206,7 +209,8 @@ pub fn ingest_progress(done: usize, total: usize) {
 
 /// The PostgreSQL pool after a connection was lent or given back.
 pub fn db_pool(open: usize, idle: usize, size: usize) {
-    gauge!("hoiluat_db_pool_connections", "state" => "in_use").set(open.saturating_sub(idle) as f64);
+    gauge!("hoiluat_db_pool_connections", "state" => "in_use")
+        .set(open.saturating_sub(idle) as f64);
     gauge!("hoiluat_db_pool_connections", "state" => "idle").set(idle as f64);
     gauge!("hoiluat_db_pool_size").set(size as f64);
 }
@@ -233,23 +237,68 @@ impl Drop for DbCall {
 }
 
 fn describe() {
-    describe_counter!("hoiluat_http_requests_total", "HTTP requests by route template, method and status.");
-    describe_histogram!("hoiluat_http_request_duration_seconds", metrics::Unit::Seconds, "Time to the response head, by route template and method.");
+    describe_counter!(
+        "hoiluat_http_requests_total",
+        "HTTP requests by route template, method and status."
+    );
+    describe_histogram!(
+        "hoiluat_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time to the response head, by route template and method."
+    );
     describe_counter!("hoiluat_asks_total", "Questions answered or declined (reason: out-of-scope category, not_in_force_only, no_relevant_text), and whether flagged for staff.");
-    describe_counter!("hoiluat_answer_cache_lookups_total", "Answer-cache lookups of standalone questions, by hit or miss.");
-    describe_gauge!("hoiluat_model_queue_depth", "Questions waiting for an embedding session.");
-    describe_histogram!("hoiluat_model_queue_wait_seconds", metrics::Unit::Seconds, "How long a question waited for an embedding session.");
+    describe_counter!(
+        "hoiluat_answer_cache_lookups_total",
+        "Answer-cache lookups of standalone questions, by hit or miss."
+    );
+    describe_gauge!(
+        "hoiluat_model_queue_depth",
+        "Questions waiting for an embedding session."
+    );
+    describe_histogram!(
+        "hoiluat_model_queue_wait_seconds",
+        metrics::Unit::Seconds,
+        "How long a question waited for an embedding session."
+    );
     describe_counter!("hoiluat_channel_deliveries_total", "Reply parts sent, retried, failed or refused as outside the platform's window, by channel.");
-    describe_counter!("hoiluat_webhook_rejections_total", "Webhook requests refused before storing, by channel and reason.");
+    describe_counter!(
+        "hoiluat_webhook_rejections_total",
+        "Webhook requests refused before storing, by channel and reason."
+    );
     describe_gauge!("hoiluat_index_chunks", "Chunks in the searchable index.");
-    describe_gauge!("hoiluat_index_documents", "Documents in the library answers quote from.");
-    describe_gauge!("hoiluat_index_articles", "Articles and sections in the library.");
-    describe_gauge!("hoiluat_ingest_chunks_done", "Chunks embedded or taken from the vector cache by the running (or last) ingest.");
-    describe_gauge!("hoiluat_ingest_chunks_total", "Chunks the running (or last) ingest has to embed.");
-    describe_gauge!("hoiluat_db_pool_connections", "PostgreSQL connections in use and idle.");
-    describe_gauge!("hoiluat_db_pool_size", "Most PostgreSQL connections the pool opens (database.pool_size).");
-    describe_gauge!("hoiluat_db_calls_in_flight", "Database calls running or waiting for a connection.");
-    describe_histogram!("hoiluat_db_call_duration_seconds", metrics::Unit::Seconds, "Database calls, waiting for the connection included.");
+    describe_gauge!(
+        "hoiluat_index_documents",
+        "Documents in the library answers quote from."
+    );
+    describe_gauge!(
+        "hoiluat_index_articles",
+        "Articles and sections in the library."
+    );
+    describe_gauge!(
+        "hoiluat_ingest_chunks_done",
+        "Chunks embedded or taken from the vector cache by the running (or last) ingest."
+    );
+    describe_gauge!(
+        "hoiluat_ingest_chunks_total",
+        "Chunks the running (or last) ingest has to embed."
+    );
+    describe_gauge!(
+        "hoiluat_db_pool_connections",
+        "PostgreSQL connections in use and idle."
+    );
+    describe_gauge!(
+        "hoiluat_db_pool_size",
+        "Most PostgreSQL connections the pool opens (database.pool_size)."
+    );
+    describe_gauge!(
+        "hoiluat_db_calls_in_flight",
+        "Database calls running or waiting for a connection."
+    );
+    describe_histogram!(
+        "hoiluat_db_call_duration_seconds",
+        metrics::Unit::Seconds,
+        "Database calls, waiting for the connection included."
+    );
 }
 
 #[cfg(test)]
@@ -259,9 +308,6 @@ mod tests {
     #[test]
     fn invented_methods_share_one_label() {
         assert_eq!(method_label(&Method::POST), "POST");
-        assert_eq!(
-            method_label(&Method::from_bytes(b"BREW").unwrap()),
-            "other"
-        );
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
     }
 }

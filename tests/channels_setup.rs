@@ -44,7 +44,10 @@ async fn bot_method(
     Path((bot, method)): Path<(String, String)>,
     Json(body): Json<Value>,
 ) -> Response {
-    fake.calls.lock().unwrap().push((method.to_ascii_lowercase(), body.clone()));
+    fake.calls
+        .lock()
+        .unwrap()
+        .push((method.to_ascii_lowercase(), body.clone()));
     if bot.strip_prefix("bot") != Some(fake.token) {
         return reply_error(StatusCode::UNAUTHORIZED, "Unauthorized");
     }
@@ -93,9 +96,14 @@ struct FakeOa {
 }
 
 async fn getoa(State(fake): State<Arc<FakeOa>>, headers: HeaderMap) -> Json<Value> {
-    let presented = headers.get("access_token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let presented = headers
+        .get("access_token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if presented == *fake.valid_token.lock().unwrap() {
-        Json(json!({"data": {"oa_id": "579745863508352884", "name": "Sở Tư pháp Quảng Ngãi"}, "error": 0, "message": "Success"}))
+        Json(
+            json!({"data": {"oa_id": "579745863508352884", "name": "Sở Tư pháp Quảng Ngãi"}, "error": 0, "message": "Success"}),
+        )
     } else {
         Json(json!({"error": -216, "message": "Access token is invalid"}))
     }
@@ -120,8 +128,18 @@ async fn start_fakes() -> Fakes {
     let oa = Arc::new(FakeOa::default());
     *oa.valid_token.lock().unwrap() = OA_TOKEN.into();
     let app = Router::new()
-        .nest("/telegram", Router::new().route("/{bot}/{method}", post(bot_method)).with_state(telegram.clone()))
-        .nest("/zalo-bot", Router::new().route("/{bot}/{method}", post(bot_method)).with_state(zalo_bot.clone()))
+        .nest(
+            "/telegram",
+            Router::new()
+                .route("/{bot}/{method}", post(bot_method))
+                .with_state(telegram.clone()),
+        )
+        .nest(
+            "/zalo-bot",
+            Router::new()
+                .route("/{bot}/{method}", post(bot_method))
+                .with_state(zalo_bot.clone()),
+        )
         .route("/oa/v2.0/oa/getoa", get(getoa).with_state(oa));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -134,7 +152,12 @@ async fn start_fakes() -> Fakes {
 }
 
 /// Runs `hoiluat channels …` with the channels configured against the fakes.
-async fn hoiluat(fakes: &Fakes, data: &std::path::Path, extra_env: &[(&str, String)], args: &[&str]) -> (bool, String) {
+async fn hoiluat(
+    fakes: &Fakes,
+    data: &std::path::Path,
+    extra_env: &[(&str, String)],
+    args: &[&str],
+) -> (bool, String) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_hoiluat"));
     command
         .args(["channels"])
@@ -143,11 +166,20 @@ async fn hoiluat(fakes: &Fakes, data: &std::path::Path, extra_env: &[(&str, Stri
         .env("HOILUAT__PATHS__DATA_DIR", data)
         .env("HOILUAT__CHANNELS__TELEGRAM__TOKEN", TELEGRAM_TOKEN)
         .env("HOILUAT__CHANNELS__TELEGRAM__SECRET_TOKEN", TELEGRAM_SECRET)
-        .env("HOILUAT__CHANNELS__TELEGRAM__API_URL", format!("{}/telegram", fakes.base))
+        .env(
+            "HOILUAT__CHANNELS__TELEGRAM__API_URL",
+            format!("{}/telegram", fakes.base),
+        )
         .env("HOILUAT__CHANNELS__ZALO_BOT__TOKEN", ZALO_BOT_TOKEN)
         .env("HOILUAT__CHANNELS__ZALO_BOT__SECRET_TOKEN", ZALO_BOT_SECRET)
-        .env("HOILUAT__CHANNELS__ZALO_BOT__API_BASE", format!("{}/zalo-bot", fakes.base))
-        .env("HOILUAT__CHANNELS__ZALO_OA__API_BASE", format!("{}/oa", fakes.base))
+        .env(
+            "HOILUAT__CHANNELS__ZALO_BOT__API_BASE",
+            format!("{}/zalo-bot", fakes.base),
+        )
+        .env(
+            "HOILUAT__CHANNELS__ZALO_OA__API_BASE",
+            format!("{}/oa", fakes.base),
+        )
         .env("RUST_LOG", "warn");
     for (key, value) in extra_env {
         command.env(key, value);
@@ -167,26 +199,50 @@ async fn setup_registers_each_webhook_with_its_secret_and_confirms_it() {
     let fakes = start_fakes().await;
     let data = tempfile::tempdir().unwrap();
 
-    let (ok, out) = hoiluat(&fakes, data.path(), &[], &["setup", "telegram", "--url", &format!("{PUBLIC}/")]).await;
+    let (ok, out) = hoiluat(
+        &fakes,
+        data.path(),
+        &[],
+        &["setup", "telegram", "--url", &format!("{PUBLIC}/")],
+    )
+    .await;
     assert!(ok, "{out}");
     let expected = format!("{PUBLIC}/webhooks/telegram");
     assert_eq!(
         *fakes.telegram.webhook.lock().unwrap(),
         Some((expected.clone(), TELEGRAM_SECRET.to_owned()))
     );
-    assert!(out.contains(&format!("✓ Telegram: đã đăng ký webhook {expected}")), "{out}");
+    assert!(
+        out.contains(&format!("✓ Telegram: đã đăng ký webhook {expected}")),
+        "{out}"
+    );
     assert!(out.contains("getWebhookInfo xác nhận"), "{out}");
     let calls = fakes.telegram.calls.lock().unwrap().clone();
     let set = calls.iter().find(|(m, _)| m == "setwebhook").unwrap();
-    assert_eq!(set.1["allowed_updates"], json!(["message", "callback_query"]));
+    assert_eq!(
+        set.1["allowed_updates"],
+        json!(["message", "callback_query"])
+    );
     assert!(calls.iter().any(|(m, _)| m == "getwebhookinfo"));
-    assert!(!out.contains(TELEGRAM_TOKEN) && !out.contains(TELEGRAM_SECRET), "secrets are not printed");
+    assert!(
+        !out.contains(TELEGRAM_TOKEN) && !out.contains(TELEGRAM_SECRET),
+        "secrets are not printed"
+    );
 
-    let (ok, out) = hoiluat(&fakes, data.path(), &[], &["setup", "zalo-bot", "--url", PUBLIC]).await;
+    let (ok, out) = hoiluat(
+        &fakes,
+        data.path(),
+        &[],
+        &["setup", "zalo-bot", "--url", PUBLIC],
+    )
+    .await;
     assert!(ok, "{out}");
     assert_eq!(
         *fakes.zalo_bot.webhook.lock().unwrap(),
-        Some((format!("{PUBLIC}/webhooks/zalo-bot"), ZALO_BOT_SECRET.to_owned()))
+        Some((
+            format!("{PUBLIC}/webhooks/zalo-bot"),
+            ZALO_BOT_SECRET.to_owned()
+        ))
     );
     assert!(out.contains("✓ Zalo Bot: getWebhookInfo xác nhận"), "{out}");
 }
@@ -197,20 +253,47 @@ async fn setup_explains_what_is_wrong() {
     let data = tempfile::tempdir().unwrap();
 
     // Plain HTTP is refused before anything is sent.
-    let (ok, out) = hoiluat(&fakes, data.path(), &[], &["setup", "telegram", "--url", "http://hoiluat.example.vn"]).await;
+    let (ok, out) = hoiluat(
+        &fakes,
+        data.path(),
+        &[],
+        &["setup", "telegram", "--url", "http://hoiluat.example.vn"],
+    )
+    .await;
     assert!(!ok);
-    assert!(out.contains("✗ Telegram: --url phải là địa chỉ HTTPS"), "{out}");
+    assert!(
+        out.contains("✗ Telegram: --url phải là địa chỉ HTTPS"),
+        "{out}"
+    );
     assert!(fakes.telegram.calls.lock().unwrap().is_empty());
 
     // A revoked token: the platform's 401, in plain words, naming the setting.
-    let wrong = [("HOILUAT__CHANNELS__TELEGRAM__TOKEN", "7012345678:revoked".to_owned())];
-    let (ok, out) = hoiluat(&fakes, data.path(), &wrong, &["setup", "telegram", "--url", PUBLIC]).await;
+    let wrong = [(
+        "HOILUAT__CHANNELS__TELEGRAM__TOKEN",
+        "7012345678:revoked".to_owned(),
+    )];
+    let (ok, out) = hoiluat(
+        &fakes,
+        data.path(),
+        &wrong,
+        &["setup", "telegram", "--url", PUBLIC],
+    )
+    .await;
     assert!(!ok);
     assert!(out.contains("Telegram từ chối setWebhook (lỗi 401: Unauthorized) — mã bot (channels.telegram.token) sai"), "{out}");
 
     // A Zalo Bot secret that is too short is caught here, with the platform's rule.
-    let short = [("HOILUAT__CHANNELS__ZALO_BOT__SECRET_TOKEN", "short".to_owned())];
-    let (ok, out) = hoiluat(&fakes, data.path(), &short, &["setup", "zalo-bot", "--url", PUBLIC]).await;
+    let short = [(
+        "HOILUAT__CHANNELS__ZALO_BOT__SECRET_TOKEN",
+        "short".to_owned(),
+    )];
+    let (ok, out) = hoiluat(
+        &fakes,
+        data.path(),
+        &short,
+        &["setup", "zalo-bot", "--url", PUBLIC],
+    )
+    .await;
     assert!(!ok);
     assert!(out.contains("secret_token phải dài 8–256 ký tự"), "{out}");
     assert!(fakes.zalo_bot.webhook.lock().unwrap().is_none());
@@ -225,32 +308,78 @@ async fn check_reports_each_channel_in_plain_words() {
             ("HOILUAT__CHANNELS__TELEGRAM__ENABLED", "true".to_owned()),
             ("HOILUAT__CHANNELS__ZALO_BOT__ENABLED", "true".to_owned()),
             ("HOILUAT__CHANNELS__ZALO_OA__ENABLED", "true".to_owned()),
-            ("HOILUAT__CHANNELS__ZALO_OA__APP_ID", "1234567890".to_owned()),
-            ("HOILUAT__CHANNELS__ZALO_OA__OA_SECRET_KEY", "TEST_OA_SECRET".to_owned()),
-            ("HOILUAT__CHANNELS__ZALO_OA__APP_SECRET", "app-secret".to_owned()),
-            ("HOILUAT__CHANNELS__ZALO_OA__ACCESS_TOKEN", oa_token.to_owned()),
-            ("HOILUAT__CHANNELS__ZALO_OA__REFRESH_TOKEN", "refresh".to_owned()),
-            ("HOILUAT__CHANNELS__WEB__ALLOWED_ORIGINS", "[\"https://sotuphap.quangngai.gov.vn\"]".to_owned()),
+            (
+                "HOILUAT__CHANNELS__ZALO_OA__APP_ID",
+                "1234567890".to_owned(),
+            ),
+            (
+                "HOILUAT__CHANNELS__ZALO_OA__OA_SECRET_KEY",
+                "TEST_OA_SECRET".to_owned(),
+            ),
+            (
+                "HOILUAT__CHANNELS__ZALO_OA__APP_SECRET",
+                "app-secret".to_owned(),
+            ),
+            (
+                "HOILUAT__CHANNELS__ZALO_OA__ACCESS_TOKEN",
+                oa_token.to_owned(),
+            ),
+            (
+                "HOILUAT__CHANNELS__ZALO_OA__REFRESH_TOKEN",
+                "refresh".to_owned(),
+            ),
+            (
+                "HOILUAT__CHANNELS__WEB__ALLOWED_ORIGINS",
+                "[\"https://sotuphap.quangngai.gov.vn\"]".to_owned(),
+            ),
         ]
     };
 
     // Nothing registered yet, an expired OA token, and a delivery error the platform reported.
-    *fakes.telegram.webhook.lock().unwrap() = Some(("https://old.example.vn/hook".into(), TELEGRAM_SECRET.into()));
+    *fakes.telegram.webhook.lock().unwrap() =
+        Some(("https://old.example.vn/hook".into(), TELEGRAM_SECRET.into()));
     *fakes.telegram.last_error.lock().unwrap() = Some("Connection timed out".into());
     let (ok, out) = hoiluat(&fakes, data.path(), &enabled("expired"), &["check"]).await;
     assert!(!ok, "{out}");
-    assert!(out.contains("✓ Telegram: mã bot hợp lệ (bot hoiluat_bot)"), "{out}");
-    assert!(out.contains("✗ Telegram: webhook đang trỏ tới https://old.example.vn/hook"), "{out}");
-    assert!(out.contains("✗ Telegram: lần gửi gần nhất tới webhook bị lỗi: Connection timed out"), "{out}");
-    assert!(out.contains("✓ Zalo Bot: mã bot hợp lệ (bot bot.hoiluat)"), "{out}");
-    assert!(out.contains("✗ Zalo Bot: chưa đăng ký webhook nào: chạy `hoiluat channels setup zalo-bot"), "{out}");
-    assert!(out.contains("✗ Zalo OA: Zalo từ chối access token (lỗi -216"), "{out}");
-    assert!(out.contains("✓ Web: bật; 1 trang web được phép nhúng widget"), "{out}");
+    assert!(
+        out.contains("✓ Telegram: mã bot hợp lệ (bot hoiluat_bot)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✗ Telegram: webhook đang trỏ tới https://old.example.vn/hook"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✗ Telegram: lần gửi gần nhất tới webhook bị lỗi: Connection timed out"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✓ Zalo Bot: mã bot hợp lệ (bot bot.hoiluat)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✗ Zalo Bot: chưa đăng ký webhook nào: chạy `hoiluat channels setup zalo-bot"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✗ Zalo OA: Zalo từ chối access token (lỗi -216"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✓ Web: bật; 1 trang web được phép nhúng widget"),
+        "{out}"
+    );
 
     // Set up, fixed: every line is right and the exit status says so.
     *fakes.telegram.last_error.lock().unwrap() = None;
     for platform in ["telegram", "zalo-bot"] {
-        let (ok, out) = hoiluat(&fakes, data.path(), &[], &["setup", platform, "--url", PUBLIC]).await;
+        let (ok, out) = hoiluat(
+            &fakes,
+            data.path(),
+            &[],
+            &["setup", platform, "--url", PUBLIC],
+        )
+        .await;
         assert!(ok, "{out}");
     }
     let (ok, out) = hoiluat(&fakes, data.path(), &enabled(OA_TOKEN), &["check"]).await;

@@ -61,13 +61,31 @@ async fn metrics_sit_behind_the_token_and_count_requests_answers_ingest_and_reje
     let ask = |question: &str| {
         Request::post("/v1/ask")
             .header("content-type", "application/json")
-            .body(Body::from(serde_json::json!({ "question": question }).to_string()))
+            .body(Body::from(
+                serde_json::json!({ "question": question }).to_string(),
+            ))
             .unwrap()
     };
-    assert_eq!(call(&app, ask("Nam nữ bao nhiêu tuổi thì được kết hôn?")).await.0, StatusCode::OK);
-    assert_eq!(call(&app, ask("Nam nữ bao nhiêu tuổi thì được kết hôn?")).await.0, StatusCode::OK);
-    assert_eq!(call(&app, ask("Ngày mai trời có mưa không?")).await.0, StatusCode::OK);
-    assert_eq!(call(&app, ask("")).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        call(&app, ask("Nam nữ bao nhiêu tuổi thì được kết hôn?"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, ask("Nam nữ bao nhiêu tuổi thì được kết hôn?"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, ask("Ngày mai trời có mưa không?")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, ask("")).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let unknown = Request::get("/khong-co").body(Body::empty()).unwrap();
     assert_eq!(call(&app, unknown).await.0, StatusCode::NOT_FOUND);
     let forged = Request::post("/webhooks/zalo-bot")
@@ -80,7 +98,10 @@ async fn metrics_sit_behind_the_token_and_count_requests_answers_ingest_and_reje
     let (status, _) = call(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let wrong = Request::get("/metrics")
-        .header("authorization", format!("Bearer {}x", &TOKEN[..TOKEN.len() - 1]))
+        .header(
+            "authorization",
+            format!("Bearer {}x", &TOKEN[..TOKEN.len() - 1]),
+        )
         .body(Body::empty())
         .unwrap();
     assert_eq!(call(&app, wrong).await.0, StatusCode::UNAUTHORIZED);
@@ -95,25 +116,63 @@ async fn metrics_sit_behind_the_token_and_count_requests_answers_ingest_and_reje
         value(&text, name, parts).unwrap_or_else(|| panic!("no {name} {parts:?} in\n{text}"))
     };
     let asks = ["route=\"/v1/ask\"", "method=\"POST\""];
-    assert_eq!(get("hoiluat_http_requests_total", &[asks[0], asks[1], "status=\"200\""]), 3.0);
-    assert_eq!(get("hoiluat_http_requests_total", &[asks[0], "status=\"422\""]), 1.0);
+    assert_eq!(
+        get(
+            "hoiluat_http_requests_total",
+            &[asks[0], asks[1], "status=\"200\""]
+        ),
+        3.0
+    );
+    assert_eq!(
+        get("hoiluat_http_requests_total", &[asks[0], "status=\"422\""]),
+        1.0
+    );
     // (The other test of this process may add its own unmatched request.)
-    assert!(get("hoiluat_http_requests_total", &["route=\"unmatched\"", "status=\"404\""]) >= 1.0);
-    assert_eq!(get("hoiluat_http_request_duration_seconds_count", &asks), 4.0);
-    assert_eq!(get("hoiluat_asks_total", &["outcome=\"answered\"", "flagged=\"false\""]), 2.0);
-    assert_eq!(get("hoiluat_asks_total", &["outcome=\"declined\"", "reason=\"thoi_tiet\""]), 1.0);
-    assert_eq!(get("hoiluat_answer_cache_lookups_total", &["result=\"hit\""]), 1.0);
+    assert!(
+        get(
+            "hoiluat_http_requests_total",
+            &["route=\"unmatched\"", "status=\"404\""]
+        ) >= 1.0
+    );
+    assert_eq!(
+        get("hoiluat_http_request_duration_seconds_count", &asks),
+        4.0
+    );
+    assert_eq!(
+        get(
+            "hoiluat_asks_total",
+            &["outcome=\"answered\"", "flagged=\"false\""]
+        ),
+        2.0
+    );
+    assert_eq!(
+        get(
+            "hoiluat_asks_total",
+            &["outcome=\"declined\"", "reason=\"thoi_tiet\""]
+        ),
+        1.0
+    );
+    assert_eq!(
+        get("hoiluat_answer_cache_lookups_total", &["result=\"hit\""]),
+        1.0
+    );
     assert!(get("hoiluat_answer_cache_lookups_total", &["result=\"miss\""]) >= 1.0);
     assert!(get("hoiluat_model_queue_wait_seconds_count", &[]) >= 1.0);
     assert_eq!(get("hoiluat_model_queue_depth", &[]), 0.0);
     assert_eq!(
-        get("hoiluat_webhook_rejections_total", &["channel=\"zalo_bot\"", "reason=\"invalid_secret_token\""]),
+        get(
+            "hoiluat_webhook_rejections_total",
+            &["channel=\"zalo_bot\"", "reason=\"invalid_secret_token\""]
+        ),
         1.0
     );
     let chunks = get("hoiluat_index_chunks", &[]);
     assert!(chunks > 100.0, "{chunks}");
     assert_eq!(get("hoiluat_index_documents", &[]), 3.0);
-    assert_eq!(get("hoiluat_ingest_chunks_done", &[]), get("hoiluat_ingest_chunks_total", &[]));
+    assert_eq!(
+        get("hoiluat_ingest_chunks_done", &[]),
+        get("hoiluat_ingest_chunks_total", &[])
+    );
     assert!(get("hoiluat_db_calls_in_flight", &[]) >= 0.0);
     assert!(text.contains("# HELP hoiluat_asks_total"));
 }
@@ -129,11 +188,18 @@ async fn metrics_can_have_an_address_of_their_own() {
         bind: format!("127.0.0.1:{port}"),
         token: String::new(),
     };
-    let app = hoiluat::metrics::attach(Router::new(), &config).await.unwrap();
+    let app = hoiluat::metrics::attach(Router::new(), &config)
+        .await
+        .unwrap();
     // Not on the service's own address then.
     let (status, _) = call(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let response = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap();
+    let response = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), reqwest::StatusCode::OK);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
 }

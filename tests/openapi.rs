@@ -35,13 +35,22 @@ async fn service() -> Service {
     }
 }
 
-async fn send(app: &Router, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Vec<u8>) {
+async fn send(
+    app: &Router,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Vec<u8>) {
     let mut request = Request::builder().method(method).uri(path);
     if body.is_some() {
         request = request.header("content-type", "application/json");
     }
     let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-    let response = app.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+    let response = app
+        .clone()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (status, bytes.to_vec())
@@ -97,7 +106,10 @@ impl Validator {
 
 /// `/paths/~1v1~1ask/post`: a JSON pointer to one operation.
 fn operation_pointer(path: &str, method: &str) -> String {
-    format!("/paths/{}/{method}", path.replace('~', "~0").replace('/', "~1"))
+    format!(
+        "/paths/{}/{method}",
+        path.replace('~', "~0").replace('/', "~1")
+    )
 }
 
 fn response_validator(document: &Value, path: &str, method: &str, status: StatusCode) -> Validator {
@@ -116,7 +128,10 @@ fn response_validator(document: &Value, path: &str, method: &str, status: Status
         .unwrap()
         .replace('~', "~0")
         .replace('/', "~1");
-    Validator::at(document, &format!("{operation}/responses/{status}/content/{media}/schema"))
+    Validator::at(
+        document,
+        &format!("{operation}/responses/{status}/content/{media}/schema"),
+    )
 }
 
 /// Checks a real answer against the documented response of its status.
@@ -124,7 +139,10 @@ fn conforms(document: &Value, path: &str, method: &str, status: StatusCode, body
     let validator = response_validator(document, path, method, status);
     if path == "/v1/chat" && status == StatusCode::OK {
         let events = sse_events(body);
-        assert!(events.last().is_some_and(|e| e["type"] == "done"), "{events:?}");
+        assert!(
+            events.last().is_some_and(|e| e["type"] == "done"),
+            "{events:?}"
+        );
         for event in events {
             validator.check(&event);
         }
@@ -143,20 +161,47 @@ async fn the_document_is_served_and_lists_exactly_the_methods_each_path_answers(
     assert_eq!(document["openapi"], "3.1.0");
     let paths = document["paths"].as_object().unwrap();
     let documented: Vec<&str> = paths.keys().map(String::as_str).collect();
-    for path in ["/v1/ask", "/v1/articles/{id}", "/v1/chat", "/v1/chat/history", "/v1/feedback", "/v1/satisfaction", "/healthz", "/readyz"] {
+    for path in [
+        "/v1/ask",
+        "/v1/articles/{id}",
+        "/v1/chat",
+        "/v1/chat/history",
+        "/v1/feedback",
+        "/v1/satisfaction",
+        "/healthz",
+        "/readyz",
+    ] {
         assert!(documented.contains(&path), "{path} is not documented");
     }
     for (path, item) in paths {
         let concrete = path.replace("{id}", "52-2014-qh13.dieu-8");
-        for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
+        for method in [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::PATCH,
+        ] {
             let listed = item.get(method.as_str().to_ascii_lowercase()).is_some();
             let body = (method != Method::GET).then(|| json!({}));
             let (status, _) = send(&service.app, method.clone(), &concrete, body).await;
-            assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path}: the route does not exist");
+            assert_ne!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{method} {path}: the route does not exist"
+            );
             if listed {
-                assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is documented but refused");
+                assert_ne!(
+                    status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path} is documented but refused"
+                );
             } else {
-                assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} answers but is not documented");
+                assert_eq!(
+                    status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path} answers but is not documented"
+                );
             }
         }
     }
@@ -174,7 +219,10 @@ async fn documented_examples_validate_and_succeed_on_the_service() {
             let mut example = None;
             if let Some(media) = operation["requestBody"]["content"].get("application/json") {
                 let example_body = media["example"].clone();
-                assert!(!example_body.is_null(), "{method} {path} has no example request");
+                assert!(
+                    !example_body.is_null(),
+                    "{method} {path} has no example request"
+                );
                 let validator = Validator::at(
                     document,
                     &format!("{pointer}/requestBody/content/application~1json/schema"),
@@ -183,13 +231,20 @@ async fn documented_examples_validate_and_succeed_on_the_service() {
                 // The schema is not a rubber stamp: an unknown field and a missing one fail.
                 let mut extra = example_body.clone();
                 extra["unexpected"] = json!(1);
-                assert!(validator.rejects(&extra), "{method} {path} accepts unknown fields");
-                assert!(validator.rejects(&json!({})), "{method} {path} accepts an empty body");
+                assert!(
+                    validator.rejects(&extra),
+                    "{method} {path} accepts unknown fields"
+                );
+                assert!(
+                    validator.rejects(&json!({})),
+                    "{method} {path} accepts an empty body"
+                );
                 example = Some(example_body);
             }
             let concrete = match operation["parameters"].as_array() {
                 Some(parameters) => parameters.iter().fold(path.clone(), |path, p| {
-                    let (name, value) = (p["name"].as_str().unwrap(), p["example"].as_str().unwrap());
+                    let (name, value) =
+                        (p["name"].as_str().unwrap(), p["example"].as_str().unwrap());
                     match p["in"].as_str() {
                         Some("query") => format!("{path}?{name}={value}"),
                         _ => path.replace(&format!("{{{name}}}"), value),
@@ -205,7 +260,12 @@ async fn documented_examples_validate_and_succeed_on_the_service() {
                 "/v1/feedback" | "/v1/satisfaction" => StatusCode::NOT_FOUND,
                 _ => StatusCode::OK,
             };
-            assert_eq!(status, expected, "{method} {path}: {}", String::from_utf8_lossy(&body));
+            assert_eq!(
+                status,
+                expected,
+                "{method} {path}: {}",
+                String::from_utf8_lossy(&body)
+            );
             conforms(document, path, method, status, &body);
         }
     }
@@ -219,40 +279,92 @@ async fn real_answers_and_errors_match_the_documented_responses() {
     let app = &service.app;
 
     // A web conversation: the stream, then feedback and satisfaction on its ids.
-    let (status, body) = send(app, Method::POST, "/v1/chat", Some(json!({"message": "Nam nữ bao nhiêu tuổi thì được kết hôn?"}))).await;
+    let (status, body) = send(
+        app,
+        Method::POST,
+        "/v1/chat",
+        Some(json!({"message": "Nam nữ bao nhiêu tuổi thì được kết hôn?"})),
+    )
+    .await;
     conforms(document, "/v1/chat", "post", status, &body);
     let done = sse_events(&body).pop().unwrap();
     let (answer_id, conversation_id) = (done["answer_id"].clone(), done["conversation_id"].clone());
-    let (status, body) = send(app, Method::POST, "/v1/feedback", Some(json!({"answer_id": answer_id, "rating": "up"}))).await;
+    let (status, body) = send(
+        app,
+        Method::POST,
+        "/v1/feedback",
+        Some(json!({"answer_id": answer_id, "rating": "up"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     conforms(document, "/v1/feedback", "post", status, &body);
-    let (status, body) = send(app, Method::POST, "/v1/satisfaction", Some(json!({"conversation_id": conversation_id, "score": 5}))).await;
+    let (status, body) = send(
+        app,
+        Method::POST,
+        "/v1/satisfaction",
+        Some(json!({"conversation_id": conversation_id, "score": 5})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     conforms(document, "/v1/satisfaction", "post", status, &body);
 
-    let history_path = format!("/v1/chat/history?conversation_id={}", conversation_id.as_str().unwrap());
+    let history_path = format!(
+        "/v1/chat/history?conversation_id={}",
+        conversation_id.as_str().unwrap()
+    );
     let (status, body) = send(app, Method::GET, &history_path, None).await;
     assert_eq!(status, StatusCode::OK);
     conforms(document, "/v1/chat/history", "get", status, &body);
     let history: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(history["exchanges"][0]["answer"]["answer_id"], answer_id, "{history}");
+    assert_eq!(
+        history["exchanges"][0]["answer"]["answer_id"], answer_id,
+        "{history}"
+    );
 
     // Errors: each must be listed for its operation and status, with its exact code.
     let long = "a".repeat(1001);
     let cases: Vec<(&str, Value, &str)> = vec![
         ("/v1/ask", json!({"question": ""}), "empty_question"),
         ("/v1/ask", json!({"question": long}), "question_too_long"),
-        ("/v1/ask", json!({"question": "a\u{1}b"}), "invalid_characters"),
-        ("/v1/ask", json!({"question": "Kết hôn?", "conversation_id": "có dấu"}), "invalid_conversation_id"),
+        (
+            "/v1/ask",
+            json!({"question": "a\u{1}b"}),
+            "invalid_characters",
+        ),
+        (
+            "/v1/ask",
+            json!({"question": "Kết hôn?", "conversation_id": "có dấu"}),
+            "invalid_conversation_id",
+        ),
         ("/v1/ask", json!({"q": 1}), "invalid_json"),
         ("/v1/chat", json!({"message": " "}), "empty_message"),
         ("/v1/chat", json!({"message": long}), "message_too_long"),
-        ("/v1/chat", json!({"message": "Kết hôn?", "client_message_id": "x"}), "invalid_client_message_id"),
+        (
+            "/v1/chat",
+            json!({"message": "Kết hôn?", "client_message_id": "x"}),
+            "invalid_client_message_id",
+        ),
         ("/v1/chat", json!({"text": "Kết hôn?"}), "invalid_json"),
-        ("/v1/feedback", json!({"answer_id": answer_id, "rating": "meh"}), "invalid_rating"),
-        ("/v1/feedback", json!({"answer_id": "ff", "rating": "up"}), "answer_not_found"),
-        ("/v1/satisfaction", json!({"conversation_id": conversation_id, "score": 9}), "invalid_score"),
-        ("/v1/satisfaction", json!({"conversation_id": "web-none", "score": 3}), "conversation_not_found"),
+        (
+            "/v1/feedback",
+            json!({"answer_id": answer_id, "rating": "meh"}),
+            "invalid_rating",
+        ),
+        (
+            "/v1/feedback",
+            json!({"answer_id": "ff", "rating": "up"}),
+            "answer_not_found",
+        ),
+        (
+            "/v1/satisfaction",
+            json!({"conversation_id": conversation_id, "score": 9}),
+            "invalid_score",
+        ),
+        (
+            "/v1/satisfaction",
+            json!({"conversation_id": "web-none", "score": 3}),
+            "conversation_not_found",
+        ),
     ];
     for (path, body, code) in cases {
         let (status, answer) = send(app, Method::POST, path, Some(body)).await;
@@ -280,7 +392,12 @@ async fn real_answers_and_errors_match_the_documented_responses() {
     conforms(document, "/v1/ask", "post", status, &body);
 
     // An error documented for another status would not validate: the code enum is per status.
-    let validator = response_validator(document, "/v1/ask", "post", StatusCode::UNPROCESSABLE_ENTITY);
+    let validator = response_validator(
+        document,
+        "/v1/ask",
+        "post",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
     assert!(validator.rejects(&json!({"error": {"code": "busy", "message": "x"}})));
 }
 
@@ -291,7 +408,11 @@ async fn not_ready_is_documented_where_it_is_answered() {
     let document = openapi::document();
     for (method, path, concrete) in [
         ("post", "/v1/ask", "/v1/ask"),
-        ("get", "/v1/articles/{id}", "/v1/articles/52-2014-qh13.dieu-8"),
+        (
+            "get",
+            "/v1/articles/{id}",
+            "/v1/articles/52-2014-qh13.dieu-8",
+        ),
         ("get", "/readyz", "/readyz"),
     ] {
         let body = (method == "post").then(|| json!({"question": "Kết hôn?"}));
@@ -312,9 +433,24 @@ async fn the_reference_page_is_served_without_scripts() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"), "{csp}");
-    let page = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    let page = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
     assert!(page.contains("Hỏi Luật API") && page.contains("/v1/articles/{id}"));
     assert!(page.contains("question_too_long") && page.contains("text/event-stream"));
     assert!(!page.to_ascii_lowercase().contains("<script"));

@@ -186,7 +186,11 @@ fn a_first_start_logs_no_warning_an_operator_cannot_act_on() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     // One small document: the first start ingests it, opening a new index as `make run` does.
-    let config = write_config_with(dir.path(), port, &["ke-hoach-137-kh-ubnd-2025-quang-ngai.md"]);
+    let config = write_config_with(
+        dir.path(),
+        port,
+        &["ke-hoach-137-kh-ubnd-2025-quang-ngai.md"],
+    );
     let mut child = hoiluat(&config, &["serve"])
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
@@ -202,5 +206,8 @@ fn a_first_start_logs_no_warning_an_operator_cannot_act_on() {
         .filter(|line| line.contains("WARN") || line.contains("ERROR"))
         .collect();
     assert!(noise.is_empty(), "a first start warned:\n{noise:#?}");
-    assert!(lines.iter().any(|line| line.contains("index up to date")), "{lines:#?}");
+    assert!(
+        lines.iter().any(|line| line.contains("index up to date")),
+        "{lines:#?}"
+    );
 }

@@ -57,7 +57,8 @@ fn service() -> Service {
         fixture.started.assistant.clone(),
     ));
     let app = web::with_cors(
-        api.merge(web::routes(dispatcher, &web_config)).merge(history),
+        api.merge(web::routes(dispatcher, &web_config))
+            .merge(history),
         &web_config,
     );
     Service { app, db, _dir: dir }
@@ -857,12 +858,22 @@ async fn the_widget_keeps_its_transcript_shows_reviewed_answers_and_retries_afte
     let last_answer = "const a = [...widget().querySelectorAll('[data-testid=answer]')];
          return a.length >= arguments[0] ? a[a.length - 1].querySelector('[data-testid=answer-text]').textContent : null";
     let answer = browser
-        .wait_for("the answer", Duration::from_secs(180), &last_answer.replace("arguments[0]", "1"))
+        .wait_for(
+            "the answer",
+            Duration::from_secs(180),
+            &last_answer.replace("arguments[0]", "1"),
+        )
         .await;
     assert!(answer.as_str().unwrap().contains(MARRIAGE_AGE), "{answer}");
-    let drafts = browser.execute("return window.__draftTexts", json!([])).await;
+    let drafts = browser
+        .execute("return window.__draftTexts", json!([]))
+        .await;
     assert!(
-        drafts.as_array().unwrap().iter().any(|t| t.as_str().unwrap().contains("đang trả lời")),
+        drafts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().contains("đang trả lời")),
         "the draft never said it was answering: {drafts}"
     );
 
@@ -872,7 +883,11 @@ async fn the_widget_keeps_its_transcript_shows_reviewed_answers_and_retries_afte
         .click(&browser.widget_element("[data-testid=launcher]").await)
         .await;
     let restored = browser
-        .wait_for("the restored answer", Duration::from_secs(30), &last_answer.replace("arguments[0]", "1"))
+        .wait_for(
+            "the restored answer",
+            Duration::from_secs(30),
+            &last_answer.replace("arguments[0]", "1"),
+        )
         .await;
     assert_eq!(restored, answer, "the restored answer is the one given");
     let transcript = browser
@@ -888,14 +903,23 @@ async fn the_widget_keeps_its_transcript_shows_reviewed_answers_and_retries_afte
 
     // Staff edit the answer while the page is open: the widget shows the reviewed answer.
     let answer_row = db
-        .scalar_i64("SELECT id FROM answers ORDER BY id DESC LIMIT 1", Vec::new())
+        .scalar_i64(
+            "SELECT id FROM answers ORDER BY id DESC LIMIT 1",
+            Vec::new(),
+        )
         .await
         .unwrap();
     let staff = db
-        .create_staff("lan".into(), "Nguyễn Thị Lan".into(), "x".into(), "reviewer")
+        .create_staff(
+            "lan".into(),
+            "Nguyễn Thị Lan".into(),
+            "x".into(),
+            "reviewer",
+        )
         .await
         .unwrap();
-    let reviewed_text = "Theo Điều 8 Luật Hôn nhân và gia đình, nữ từ đủ 18 tuổi được kết hôn (cán bộ bổ sung).";
+    let reviewed_text =
+        "Theo Điều 8 Luật Hôn nhân và gia đình, nữ từ đủ 18 tuổi được kết hôn (cán bộ bổ sung).";
     let outcome = db
         .insert_review(NewReview {
             answer_id: answer_row,
@@ -911,7 +935,10 @@ async fn the_widget_keeps_its_transcript_shows_reviewed_answers_and_retries_afte
     assert!(matches!(outcome, ReviewOutcome::Stored { .. }));
     // The widget polls every few seconds and whenever the page becomes visible again.
     browser
-        .execute("document.dispatchEvent(new Event('visibilitychange'))", json!([]))
+        .execute(
+            "document.dispatchEvent(new Event('visibilitychange'))",
+            json!([]),
+        )
         .await;
     let shown = browser
         .wait_for(
@@ -924,11 +951,13 @@ async fn the_widget_keeps_its_transcript_shows_reviewed_answers_and_retries_afte
     save_screenshot(&browser, "widget-reviewed.png").await;
 
     // The network drops: the question gets a retry button, which answers once it is back.
-    let offline = |offline: bool| {
-        json!({"network_conditions": {"offline": offline, "latency": 0, "download_throughput": 100_000_000, "upload_throughput": 100_000_000}})
-    };
+    let offline = |offline: bool| json!({"network_conditions": {"offline": offline, "latency": 0, "download_throughput": 100_000_000, "upload_throughput": 100_000_000}});
     browser
-        .command(reqwest::Method::POST, "/chromium/network_conditions", offline(true))
+        .command(
+            reqwest::Method::POST,
+            "/chromium/network_conditions",
+            offline(true),
+        )
         .await;
     let input = browser.widget_element("[data-testid=input]").await;
     browser.type_text(&input, "Đăng ký kết hôn ở đâu?").await;
@@ -937,24 +966,45 @@ async fn the_widget_keeps_its_transcript_shows_reviewed_answers_and_retries_afte
         .await;
     let retry = browser.widget_element("[data-testid=retry]").await;
     let error = browser
-        .execute("return widget().querySelector('[data-testid=error] .bubble').textContent", json!([]))
+        .execute(
+            "return widget().querySelector('[data-testid=error] .bubble').textContent",
+            json!([]),
+        )
         .await;
-    assert!(error.as_str().unwrap().contains("Không kết nối được"), "{error}");
+    assert!(
+        error.as_str().unwrap().contains("Không kết nối được"),
+        "{error}"
+    );
     save_screenshot(&browser, "widget-offline.png").await;
     browser
-        .command(reqwest::Method::POST, "/chromium/network_conditions", offline(false))
+        .command(
+            reqwest::Method::POST,
+            "/chromium/network_conditions",
+            offline(false),
+        )
         .await;
     browser.click(&retry).await;
     let second = browser
-        .wait_for("the retried answer", Duration::from_secs(180), &last_answer.replace("arguments[0]", "2"))
+        .wait_for(
+            "the retried answer",
+            Duration::from_secs(180),
+            &last_answer.replace("arguments[0]", "2"),
+        )
         .await;
     assert!(second.as_str().unwrap().contains("kết hôn"), "{second}");
     let left = browser
-        .execute("return widget().querySelectorAll('[data-testid=error]').length", json!([]))
+        .execute(
+            "return widget().querySelectorAll('[data-testid=error]').length",
+            json!([]),
+        )
         .await;
     assert_eq!(left, 0, "the error is gone once retried");
     let messages = query_strings(&db, "SELECT count(*) FROM messages").await;
-    assert_eq!(messages, vec![vec!["2".to_owned()]], "the retry sent the question once");
+    assert_eq!(
+        messages,
+        vec![vec!["2".to_owned()]],
+        "the retry sent the question once"
+    );
     browser.quit().await;
 }
 

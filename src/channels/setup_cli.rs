@@ -143,7 +143,9 @@ impl BotApi {
             return Ok(reply["result"].clone());
         }
         let description = reply["description"].as_str().unwrap_or("");
-        let code = reply["error_code"].as_i64().unwrap_or(i64::from(status.as_u16()));
+        let code = reply["error_code"]
+            .as_i64()
+            .unwrap_or(i64::from(status.as_u16()));
         let hint = match code {
             401 | 404 => format!(
                 " — mã bot ({}.token) sai hoặc đã bị thu hồi",
@@ -299,7 +301,10 @@ async fn webhook_state(api: &BotApi, expected: Option<&str>) -> Vec<Finding> {
             format!("{pending} cập nhật đang chờ được gửi tới webhook"),
         ));
     }
-    if let Some(error) = info["last_error_message"].as_str().filter(|e| !e.is_empty()) {
+    if let Some(error) = info["last_error_message"]
+        .as_str()
+        .filter(|e| !e.is_empty())
+    {
         findings.push(Finding::wrong(
             channel,
             format!("lần gửi gần nhất tới webhook bị lỗi: {error} — kiểm tra dịch vụ có chạy và truy cập được qua HTTPS không"),
@@ -338,18 +343,27 @@ pub async fn check(channels: &ChannelsConfig, db: Option<&Db>) -> Vec<Finding> {
         let api = BotApi::telegram(&channels.telegram, http.clone());
         findings.extend(check_bot(&api, channels.telegram.mode == "webhook").await);
     } else {
-        findings.push(Finding::ok("Telegram", "tắt (channels.telegram.enabled = false)"));
+        findings.push(Finding::ok(
+            "Telegram",
+            "tắt (channels.telegram.enabled = false)",
+        ));
     }
     if channels.zalo_bot.enabled {
         let api = BotApi::zalo_bot(&channels.zalo_bot, http.clone());
         findings.extend(check_bot(&api, true).await);
     } else {
-        findings.push(Finding::ok("Zalo Bot", "tắt (channels.zalo_bot.enabled = false)"));
+        findings.push(Finding::ok(
+            "Zalo Bot",
+            "tắt (channels.zalo_bot.enabled = false)",
+        ));
     }
     if channels.zalo_oa.enabled {
         findings.extend(check_zalo_oa(&channels.zalo_oa, db, &http).await);
     } else {
-        findings.push(Finding::ok("Zalo OA", "tắt (channels.zalo_oa.enabled = false)"));
+        findings.push(Finding::ok(
+            "Zalo OA",
+            "tắt (channels.zalo_oa.enabled = false)",
+        ));
     }
     findings.extend(check_web(channels));
     findings
@@ -360,7 +374,10 @@ async fn check_bot(api: &BotApi, webhook_mode: bool) -> Vec<Finding> {
     if api.token.is_empty() {
         return vec![Finding::wrong(
             channel,
-            format!("bật nhưng chưa có mã bot: đặt {}.token", api.platform.config_key()),
+            format!(
+                "bật nhưng chưa có mã bot: đặt {}.token",
+                api.platform.config_key()
+            ),
         )];
     }
     let me = match api.call("getMe", json!({})).await {
@@ -387,7 +404,11 @@ async fn check_zalo_oa(
     let mut findings = Vec::new();
     for (value, key, why) in [
         (&config.app_id, "app_id", "để kiểm tra chữ ký webhook"),
-        (&config.oa_secret_key, "oa_secret_key", "để kiểm tra chữ ký webhook"),
+        (
+            &config.oa_secret_key,
+            "oa_secret_key",
+            "để kiểm tra chữ ký webhook",
+        ),
         (&config.app_secret, "app_secret", "để làm mới access token"),
     ] {
         if value.is_empty() {
@@ -398,13 +419,16 @@ async fn check_zalo_oa(
         }
     }
     let stored = match db {
-        Some(db) => db.load_token(OA_TOKEN_CHANNEL).await.unwrap_or_else(|error| {
-            findings.push(Finding::wrong(
-                CHANNEL,
-                format!("không đọc được cặp token đã lưu trong cơ sở dữ liệu: {error}"),
-            ));
-            None
-        }),
+        Some(db) => db
+            .load_token(OA_TOKEN_CHANNEL)
+            .await
+            .unwrap_or_else(|error| {
+                findings.push(Finding::wrong(
+                    CHANNEL,
+                    format!("không đọc được cặp token đã lưu trong cơ sở dữ liệu: {error}"),
+                ));
+                None
+            }),
         None => None,
     };
     let (access_token, refresh_token, source) = match &stored {
@@ -433,7 +457,10 @@ async fn check_zalo_oa(
         return findings;
     }
     let response = http
-        .get(format!("{}/v2.0/oa/getoa", config.api_base.trim_end_matches('/')))
+        .get(format!(
+            "{}/v2.0/oa/getoa",
+            config.api_base.trim_end_matches('/')
+        ))
         .header("access_token", access_token)
         .send()
         .await;
@@ -442,7 +469,10 @@ async fn check_zalo_oa(
         Err(error) => {
             findings.push(Finding::wrong(
                 CHANNEL,
-                format!("không kết nối được tới Zalo OA API ({}): {error}", config.api_base),
+                format!(
+                    "không kết nối được tới Zalo OA API ({}): {error}",
+                    config.api_base
+                ),
             ));
             return findings;
         }
@@ -521,7 +551,12 @@ mod tests {
             webhook_url("https://hoiluat.example.vn", BotPlatform::ZaloBot).unwrap(),
             "https://hoiluat.example.vn/webhooks/zalo-bot"
         );
-        for bad in ["http://hoiluat.example.vn", "https://", "https://a.vn/x", "hoiluat.vn"] {
+        for bad in [
+            "http://hoiluat.example.vn",
+            "https://",
+            "https://a.vn/x",
+            "hoiluat.vn",
+        ] {
             assert!(webhook_url(bad, BotPlatform::Telegram).is_err(), "{bad}");
         }
     }

@@ -108,7 +108,9 @@ async fn history(
     let id = query.map(|Query(q)| q.conversation_id).unwrap_or_default();
     let well_formed = id.starts_with("web-")
         && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     let exchanges = if well_formed {
         dispatcher
             .db()

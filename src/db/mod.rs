@@ -35,11 +35,11 @@ pub use channel_log::{
 };
 pub use reports::{PeriodCounts, QuestionRow};
 pub use sql::Value;
-pub use web_history::{WebAnswer, WebExchange};
 pub use staff::{
     AnswerDetail, CuratedAnswer, NewReview, QueueFilter, QueueItem, ReviewOutcome, ReviewRecord,
     StaffAccount, StaffSession,
 };
+pub use web_history::{WebAnswer, WebExchange};
 
 use crate::config::{DatabaseConfig, PathsConfig};
 use sql::Conn;
@@ -307,7 +307,7 @@ where
         f()
     })
     .await
-        .map_err(|e| DbError::Task(e.to_string()))?
+    .map_err(|e| DbError::Task(e.to_string()))?
 }
 
 /// A panic while holding the lock cannot leave a transaction half-applied (SQLite rolls back an

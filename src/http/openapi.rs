@@ -662,10 +662,7 @@ fn render_operation(anchor: &str, method: &str, path: &str, operation: &Value) -
         }
     }
     html.push_str("<h3>Phản hồi</h3><table><tr><th>mã</th><th>mô tả</th><th>nội dung</th></tr>");
-    for (status, response) in operation["responses"]
-        .as_object()
-        .unwrap_or(&Map::new())
-    {
+    for (status, response) in operation["responses"].as_object().unwrap_or(&Map::new()) {
         let mut cell = String::new();
         for (media_type, media) in response["content"].as_object().unwrap_or(&Map::new()) {
             cell.push_str(&format!(
@@ -715,7 +712,9 @@ fn render_schema(schema: &Value) -> String {
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     if let Some(properties) = schema["properties"].as_object() {
-        html.push_str("<table><tr><th>trường</th><th>kiểu</th><th>bắt buộc</th><th>mô tả</th></tr>");
+        html.push_str(
+            "<table><tr><th>trường</th><th>kiểu</th><th>bắt buộc</th><th>mô tả</th></tr>",
+        );
         for (name, property) in properties {
             let mut description = esc(property["description"].as_str().unwrap_or(""));
             if let Some(values) = property["enum"].as_array() {
@@ -728,7 +727,11 @@ fn render_schema(schema: &Value) -> String {
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{description}</td></tr>",
                 esc(name),
                 schema_link(property),
-                if required.contains(&name.as_str()) { "có" } else { "" },
+                if required.contains(&name.as_str()) {
+                    "có"
+                } else {
+                    ""
+                },
             ));
         }
         html.push_str("</table>");
@@ -777,7 +780,12 @@ mod tests {
         let document = document();
         let codes = &document["components"]["schemas"]["Error"]["properties"]["error"]
             ["properties"]["code"]["enum"];
-        let codes: Vec<&str> = codes.as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        let codes: Vec<&str> = codes
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
         for code in [
             ErrorCode::InvalidContentType,
             ErrorCode::PayloadTooLarge,
@@ -805,8 +813,19 @@ mod tests {
     #[test]
     fn the_reference_page_has_every_operation_and_no_script() {
         let page = render_reference(document());
-        for path in ["/v1/ask", "/v1/articles/{id}", "/v1/chat", "/v1/feedback", "/v1/satisfaction", "/healthz", "/readyz"] {
-            assert!(page.contains(&format!("<code>{}</code>", esc(path))), "{path}");
+        for path in [
+            "/v1/ask",
+            "/v1/articles/{id}",
+            "/v1/chat",
+            "/v1/feedback",
+            "/v1/satisfaction",
+            "/healthz",
+            "/readyz",
+        ] {
+            assert!(
+                page.contains(&format!("<code>{}</code>", esc(path))),
+                "{path}"
+            );
         }
         assert!(page.contains("question_too_long") && page.contains("duplicate_message"));
         assert!(!page.to_ascii_lowercase().contains("<script"));
