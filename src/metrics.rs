@@ -236,69 +236,74 @@ impl Drop for DbCall {
     }
 }
 
-fn describe() {
-    describe_counter!(
-        "hoiluat_http_requests_total",
-        "HTTP requests by route template, method and status."
-    );
-    describe_histogram!(
-        "hoiluat_http_request_duration_seconds",
-        metrics::Unit::Seconds,
-        "Time to the response head, by route template and method."
-    );
-    describe_counter!("hoiluat_asks_total", "Questions answered or declined (reason: out-of-scope category, not_in_force_only, no_relevant_text), and whether flagged for staff.");
-    describe_counter!(
-        "hoiluat_answer_cache_lookups_total",
-        "Answer-cache lookups of standalone questions, by hit or miss."
-    );
-    describe_gauge!(
+/// Names and help texts of every series, for the exposition's `# HELP` lines.
+const COUNTERS: [(&str, &str); 5] = [
+    ("hoiluat_http_requests_total", "HTTP requests by route template, method and status."),
+    ("hoiluat_asks_total", "Questions answered or declined (reason: out-of-scope category, not_in_force_only, no_relevant_text), and whether flagged for staff."),
+    ("hoiluat_answer_cache_lookups_total", "Answer-cache lookups of standalone questions, by hit or miss."),
+    ("hoiluat_channel_deliveries_total", "Reply parts sent, retried, failed or refused as outside the platform's window, by channel."),
+    ("hoiluat_webhook_rejections_total", "Webhook requests refused before storing, by channel and reason."),
+];
+const GAUGES: [(&str, &str); 9] = [
+    (
         "hoiluat_model_queue_depth",
-        "Questions waiting for an embedding session."
-    );
-    describe_histogram!(
-        "hoiluat_model_queue_wait_seconds",
-        metrics::Unit::Seconds,
-        "How long a question waited for an embedding session."
-    );
-    describe_counter!("hoiluat_channel_deliveries_total", "Reply parts sent, retried, failed or refused as outside the platform's window, by channel.");
-    describe_counter!(
-        "hoiluat_webhook_rejections_total",
-        "Webhook requests refused before storing, by channel and reason."
-    );
-    describe_gauge!("hoiluat_index_chunks", "Chunks in the searchable index.");
-    describe_gauge!(
+        "Questions waiting for an embedding session.",
+    ),
+    ("hoiluat_index_chunks", "Chunks in the searchable index."),
+    (
         "hoiluat_index_documents",
-        "Documents in the library answers quote from."
-    );
-    describe_gauge!(
+        "Documents in the library answers quote from.",
+    ),
+    (
         "hoiluat_index_articles",
-        "Articles and sections in the library."
-    );
-    describe_gauge!(
+        "Articles and sections in the library.",
+    ),
+    (
         "hoiluat_ingest_chunks_done",
-        "Chunks embedded or taken from the vector cache by the running (or last) ingest."
-    );
-    describe_gauge!(
+        "Chunks embedded or taken from the vector cache by the running (or last) ingest.",
+    ),
+    (
         "hoiluat_ingest_chunks_total",
-        "Chunks the running (or last) ingest has to embed."
-    );
-    describe_gauge!(
+        "Chunks the running (or last) ingest has to embed.",
+    ),
+    (
         "hoiluat_db_pool_connections",
-        "PostgreSQL connections in use and idle."
-    );
-    describe_gauge!(
+        "PostgreSQL connections in use and idle.",
+    ),
+    (
         "hoiluat_db_pool_size",
-        "Most PostgreSQL connections the pool opens (database.pool_size)."
-    );
-    describe_gauge!(
+        "Most PostgreSQL connections the pool opens (database.pool_size).",
+    ),
+    (
         "hoiluat_db_calls_in_flight",
-        "Database calls running or waiting for a connection."
-    );
-    describe_histogram!(
+        "Database calls running or waiting for a connection.",
+    ),
+];
+const HISTOGRAMS: [(&str, &str); 3] = [
+    (
+        "hoiluat_http_request_duration_seconds",
+        "Time to the response head, by route template and method.",
+    ),
+    (
+        "hoiluat_model_queue_wait_seconds",
+        "How long a question waited for an embedding session.",
+    ),
+    (
         "hoiluat_db_call_duration_seconds",
-        metrics::Unit::Seconds,
-        "Database calls, waiting for the connection included."
-    );
+        "Database calls, waiting for the connection included.",
+    ),
+];
+
+fn describe() {
+    for (name, help) in COUNTERS {
+        describe_counter!(name, help);
+    }
+    for (name, help) in GAUGES {
+        describe_gauge!(name, help);
+    }
+    for (name, help) in HISTOGRAMS {
+        describe_histogram!(name, metrics::Unit::Seconds, help);
+    }
 }
 
 #[cfg(test)]

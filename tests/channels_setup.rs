@@ -247,6 +247,19 @@ async fn setup_registers_each_webhook_with_its_secret_and_confirms_it() {
     assert!(out.contains("✓ Zalo Bot: getWebhookInfo xác nhận"), "{out}");
 }
 
+/// `channels setup <platform>` with one setting changed, which must fail; returns what it said.
+async fn refused(
+    fakes: &Fakes,
+    data: &std::path::Path,
+    (key, value): (&str, &str),
+    platform: &str,
+) -> String {
+    let env = [(key, value.to_owned())];
+    let (ok, out) = hoiluat(fakes, data, &env, &["setup", platform, "--url", PUBLIC]).await;
+    assert!(!ok, "{out}");
+    out
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn setup_explains_what_is_wrong() {
     let fakes = start_fakes().await;
@@ -268,33 +281,23 @@ async fn setup_explains_what_is_wrong() {
     assert!(fakes.telegram.calls.lock().unwrap().is_empty());
 
     // A revoked token: the platform's 401, in plain words, naming the setting.
-    let wrong = [(
-        "HOILUAT__CHANNELS__TELEGRAM__TOKEN",
-        "7012345678:revoked".to_owned(),
-    )];
-    let (ok, out) = hoiluat(
+    let out = refused(
         &fakes,
         data.path(),
-        &wrong,
-        &["setup", "telegram", "--url", PUBLIC],
+        ("HOILUAT__CHANNELS__TELEGRAM__TOKEN", "7012345678:revoked"),
+        "telegram",
     )
     .await;
-    assert!(!ok);
     assert!(out.contains("Telegram từ chối setWebhook (lỗi 401: Unauthorized) — mã bot (channels.telegram.token) sai"), "{out}");
 
     // A Zalo Bot secret that is too short is caught here, with the platform's rule.
-    let short = [(
-        "HOILUAT__CHANNELS__ZALO_BOT__SECRET_TOKEN",
-        "short".to_owned(),
-    )];
-    let (ok, out) = hoiluat(
+    let out = refused(
         &fakes,
         data.path(),
-        &short,
-        &["setup", "zalo-bot", "--url", PUBLIC],
+        ("HOILUAT__CHANNELS__ZALO_BOT__SECRET_TOKEN", "short"),
+        "zalo-bot",
     )
     .await;
-    assert!(!ok);
     assert!(out.contains("secret_token phải dài 8–256 ký tự"), "{out}");
     assert!(fakes.zalo_bot.webhook.lock().unwrap().is_none());
 }
