@@ -4,9 +4,10 @@
 #   1. each builds its index of the shipped corpus from scratch (time, peak RSS);
 #   2. quality on the same questions and gold: `hoiluat eval --mode hybrid`, then the peer's
 #      rankings scored with the same metrics (eval/peers/quality.py);
-#   3. each service in turn: cold start (process start to /readyz 200, index on disk), then
+#   3. the services: cold start of each (process start to /readyz 200, index on disk), then
 #      `hoiluat bench` (the same load generator, the same distinct questions) at concurrency
-#      1, 8 and 32 against POST /v1/ask, and its peak RSS.
+#      1, 8 and 32 against POST /v1/ask, levels alternating between the two services, with the
+#      CPU time each service used per question, and each one's peak RSS.
 # Hỏi Luật runs with the answer cache off: the peer has none. Writes
 # eval/reports/<date>-peer.md (and the raw numbers beside it as .json).
 #
@@ -44,36 +45,54 @@ field() { grep "$2" "$1" | awk '{print $NF}'; }
 # 2. Quality: Hỏi Luật in-process, with the gold it resolves; the peer over HTTP further down.
 "$BIN" eval --mode hybrid "${SETS[@]}" --out "$SCRATCH/hl-eval" > /dev/null
 
-# Starts a service, measures its cold start, loads it, records its peak RSS, stops it.
-# Arguments: name, port, then the command.
-run_service() {
+# Starts a service in the background and measures its cold start (process start to /readyz 200).
+# Arguments: name, port, then the command. Sets PID_<name>.
+start_service() {
   local name=$1 port=$2
   shift 2
   local started=$(date +%s%N)
   "$@" > "$SCRATCH/$name.log" 2>&1 &
-  local pid=$!
+  printf -v "PID_$name" '%s' "$!"
   for _ in $(seq 1 6000); do
     if curl -fsS "http://127.0.0.1:$port/readyz" > /dev/null 2>&1; then break; fi
     sleep 0.05
   done
-  local ready=$(date +%s%N)
-  echo "$(( (ready - started) / 1000000 ))" > "$SCRATCH/$name.cold_ms"
-  if [[ $name == peer ]]; then
-    "$PY" eval/peers/quality.py --eval "$SCRATCH/hl-eval.json" --url "http://127.0.0.1:$port" \
-      --out "$SCRATCH/quality.json"
-  fi
-  "$BIN" bench --url "http://127.0.0.1:$port" "${BENCH_SETS[@]}" --seconds "$SECONDS_PER_LEVEL" \
-    --label "$name" --out "$SCRATCH/bench.md" 2> /dev/null
-  grep VmHWM "/proc/$pid/status" | awk '{print $2}' > "$SCRATCH/$name.peak_kb"
-  kill "$pid"
-  wait "$pid" || true
+  echo "$(( ($(date +%s%N) - started) / 1000000 ))" > "$SCRATCH/$name.cold_ms"
+}
+
+# CPU time the process has used, in milliseconds (user + system, all its threads).
+cpu_ms() {
+  awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"
+}
+
+# One load level against one service; its CPU time over the level is recorded beside the result.
+load_level() { # name, port, pid, concurrency
+  local before=$(cpu_ms "$3")
+  "$BIN" bench --url "http://127.0.0.1:$2" "${BENCH_SETS[@]}" --concurrency "$4" \
+    --seconds "$SECONDS_PER_LEVEL" --label "$1-$4" --out "$SCRATCH/bench.md" 2> /dev/null
+  echo "$(( $(cpu_ms "$3") - before ))" > "$SCRATCH/$1-$4.cpu_ms"
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# One after the other, so that each cold start has the machine to itself.
 HOILUAT__RETRIEVAL__ANSWER_CACHE_CAPACITY=0 HOILUAT__SERVER__BIND="127.0.0.1:$HL_PORT" \
-  run_service hoiluat "$HL_PORT" "$BIN" serve
-run_service peer "$PEER_PORT" "$PY" eval/peers/peer.py serve --models models \
+  start_service hoiluat "$HL_PORT" "$BIN" serve
+start_service peer "$PEER_PORT" "$PY" eval/peers/peer.py serve --models models \
   --index "$SCRATCH/peer-index" --port "$PEER_PORT"
+"$PY" eval/peers/quality.py --eval "$SCRATCH/hl-eval.json" --url "http://127.0.0.1:$PEER_PORT" \
+  --out "$SCRATCH/quality.json"
+# Levels alternate between the two services, so that both meet the same load from the rest of
+# the machine (other builds may run on it).
+for concurrency in 1 8 32; do
+  load_level hoiluat "$HL_PORT" "$PID_hoiluat" "$concurrency"
+  load_level peer "$PEER_PORT" "$PID_peer" "$concurrency"
+done
+for name in hoiluat peer; do
+  pid_var="PID_$name"
+  grep VmHWM "/proc/${!pid_var}/status" | awk '{print $2}' > "$SCRATCH/$name.peak_kb"
+  kill "${!pid_var}"
+  wait "${!pid_var}" || true
+done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cat > "$SCRATCH/run.json" <<EOF
@@ -101,5 +120,5 @@ cat > "$SCRATCH/run.json" <<EOF
 EOF
 mkdir -p eval/reports
 "$PY" eval/peers/report.py --run "$SCRATCH/run.json" --quality "$SCRATCH/quality.json" \
-  --bench "$SCRATCH/bench.hoiluat.json" "$SCRATCH/bench.peer.json" --out "$REPORT"
+  --results "$SCRATCH" --out "$REPORT"
 echo "wrote $REPORT.md"

@@ -17,12 +17,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--run", required=True)
     parser.add_argument("--quality", required=True)
-    parser.add_argument("--bench", nargs=2, required=True, help="hoiluat then peer `hoiluat bench` JSON")
+    parser.add_argument("--results", required=True, help="the run's directory: bench.<name>-<c>.json, <name>-<c>.cpu_ms")
     parser.add_argument("--out", required=True, help="report path without extension")
     args = parser.parse_args()
     run = json.load(open(args.run, encoding="utf-8"))
     quality = json.load(open(args.quality, encoding="utf-8"))
-    ours_bench, peer_bench = (json.load(open(p, encoding="utf-8"))["levels"] for p in args.bench)
+    levels = (1, 8, 32)
+
+    def load(name: str) -> list[dict]:
+        out = []
+        for c in levels:
+            level = json.load(open(f"{args.results}/bench.{name}-{c}.json", encoding="utf-8"))["levels"][0]
+            # CPU time over the level (3 s warm-up included), per question answered at the level's rate.
+            cpu_ms = int(open(f"{args.results}/{name}-{c}.cpu_ms").read())
+            questions = level["questions_per_second"] * (level["seconds"] + 3.0)
+            level["cpu_ms_per_question"] = cpu_ms / questions if questions else 0.0
+            out.append(level)
+        return out
+
+    ours_bench, peer_bench = load("hoiluat"), load("peer")
     hl, peer = run["hoiluat"], run["peer"]
 
     lines = [
@@ -43,6 +56,9 @@ def main() -> None:
     for s in quality["sets"]:
         for name, key, declined in (("Hỏi Luật", "hoiluat", s["hoiluat_declined"]), ("peer", "peer", s["peer_declined"])):
             m = s[key]
+            if m["questions"] == 0:
+                lines.append(f"| {s['name']} | 0 | {name} | — | — | — | — | — | {declined} / {s['must_decline']} |")
+                continue
             lines.append(
                 f"| {s['name']} | {m['questions']} | {name} | {m['recall_at_1']:.3f} | {m['recall_at_5']:.3f} |"
                 f" {m['recall_at_10']:.3f} | {m['mrr_at_10']:.3f} | {m['ndcg_at_10']:.3f} |"
@@ -50,16 +66,17 @@ def main() -> None:
             )
     lines += [
         "",
-        "## Load (`hoiluat bench`: closed loop, distinct real questions, POST /v1/ask)",
+        "## Load (`hoiluat bench`: closed loop, distinct real questions, POST /v1/ask; levels alternate between the services)",
         "",
-        "| concurrency | system | questions/s | p50 | p99 | errors | faster |",
-        "|---|---|---|---|---|---|---|",
+        "| concurrency | system | questions/s | p50 | p99 | errors | CPU per question | faster |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for ours, theirs in zip(ours_bench, peer_bench):
         for name, level in (("Hỏi Luật", ours), ("peer", theirs)):
             lines.append(
                 f"| {level['concurrency']} | {name} | {level['questions_per_second']:.1f} |"
                 f" {level['latency']['p50_ms']:.1f} ms | {level['latency']['p99_ms']:.1f} ms | {level['errors']} |"
+                f" {level['cpu_ms_per_question']:.1f} ms |"
                 + (f" {lead(ours['questions_per_second'], theirs['questions_per_second'])} |" if name == "peer" else " |")
             )
     lines += [
