@@ -433,6 +433,7 @@ pub fn start_with(
         &config.conversation,
         config.server.max_question_chars,
     ));
+    crate::metrics::index_size(tracker.snapshot().total_chunks, &assistant.library());
     tracing::info!(seconds = started.elapsed().as_secs_f32(), "ready");
     Ok(Started {
         assistant,
@@ -491,6 +492,7 @@ pub fn reindex(config: &Config, assistant: &Assistant) -> Result<IngestReport, S
     };
     // Only now that every new chunk is searchable do answers switch to the new texts.
     assistant.replace_library(Arc::new(Library::from_documents(&corpus.documents)));
+    crate::metrics::index_size(report.chunks, &assistant.library());
     tracing::info!(
         documents = corpus.documents.len(),
         embedded = report.embedded,

@@ -21,6 +21,42 @@ pub struct Config {
     pub channels: ChannelsConfig,
     pub staff: StaffConfig,
     pub store: StoreConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// Prometheus metrics (`src/metrics.rs`, `docs/operations.md`). Off unless one of the two is set.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` on this address of its own, e.g. `127.0.0.1:9464`.
+    pub bind: String,
+    /// Require `Authorization: Bearer <token>` (at least 32 characters). Without `bind`,
+    /// `/metrics` is then served on the service's own address.
+    #[serde(deserialize_with = "text")]
+    pub token: String,
+}
+
+impl MetricsConfig {
+    pub fn enabled(&self) -> bool {
+        !self.bind.is_empty() || !self.token.is_empty()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !self.token.is_empty() && self.token.chars().count() < 32 {
+            return Err("metrics.token must be at least 32 characters".into());
+        }
+        Ok(())
+    }
+}
+
+/// The token never reaches logs.
+impl std::fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig")
+            .field("bind", &self.bind)
+            .field("token", &(!self.token.is_empty()).then_some("<redacted>"))
+            .finish()
+    }
 }
 
 /// Where the vector index lives: the embedded engine in `<paths.data_dir>/index` (one process),
@@ -262,13 +298,18 @@ impl Default for ChannelsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ZaloOaConfig {
     pub enabled: bool,
+    #[serde(deserialize_with = "text")]
     pub app_id: String,
     /// The app secret (`secret_key` header of token refresh).
+    #[serde(deserialize_with = "text")]
     pub app_secret: String,
     /// The OA secret key that signs webhooks (`X-ZEvent-Signature`).
+    #[serde(deserialize_with = "text")]
     pub oa_secret_key: String,
     /// First token pair; after the first refresh the pair lives in the database.
+    #[serde(deserialize_with = "text")]
     pub access_token: String,
+    #[serde(deserialize_with = "text")]
     pub refresh_token: String,
     pub api_base: String,
     pub oauth_base: String,
@@ -297,8 +338,10 @@ impl Default for ZaloOaConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ZaloBotConfig {
     pub enabled: bool,
+    #[serde(deserialize_with = "text")]
     pub token: String,
     /// The `secret_token` given to `setWebhook` (8-256 characters).
+    #[serde(deserialize_with = "text")]
     pub secret_token: String,
     pub api_base: String,
 }
@@ -318,10 +361,12 @@ impl Default for ZaloBotConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct TelegramConfig {
     pub enabled: bool,
+    #[serde(deserialize_with = "text")]
     pub token: String,
     /// `webhook` (needs public HTTPS) or `polling`.
     pub mode: String,
     /// The `secret_token` given to `setWebhook` (1-256 of A-Z a-z 0-9 _ -).
+    #[serde(deserialize_with = "text")]
     pub secret_token: String,
     /// Bot API base URL; empty for Telegram's own.
     pub api_url: String,
@@ -529,6 +574,24 @@ impl Default for LogConfig {
     }
 }
 
+/// Ids and secrets are text, even when they are all digits: an environment variable such as
+/// `HOILUAT__CHANNELS__ZALO_OA__APP_ID=1234567890` reaches serde as a number (figment reads
+/// environment values like TOML), and Zalo's app and OA ids are all digits.
+fn text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Unsigned(u64),
+        Signed(i64),
+    }
+    Ok(match Raw::deserialize(deserializer)? {
+        Raw::Text(text) => text,
+        Raw::Unsigned(number) => number.to_string(),
+        Raw::Signed(number) => number.to_string(),
+    })
+}
+
 impl Config {
     /// Loads defaults → `file` (when given; it must exist) → `HOILUAT__…` environment variables.
     pub fn load(file: Option<&Path>) -> Result<Config, String> {
@@ -559,6 +622,7 @@ impl Config {
         }
         self.store.validate()?;
         self.database.validate()?;
+        self.metrics.validate()?;
         self.validate_channels()
     }
 
@@ -651,6 +715,23 @@ mod tests {
                 !format!("{store:?}").contains("s3cret"),
                 "the API key is redacted"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn ids_and_secrets_of_digits_stay_text() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HOILUAT__CHANNELS__ZALO_OA__APP_ID", "1234567890");
+            jail.set_env("HOILUAT__CHANNELS__ZALO_OA__OA_SECRET_KEY", "20261205");
+            jail.set_env("HOILUAT__CHANNELS__ZALO_BOT__SECRET_TOKEN", "12345678");
+            let config = Config::load(None).unwrap();
+            assert_eq!(config.channels.zalo_oa.app_id, "1234567890");
+            assert_eq!(config.channels.zalo_oa.oa_secret_key, "20261205");
+            assert_eq!(config.channels.zalo_bot.secret_token, "12345678");
+            jail.create_file("h.toml", "[channels.telegram]\ntoken = \"123:abc\"\n")?;
+            let config = Config::load(Some(Path::new("h.toml"))).unwrap();
+            assert_eq!(config.channels.telegram.token, "123:abc");
             Ok(())
         });
     }

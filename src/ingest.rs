@@ -591,9 +591,10 @@ fn embed_missing(
                 embedded += embedded_now;
                 progress.inc(count as u64);
                 options.tracker.add_embedded(count);
+                let overall = options.tracker.snapshot();
+                crate::metrics::ingest_progress(overall.indexed_chunks, overall.total_chunks);
                 if last_logged.elapsed() > Duration::from_secs(15) {
                     let rate = stored as f64 / started.elapsed().as_secs_f64();
-                    let overall = options.tracker.snapshot();
                     tracing::info!(
                         stored,
                         embedded,

@@ -14,7 +14,6 @@ use hoiluat::db::Db;
 use hoiluat::http::{self, dto::AskResponse, AppState};
 use hoiluat::staff;
 use hoiluat::store::VectorStore;
-use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(
@@ -127,11 +126,35 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Chat channels: register webhooks with the platforms, check credentials.
+    Channels {
+        #[command(subcommand)]
+        command: ChannelsCommand,
+    },
     /// The vector store.
     Store {
         #[command(subcommand)]
         command: StoreCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ChannelsCommand {
+    /// Register the webhook (with the configured secret token) and confirm it with getWebhookInfo.
+    Setup {
+        platform: SetupPlatform,
+        /// The service's public HTTPS address, e.g. https://hoiluat.sotuphap.gov.vn.
+        #[arg(long)]
+        url: String,
+    },
+    /// Check every enabled channel's credentials and webhook; exits 1 when something is wrong.
+    Check,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SetupPlatform {
+    Telegram,
+    ZaloBot,
 }
 
 #[derive(Subcommand)]
@@ -202,7 +225,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_logging(&config);
+    hoiluat::logging::init(&config);
     let result = match cli.command {
         Command::Serve => serve(config),
         Command::Ingest { rebuild } => ingest(&config, rebuild),
@@ -267,6 +290,7 @@ fn main() -> ExitCode {
             corpus_import(&curation, &data, &out)
         }
         Command::Staff { command } => staff_command(&config, command),
+        Command::Channels { command } => channels_command(&config, command),
         Command::Store {
             command: StoreCommand::Migrate { to_url, collection },
         } => store_migrate(&config, &to_url, collection),
@@ -278,19 +302,6 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn init_logging(config: &Config) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.filter));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if config.log.format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
     }
 }
 
@@ -316,6 +327,7 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
             // Embedding sites also read /v1/articles for the widget's citations: CORS covers all.
             app = channels::web::with_cors(app, &config.channels.web);
         }
+        let app = hoiluat::metrics::attach(app, &config.metrics).await?;
         let _retention = staff::spawn_retention(db.clone(), config.staff.retention_days);
         let listener = tokio::net::TcpListener::bind(&config.server.bind).await?;
         tracing::info!(address = %listener.local_addr()?, "listening; /readyz turns ready when the index is");
@@ -706,6 +718,36 @@ fn corpus_import(
     let report = hoiluat::import::run_import(curation, data, out)?;
     println!("{report}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn channels_command(config: &Config, command: ChannelsCommand) -> anyhow::Result<ExitCode> {
+    use hoiluat::channels::setup_cli::{self, BotPlatform};
+    let runtime = tokio::runtime::Runtime::new()?;
+    let findings = runtime.block_on(async {
+        match command {
+            ChannelsCommand::Setup { platform, url } => {
+                let platform = match platform {
+                    SetupPlatform::Telegram => BotPlatform::Telegram,
+                    SetupPlatform::ZaloBot => BotPlatform::ZaloBot,
+                };
+                Ok::<_, anyhow::Error>(setup_cli::setup(&config.channels, platform, &url).await)
+            }
+            ChannelsCommand::Check => {
+                // The OA's refreshed token pair lives in the database; without one, the
+                // configured pair is checked.
+                let db = Db::connect(&config.database, &config.paths).await.ok();
+                Ok(setup_cli::check(&config.channels, db.as_ref()).await)
+            }
+        }
+    })?;
+    for finding in &findings {
+        println!("{finding}");
+    }
+    Ok(if findings.iter().all(|f| f.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn staff_command(config: &Config, command: StaffCommand) -> anyhow::Result<ExitCode> {

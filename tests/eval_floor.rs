@@ -44,7 +44,7 @@ fn shipped_corpus_meets_the_recorded_quality_floor() {
     let options = EvalOptions {
         sets: floor.set.keys().map(|set| repo.join(set)).collect(),
         modes: vec![RetrievalMode::Hybrid],
-        limit: None,
+        ..EvalOptions::default()
     };
     let report = eval::run(&started.assistant, &options).unwrap();
 

@@ -1,5 +1,6 @@
 //! The service as a process: killing it during ingest leaves a usable index that the next run
-//! completes without starting over, and a restart after ingest is ready within 10 seconds.
+//! completes without starting over, a restart after ingest is ready within 10 seconds, and a first
+//! start logs no warning an operator cannot act on.
 
 mod common;
 
@@ -13,8 +14,12 @@ use std::time::{Duration, Instant};
 const CORPUS: &[&str] = &["bo-luat-45-2019-qh14.md", "luat-60-2014-qh13.md"];
 
 fn write_config(dir: &Path, port: u16) -> std::path::PathBuf {
+    write_config_with(dir, port, CORPUS)
+}
+
+fn write_config_with(dir: &Path, port: u16, files: &[&str]) -> std::path::PathBuf {
     let repo = common::repo();
-    let corpus = common::corpus_with(dir, CORPUS);
+    let corpus = common::corpus_with(dir, files);
     let config = format!(
         "[server]\nbind = \"127.0.0.1:{port}\"\n\n[paths]\ncorpus_dir = {:?}\ndata_dir = {:?}\nmodels_dir = {:?}\nprompts_dir = {:?}\n\n[model]\nsessions = 2\ningest_batch = 16\n",
         corpus,
@@ -174,4 +179,35 @@ fn killed_ingest_resumes_and_restart_is_fast() {
     let (status, body) = answer.expect("answer");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("45-2019-qh14.dieu-113"), "{body}");
+}
+
+#[test]
+fn a_first_start_logs_no_warning_an_operator_cannot_act_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // One small document: the first start ingests it, opening a new index as `make run` does.
+    let config = write_config_with(
+        dir.path(),
+        port,
+        &["ke-hoach-137-kh-ubnd-2025-quang-ngai.md"],
+    );
+    let mut child = hoiluat(&config, &["serve"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `hoiluat: ready` is serve's own line, after start-up (and its ingest) finished.
+    let lines = wait_for_line(&mut child, "hoiluat: ready", Duration::from_secs(180));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let noise: Vec<&String> = lines
+        .iter()
+        .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+        .collect();
+    assert!(noise.is_empty(), "a first start warned:\n{noise:#?}");
+    assert!(
+        lines.iter().any(|line| line.contains("index up to date")),
+        "{lines:#?}"
+    );
 }

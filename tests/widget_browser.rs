@@ -17,9 +17,9 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use common::webdriver::{base64_decode, require_chromium, save_screenshot, Browser, Element};
 use hoiluat::channels::dispatch::Dispatcher;
-use hoiluat::channels::web;
+use hoiluat::channels::{web, web_history};
 use hoiluat::config::WebConfig;
-use hoiluat::db::Db;
+use hoiluat::db::{Db, NewReview, ReviewOutcome};
 use hoiluat::http::{router, AppState};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -47,6 +47,7 @@ fn service() -> Service {
     let cell = Arc::new(OnceLock::new());
     cell.set(fixture.started.assistant.clone()).ok();
     let dispatcher = Dispatcher::start(db.clone(), cell, Vec::new(), &fixture.config.channels);
+    let history = web_history::routes(dispatcher.clone());
     let web_config = WebConfig {
         allowed_origins: vec![EMBEDDING_SITE.to_owned()],
         ..WebConfig::default()
@@ -55,7 +56,11 @@ fn service() -> Service {
         &fixture.config.server,
         fixture.started.assistant.clone(),
     ));
-    let app = web::with_cors(api.merge(web::routes(dispatcher, &web_config)), &web_config);
+    let app = web::with_cors(
+        api.merge(web::routes(dispatcher, &web_config))
+            .merge(history),
+        &web_config,
+    );
     Service { app, db, _dir: dir }
 }
 
@@ -592,15 +597,21 @@ async fn the_widget_script_and_the_demo_page_are_served() {
 // ---------------------------------------------------------------------------------------------
 // The real browser
 
+/// Serves `service` on a port of 127.0.0.1. Returns its base URL, its database, and the directory
+/// that must live as long as it does.
+async fn serve_on_a_port(service: Service) -> (String, Db, tempfile::TempDir) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site = format!("http://{}", listener.local_addr().unwrap());
+    let Service { app, db, _dir } = service;
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (site, db, _dir)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_answers_in_headless_chromium() {
     // Before the slow set-up: a missing browser fails at once, with the fix.
     require_chromium();
-    let service = service();
-    let db = service.db.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let site = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, service.app).await.unwrap() });
+    let (site, db, _dir) = serve_on_a_port(service()).await;
 
     let browser = Browser::start().await.with_prelude(PRELUDE);
     browser.goto(&format!("{site}/demo")).await;
@@ -815,6 +826,185 @@ async fn the_widget_answers_in_headless_chromium() {
     let path = save_screenshot(&browser, "widget-phone.png").await;
     eprintln!("phone panel {fills}, screenshot in {}", path.display());
 
+    browser.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_keeps_its_transcript_shows_reviewed_answers_and_retries_after_network_loss() {
+    require_chromium();
+    let (site, db, _dir) = serve_on_a_port(service()).await;
+    let browser = Browser::start().await.with_prelude(PRELUDE);
+    browser.goto(&format!("{site}/demo")).await;
+    browser
+        .click(&browser.widget_element("[data-testid=launcher]").await)
+        .await;
+    // Every text the draft shows, to see the visible "đang trả lời…" state.
+    browser
+        .execute(
+            "window.__draftTexts = [];
+             const root = widget();
+             new MutationObserver(() => {
+               const draft = root.querySelector('[data-testid=draft]');
+               if (draft && !draft.hidden) window.__draftTexts.push(draft.textContent);
+             }).observe(root, { subtree: true, childList: true, characterData: true });",
+            json!([]),
+        )
+        .await;
+    let input = browser.widget_element("[data-testid=input]").await;
+    browser.type_text(&input, QUESTION).await;
+    browser
+        .click(&browser.widget_element("[data-testid=send]").await)
+        .await;
+    let last_answer = "const a = [...widget().querySelectorAll('[data-testid=answer]')];
+         return a.length >= arguments[0] ? a[a.length - 1].querySelector('[data-testid=answer-text]').textContent : null";
+    let answer = browser
+        .wait_for(
+            "the answer",
+            Duration::from_secs(180),
+            &last_answer.replace("arguments[0]", "1"),
+        )
+        .await;
+    assert!(answer.as_str().unwrap().contains(MARRIAGE_AGE), "{answer}");
+    let drafts = browser
+        .execute("return window.__draftTexts", json!([]))
+        .await;
+    assert!(
+        drafts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().contains("đang trả lời")),
+        "the draft never said it was answering: {drafts}"
+    );
+
+    // A reload in the same tab shows the same conversation again, citations and feedback included.
+    browser.goto(&format!("{site}/demo")).await;
+    browser
+        .click(&browser.widget_element("[data-testid=launcher]").await)
+        .await;
+    let restored = browser
+        .wait_for(
+            "the restored answer",
+            Duration::from_secs(30),
+            &last_answer.replace("arguments[0]", "1"),
+        )
+        .await;
+    assert_eq!(restored, answer, "the restored answer is the one given");
+    let transcript = browser
+        .execute(
+            "return [widget().querySelectorAll('[data-testid=user-message]').length,
+                     widget().querySelectorAll('[data-testid=citation]').length > 0,
+                     widget().querySelectorAll('[data-testid=feedback-up]').length]",
+            json!([]),
+        )
+        .await;
+    assert_eq!(transcript, json!([1, true, 1]));
+    save_screenshot(&browser, "widget-restored.png").await;
+
+    // Staff edit the answer while the page is open: the widget shows the reviewed answer.
+    let answer_row = db
+        .scalar_i64(
+            "SELECT id FROM answers ORDER BY id DESC LIMIT 1",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let staff = db
+        .create_staff(
+            "lan".into(),
+            "Nguyễn Thị Lan".into(),
+            "x".into(),
+            "reviewer",
+        )
+        .await
+        .unwrap();
+    let reviewed_text =
+        "Theo Điều 8 Luật Hôn nhân và gia đình, nữ từ đủ 18 tuổi được kết hôn (cán bộ bổ sung).";
+    let outcome = db
+        .insert_review(NewReview {
+            answer_id: answer_row,
+            staff_id: staff,
+            decision: "edited",
+            text: Some(reviewed_text.into()),
+            citations: json!([{"article_id": "52-2014-qh13.dieu-8", "reference": "Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13", "validity": "Còn hiệu lực"}]).to_string(),
+            note: None,
+            question: QUESTION.into(),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(outcome, ReviewOutcome::Stored { .. }));
+    // The widget polls every few seconds and whenever the page becomes visible again.
+    browser
+        .execute(
+            "document.dispatchEvent(new Event('visibilitychange'))",
+            json!([]),
+        )
+        .await;
+    let shown = browser
+        .wait_for(
+            "the reviewed answer",
+            Duration::from_secs(30),
+            "const r = widget().querySelector('[data-testid=reviewed-text]'); return r ? r.textContent : null",
+        )
+        .await;
+    assert_eq!(shown, reviewed_text);
+    save_screenshot(&browser, "widget-reviewed.png").await;
+
+    // The network drops: the question gets a retry button, which answers once it is back.
+    let offline = |offline: bool| json!({"network_conditions": {"offline": offline, "latency": 0, "download_throughput": 100_000_000, "upload_throughput": 100_000_000}});
+    browser
+        .command(
+            reqwest::Method::POST,
+            "/chromium/network_conditions",
+            offline(true),
+        )
+        .await;
+    let input = browser.widget_element("[data-testid=input]").await;
+    browser.type_text(&input, "Đăng ký kết hôn ở đâu?").await;
+    browser
+        .click(&browser.widget_element("[data-testid=send]").await)
+        .await;
+    let retry = browser.widget_element("[data-testid=retry]").await;
+    let error = browser
+        .execute(
+            "return widget().querySelector('[data-testid=error] .bubble').textContent",
+            json!([]),
+        )
+        .await;
+    assert!(
+        error.as_str().unwrap().contains("Không kết nối được"),
+        "{error}"
+    );
+    save_screenshot(&browser, "widget-offline.png").await;
+    browser
+        .command(
+            reqwest::Method::POST,
+            "/chromium/network_conditions",
+            offline(false),
+        )
+        .await;
+    browser.click(&retry).await;
+    let second = browser
+        .wait_for(
+            "the retried answer",
+            Duration::from_secs(180),
+            &last_answer.replace("arguments[0]", "2"),
+        )
+        .await;
+    assert!(second.as_str().unwrap().contains("kết hôn"), "{second}");
+    let left = browser
+        .execute(
+            "return widget().querySelectorAll('[data-testid=error]').length",
+            json!([]),
+        )
+        .await;
+    assert_eq!(left, 0, "the error is gone once retried");
+    let messages = query_strings(&db, "SELECT count(*) FROM messages").await;
+    assert_eq!(
+        messages,
+        vec![vec!["2".to_owned()]],
+        "the retry sent the question once"
+    );
     browser.quit().await;
 }
 

@@ -31,6 +31,11 @@
 
   var MAX_MESSAGE_CHARS = 1000;
   var ANSWERS_BEFORE_SURVEY = 3;
+  // How often an open page asks whether staff reviewed an answer of this conversation.
+  var POLL_SECONDS = 15;
+  // How long a retried question that the server already had is waited for.
+  var RECOVER_TRIES = 30;
+  var RECOVER_EVERY_MS = 3000;
   var STORE_CONVERSATION = 'hoiluat.conversation_id';
   var STORE_SURVEYED = 'hoiluat.surveyed';
 
@@ -46,7 +51,10 @@
     disclaimer: 'Thông tin chỉ để tham khảo, không thay thế tư vấn pháp lý.',
     you: 'Bạn hỏi:',
     bot: 'Hỏi Luật trả lời:',
-    thinking: 'Hỏi Luật đang tìm điều luật…',
+    thinking: 'Hỏi Luật đang trả lời…',
+    retry: 'Thử lại',
+    reviewedApproved: 'Cán bộ Sở Tư pháp đã xem lại và xác nhận câu trả lời cho câu hỏi',
+    reviewedEdited: 'Cán bộ Sở Tư pháp đã xem lại và bổ sung câu trả lời cho câu hỏi',
     legalBasis: 'Căn cứ pháp lý (bấm để xem toàn văn):',
     up: 'Câu trả lời hữu ích',
     down: 'Câu trả lời chưa hữu ích',
@@ -116,6 +124,9 @@
     '.user .bubble { background: #9b1c1c; color: #fff; border-bottom-right-radius: 4px; }',
     '.bot .bubble { background: #fff; border: 1px solid #d8dde3; border-bottom-left-radius: 4px; }',
     '.error .bubble { background: #fff4f4; border: 1px solid #d33; color: #8a1111; }',
+    '.error .retry { align-self: flex-start; margin-top: 6px; }',
+    '.reviewed .bubble { background: #eef6ee; border: 1px solid #2f7d32; }',
+    '.reviewed-label { margin: 0 0 4px; font-size: 13px; color: #1e5b20; font-weight: 600; max-width: 92%; }',
     '.examples { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }',
     '.chip { border: 1px solid #9b1c1c; background: #fff; color: #9b1c1c; border-radius: 999px; padding: 4px 12px; font-size: 14px; }',
     '.citations { margin-top: 8px; max-width: 92%; }',
@@ -171,6 +182,9 @@
     surveyed: load(STORE_SURVEYED) === '1',
     answers: 0,
     busy: false,
+    polling: false,
+    // Answer ids whose staff review is on screen.
+    shownReviews: {},
     openedArticleFrom: null
   };
   var ui = {};
@@ -264,6 +278,9 @@
     root.appendChild(wrapper);
     document.body.appendChild(host);
     addGreeting();
+    restoreTranscript();
+    setInterval(pollReviews, POLL_SECONDS * 1000);
+    document.addEventListener('visibilitychange', pollReviews);
   }
 
   function addGreeting() {
@@ -332,14 +349,22 @@
       addError(TEXT.tooLong);
       return;
     }
-    state.busy = true;
-    ui.send.setAttribute('aria-disabled', 'true');
     ui.input.value = '';
     addUserMessage(question);
+    await ask(question, newUuid());
+  }
+
+  // Sends one question and shows its answer. A retry sends the same `clientId`: the server
+  // recognises a question it already has (409) and the answer is then read from the history.
+  async function ask(question, clientId) {
+    if (state.busy) return;
+    state.busy = true;
+    ui.send.setAttribute('aria-disabled', 'true');
     showDraft();
     announce(TEXT.thinking);
+    var retry = function () { ask(question, clientId); };
     try {
-      var body = { message: question, client_message_id: newUuid() };
+      var body = { message: question, client_message_id: clientId };
       if (state.conversationId) body.conversation_id = state.conversationId;
       var response;
       try {
@@ -350,14 +375,19 @@
           credentials: 'omit'
         });
       } catch (networkError) {
-        addError(TEXT.network);
+        addError(TEXT.network, retry);
+        return;
+      }
+      if (response.status === 409) {
+        if (!(await recoverAnswer(clientId))) addError(TEXT.network, retry);
         return;
       }
       if (!response.ok || !response.body) {
-        addError(await errorMessage(response));
+        // Busy or failing servers are worth another try; a refused question is not.
+        addError(await errorMessage(response), response.status >= 500 ? retry : null);
         return;
       }
-      await readAnswer(response);
+      if (!(await readAnswer(response))) addError(TEXT.interrupted, retry);
     } finally {
       hideDraft();
       announce('');
@@ -397,9 +427,94 @@
         }
       }
     } catch (streamError) {
-      // The connection dropped mid-answer; said below.
+      // The connection dropped mid-answer: the caller offers a retry.
     }
-    if (!finished) addError(TEXT.interrupted);
+    return finished;
+  }
+
+  // The answer to a question the server already had (its stream was lost): read from the
+  // conversation's history, waiting while it is still being prepared.
+  async function recoverAnswer(clientId) {
+    for (var attempt = 0; attempt < RECOVER_TRIES; attempt++) {
+      var exchanges = await fetchHistory();
+      var found = (exchanges || []).filter(function (e) { return e.client_message_id === clientId && e.answer; })[0];
+      if (found) {
+        hideDraft();
+        showExchangeAnswer(found, true);
+        return true;
+      }
+      if (exchanges === null) return false;
+      await new Promise(function (resolve) { setTimeout(resolve, RECOVER_EVERY_MS); });
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The conversation after a reload, and answers staff reviewed meanwhile
+
+  // The stored conversation (null when it cannot be read: offline, no conversation yet).
+  async function fetchHistory() {
+    if (!state.conversationId) return null;
+    try {
+      var response = await fetch(endpoint('v1/chat/history?conversation_id=' + encodeURIComponent(state.conversationId)), {
+        headers: { Accept: 'application/json' }, credentials: 'omit'
+      });
+      if (!response.ok) return null;
+      return (await response.json()).exchanges || [];
+    } catch (networkError) {
+      return null;
+    }
+  }
+
+  // A reload in the same tab shows the conversation again (its id is in sessionStorage).
+  async function restoreTranscript() {
+    if (!state.conversationId) return;
+    state.busy = true;
+    try {
+      var exchanges = await fetchHistory();
+      (exchanges || []).forEach(function (exchange) {
+        addUserMessage(exchange.question);
+        if (exchange.answer) showExchangeAnswer(exchange, false);
+        if (exchange.reviewed) showReviewed(exchange);
+      });
+    } finally {
+      state.busy = false;
+    }
+  }
+
+  function showExchangeAnswer(exchange, live) {
+    var answer = exchange.answer;
+    var done = { answer_id: answer.answer_id, status: answer.status, citations: answer.citations };
+    if (live) finishAnswer(answer.text, done);
+    else {
+      addAnswer(answer.text, done);
+      if (answer.status === 'answered' || answer.status === 'declined') state.answers += 1;
+    }
+  }
+
+  async function pollReviews() {
+    if (!state.conversationId || state.polling || document.visibilityState === 'hidden') return;
+    state.polling = true;
+    try {
+      var exchanges = await fetchHistory();
+      (exchanges || []).forEach(function (exchange) { if (exchange.reviewed) showReviewed(exchange); });
+    } finally {
+      state.polling = false;
+    }
+  }
+
+  function showReviewed(exchange) {
+    var reviewed = exchange.reviewed;
+    if (state.shownReviews[reviewed.answer_id]) return;
+    state.shownReviews[reviewed.answer_id] = true;
+    var label = reviewed.status === 'edited' ? TEXT.reviewedEdited : TEXT.reviewedApproved;
+    var question = exchange.question.length > 80 ? exchange.question.slice(0, 79) + '…' : exchange.question;
+    var message = el('article', { class: 'msg bot reviewed', 'data-testid': 'reviewed', 'data-answer-id': reviewed.answer_id }, [
+      el('p', { class: 'reviewed-label' }, [label + ' “' + question + '”:']),
+      el('div', { class: 'bubble', 'data-testid': 'reviewed-text' }, [reviewed.text])
+    ]);
+    appendCitations(message, reviewed.citations || []);
+    appendToLog(message);
   }
 
   function parseEvent(block) {
@@ -446,10 +561,19 @@
     ]));
   }
 
-  function addError(text) {
-    appendToLog(el('div', { class: 'msg bot error', 'data-testid': 'error' }, [
-      el('div', { class: 'bubble' }, [text])
-    ]));
+  // An error message; with `retry`, a button that removes it and tries again.
+  function addError(text, retry) {
+    var node = el('div', { class: 'msg bot error', 'data-testid': 'error' }, [el('div', { class: 'bubble' }, [text])]);
+    if (retry) {
+      var button = el('button', { type: 'button', class: 'secondary retry', 'data-testid': 'retry' }, [TEXT.retry]);
+      button.addEventListener('click', function () {
+        if (state.busy) return;
+        node.remove();
+        retry();
+      });
+      node.appendChild(button);
+    }
+    appendToLog(node);
   }
 
   function showDraft() {
@@ -473,18 +597,25 @@
       el('span', { class: 'sr-only' }, [TEXT.bot]),
       el('div', { class: 'bubble', 'data-testid': 'answer-text' }, [text])
     ]);
-    var citations = done.citations || [];
-    if (citations.length) {
-      var list = el('ul');
-      citations.forEach(function (citation) { list.appendChild(el('li', {}, [citationButton(citation)])); });
-      message.appendChild(el('div', { class: 'citations' }, [el('p', {}, [TEXT.legalBasis]), list]));
-    }
+    appendCitations(message, done.citations || []);
     if (done.answer_id) message.appendChild(feedbackRow(done.answer_id, message));
     appendToLog(message);
   }
 
+  function appendCitations(message, citations) {
+    if (!citations.length) return;
+    var list = el('ul');
+    citations.forEach(function (citation) { list.appendChild(el('li', {}, [citationButton(citation)])); });
+    message.appendChild(el('div', { class: 'citations' }, [el('p', {}, [TEXT.legalBasis]), list]));
+  }
+
+  // Live answers carry the status slug; the stored history carries its label only.
+  function isInForce(citation) {
+    return citation.validity ? citation.validity === 'con_hieu_luc' : citation.validity_label === 'Còn hiệu lực';
+  }
+
   function citationButton(citation) {
-    var inForce = citation.validity === 'con_hieu_luc';
+    var inForce = isInForce(citation);
     var button = el('button', {
       type: 'button', class: 'citation', 'data-testid': 'citation', 'data-article-id': citation.article_id,
       'aria-label': 'Xem toàn văn ' + citation.reference + ' (' + citation.validity_label + ')'
@@ -616,13 +747,15 @@
         el('h3', { id: headingId, 'data-testid': 'article-heading' }, [citation.heading || citation.reference]),
         el('p', { class: 'doc' }, [citation.document_title || '']),
         el('p', { class: 'doc' }, [
-          el('span', { class: 'tag' + (citation.validity === 'con_hieu_luc' ? '' : ' warn'), 'data-testid': 'article-validity' }, [validity])
-        ]),
-        el('h4', {}, [TEXT.quoted + ' (' + citation.unit + ')']),
-        el('blockquote', {}, [citation.text || '']),
+          el('span', { class: 'tag' + (isInForce(citation) ? '' : ' warn'), 'data-testid': 'article-validity' }, [validity])
+        ])
+      ].concat(citation.text ? [
+        el('h4', {}, [TEXT.quoted + (citation.unit ? ' (' + citation.unit + ')' : '')]),
+        el('blockquote', {}, [citation.text])
+      ] : []).concat([
         el('h4', {}, [TEXT.fullText]),
         fullText
-      ])
+      ]))
     ]);
     // The conversation behind is out of reach (keyboard and screen reader) while the article is open.
     ui.chat.setAttribute('inert', '');

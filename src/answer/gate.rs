@@ -44,9 +44,11 @@ impl FairGate {
 
     /// Blocks until every earlier caller was admitted and a permit is free.
     pub fn enter(&self) -> Admission<'_> {
+        let arrived = std::time::Instant::now();
         let mut state = self.lock();
         let ticket = state.next;
         state.next += 1;
+        crate::metrics::model_queue_depth(self.waiting(&state));
         // Ticket t may run once all but `permits - 1` of the tickets before it have left.
         while ticket >= state.released + self.permits {
             state = self
@@ -54,7 +56,13 @@ impl FairGate {
                 .wait(state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
+        crate::metrics::model_admitted(arrived.elapsed());
         Admission { gate: self }
+    }
+
+    /// Callers holding a ticket that has not been admitted yet.
+    fn waiting(&self, state: &Tickets) -> u64 {
+        (state.next - state.released).saturating_sub(self.permits)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tickets> {
@@ -68,7 +76,10 @@ impl FairGate {
 
 impl Drop for Admission<'_> {
     fn drop(&mut self) {
-        self.gate.lock().released += 1;
+        let mut state = self.gate.lock();
+        state.released += 1;
+        crate::metrics::model_queue_depth(self.gate.waiting(&state));
+        drop(state);
         // Waiters check their own ticket; with a handful of them, waking all is cheaper than
         // tracking one condition variable per ticket.
         self.gate.turn.notify_all();

@@ -359,12 +359,14 @@ impl Assistant {
     ) -> Result<Answer, AskError> {
         let assistant = Arc::clone(self);
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
+        let answer = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             assistant.ask_blocking(&question, conversation_id.as_deref())
         })
         .await
-        .map_err(|e| AskError::Task(e.to_string()))?
+        .map_err(|e| AskError::Task(e.to_string()))??;
+        crate::metrics::ask_outcome(&answer);
+        Ok(answer)
     }
 
     /// The answer pipeline. Blocking.
@@ -430,6 +432,7 @@ impl Assistant {
             .as_ref()
             .filter(|_| search_text == question && excluded.is_empty());
         if let Some(cached) = cache.and_then(|c| c.get(&query.expanded)) {
+            crate::metrics::answer_cache(true);
             let mut answer = (*cached).clone();
             answer.conversation_id = conversation_id;
             if answer.outcome == Outcome::Answered {
@@ -464,6 +467,7 @@ impl Assistant {
             excluded,
         )?;
         if let Some(cache) = cache {
+            crate::metrics::answer_cache(false);
             cache.insert(key, Arc::new(answer.clone()));
         }
         Ok(answer)

@@ -527,6 +527,7 @@ impl Dispatcher {
                 }
                 Err(other) => ("failed", Some(other.reason().to_owned())),
             };
+            crate::metrics::delivery(sender.kind().as_str(), status);
             let record = NewDelivery {
                 message_id: message.id,
                 answer_id: Some(answer_row),
@@ -579,6 +580,7 @@ impl Dispatcher {
                     let backoff = self.inner.retry_base * 2u32.saturating_pow(attempt - 1);
                     let wait = retry_after.unwrap_or(backoff).min(MAX_RETRY_WAIT);
                     tracing::debug!(attempt, ?wait, reason = %reason, "retrying a delivery");
+                    crate::metrics::delivery(sender.kind().as_str(), "retried");
                     tokio::time::sleep(wait).await;
                 }
                 other => return (other, attempt),

@@ -84,6 +84,7 @@ pub async fn start(
     }
     if config.web.enabled {
         router = router.merge(web::routes(dispatcher.clone(), &config.web));
+        router = router.merge(super::web_history::routes(dispatcher.clone()));
         enabled.push("web");
     }
     tracing::info!(channels = ?enabled, "channels started");

@@ -243,12 +243,14 @@ async fn webhook(State(state): State<WebhookState>, headers: HeaderMap, body: By
         !state.secret.is_empty() && super::constant_time_eq(presented, state.secret.as_bytes());
     if !authentic {
         tracing::warn!("telegram webhook with a wrong or missing secret token");
+        crate::metrics::webhook_rejected("telegram", "invalid_secret_token");
         return StatusCode::UNAUTHORIZED;
     }
     let update: Update = match serde_json::from_slice(&body) {
         Ok(update) => update,
         Err(error) => {
             tracing::warn!(%error, "telegram webhook body is not an update");
+            crate::metrics::webhook_rejected("telegram", "invalid_update");
             return StatusCode::BAD_REQUEST;
         }
     };

@@ -80,6 +80,7 @@ async fn webhook(
             channel = "zalo_bot",
             "webhook rejected: wrong or missing secret token"
         );
+        crate::metrics::webhook_rejected("zalo_bot", "invalid_secret_token");
         return error_response(
             StatusCode::UNAUTHORIZED,
             "invalid_secret_token",
@@ -91,6 +92,7 @@ async fn webhook(
         Ok(None) => return ok_response(),
         Err(reason) => {
             tracing::warn!(channel = "zalo_bot", reason, "webhook event not understood");
+            crate::metrics::webhook_rejected("zalo_bot", "invalid_event");
             return error_response(StatusCode::BAD_REQUEST, "invalid_event", reason);
         }
     };

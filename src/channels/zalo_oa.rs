@@ -79,6 +79,18 @@ pub enum SignatureError {
     Stale,
 }
 
+impl SignatureError {
+    /// The `reason` label of `hoiluat_webhook_rejections_total`.
+    pub fn metric_reason(&self) -> &'static str {
+        match self {
+            SignatureError::Missing | SignatureError::Malformed => "missing_signature",
+            SignatureError::NoTimestamp => "invalid_event",
+            SignatureError::Mismatch => "invalid_signature",
+            SignatureError::Stale => "stale_event",
+        }
+    }
+}
+
 /// Checks `X-ZEvent-Signature: mac=<hex>` where
 /// `hex = sha256(app_id + body + timestamp + oa_secret_key)` and `timestamp` is the body's own
 /// `timestamp` field. Does not check the event's age: see [`check_event_age`].
@@ -188,6 +200,7 @@ async fn webhook(
     if let Err(error) = authenticated {
         // The body is not logged: it may be anyone's, and it carries citizens' messages.
         tracing::warn!(channel = "zalo_oa", reason = %error, "webhook rejected");
+        crate::metrics::webhook_rejected("zalo_oa", error.metric_reason());
         return error_response(
             StatusCode::UNAUTHORIZED,
             "invalid_signature",
@@ -202,6 +215,7 @@ async fn webhook(
                 reason,
                 "signed webhook event not understood"
             );
+            crate::metrics::webhook_rejected("zalo_oa", "invalid_event");
             return error_response(StatusCode::BAD_REQUEST, "invalid_event", reason);
         }
     };

@@ -22,6 +22,7 @@ mod pg;
 mod reports;
 pub(crate) mod sql;
 mod staff;
+mod web_history;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,7 @@ pub use staff::{
     AnswerDetail, CuratedAnswer, NewReview, QueueFilter, QueueItem, ReviewOutcome, ReviewRecord,
     StaffAccount, StaffSession,
 };
+pub use web_history::{WebAnswer, WebExchange};
 
 use crate::config::{DatabaseConfig, PathsConfig};
 use sql::Conn;
@@ -300,9 +302,12 @@ where
     F: FnOnce() -> Result<R, DbError> + Send + 'static,
     R: Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| DbError::Task(e.to_string()))?
+    tokio::task::spawn_blocking(move || {
+        let _call = crate::metrics::DbCall::start();
+        f()
+    })
+    .await
+    .map_err(|e| DbError::Task(e.to_string()))?
 }
 
 /// A panic while holding the lock cannot leave a transaction half-applied (SQLite rolls back an

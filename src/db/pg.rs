@@ -87,6 +87,7 @@ impl Pool {
                     state.open -= 1;
                     continue;
                 }
+                crate::metrics::db_pool(state.open, state.idle.len(), self.size);
                 return Ok(Pooled {
                     pool: self,
                     client: Some(client),
@@ -94,6 +95,7 @@ impl Pool {
             }
             if state.open < self.size {
                 state.open += 1;
+                crate::metrics::db_pool(state.open, state.idle.len(), self.size);
                 drop(state);
                 return match self.config.connect(NoTls) {
                     Ok(client) => Ok(Pooled {
@@ -138,10 +140,12 @@ impl Pool {
         let mut state = self.lock();
         if client.is_closed() {
             state.open -= 1;
+            crate::metrics::db_pool(state.open, state.idle.len(), self.size);
             drop(state);
             close_elsewhere(vec![client]);
         } else {
             state.idle.push(client);
+            crate::metrics::db_pool(state.open, state.idle.len(), self.size);
         }
         self.returned.notify_one();
     }

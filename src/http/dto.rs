@@ -5,15 +5,19 @@ use serde::{Deserialize, Serialize};
 use crate::answer::{Answer, Citation, Outcome, Quote};
 use crate::library::LibraryArticle;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AskRequest {
+    /// The question, 1 to `server.max_question_chars` (1,000) characters, without control
+    /// characters other than line breaks and tabs; with or without diacritics.
     pub question: String,
+    /// The `conversation_id` of a previous answer, to ask a follow-up in its context: 1–64
+    /// characters of `A–Z a–z 0–9 - _`.
     #[serde(default)]
     pub conversation_id: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AskResponse {
     pub conversation_id: String,
     /// `answered` or `declined`.
@@ -30,13 +34,13 @@ pub struct AskResponse {
     pub needs_review: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuoteDto {
     pub text: String,
     pub citation: CitationDto,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CitationDto {
     pub article_id: String,
     /// Relative URL of the full article.
@@ -59,7 +63,7 @@ pub struct CitationDto {
 }
 
 /// A later change to an article.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AmendmentDto {
     /// Số hiệu of the amending document.
     pub amended_by: String,
@@ -138,7 +142,7 @@ impl From<Citation> for CitationDto {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ArticleResponse {
     pub id: String,
     pub heading: String,
@@ -158,13 +162,13 @@ pub struct ArticleResponse {
     pub document: DocumentDto,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClauseDto {
     pub number: String,
     pub text: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DocumentDto {
     pub so_hieu: String,
     pub title: String,
@@ -227,7 +231,7 @@ impl From<&LibraryArticle> for ArticleResponse {
 }
 
 /// `index` in `/readyz` and `/v1/status`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IndexStatus {
     /// `complete`, or `indexing` while the compendium is still being embedded.
     pub state: &'static str,
@@ -255,7 +259,7 @@ impl From<crate::ingest::ProgressSnapshot> for IndexStatus {
 }
 
 /// `GET /v1/status`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatusResponse {
     pub documents: usize,
     pub articles: usize,

@@ -3,6 +3,7 @@
 
 pub mod dto;
 pub mod error;
+pub mod openapi;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/status", get(status))
+        .merge(openapi::routes())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(body_limit))

@@ -788,9 +788,15 @@ mod tests {
             scopes: vec!["toan_quoc".into(), "tinh:quang-ngai".into()],
             document_types: vec!["Nghị định".into()],
             documents: Vec::new(),
+            excluded_documents: vec!["45/2013/QH13".into()],
         })
         .unwrap();
         assert_eq!(filter.must.len(), 3);
+        assert_eq!(
+            filter.must_not,
+            [Condition::matches("so_hieu", vec!["45/2013/QH13".to_owned()])],
+            "an excluded document is a must-not match"
+        );
         // "Nghị định" contains a space: it must stay a keyword match, not become full text.
         let expected = Condition::matches("document_type", vec!["Nghị định".to_owned()]);
         assert_eq!(filter.must[2], expected);
