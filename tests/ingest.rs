@@ -312,7 +312,9 @@ cap_nhat_den: 2025-11-14
         "{}",
         after.quotes[0].citation.text
     );
-    drop(first);
+    // Close the index (one handle per process) before starting again.
+    drop(first.assistant);
+    drop(first.store);
 
     let second = app::start(&config, IndexMode::IngestIfNeeded, false).unwrap();
     assert!(
