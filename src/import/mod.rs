@@ -19,10 +19,12 @@ pub mod vanban;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
+
+use crate::fsutil::write_atomically;
 
 /// One article (Điều) ready to be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,7 +322,9 @@ pub fn run_import(
         }
         let rendered = render::render_document(curated, &imported.articles);
         imported.warnings.extend(rendered.warnings);
-        write_atomically(&out_dir.join(&curated.tep), &rendered.markdown)?;
+        let path = out_dir.join(&curated.tep);
+        write_atomically(&path, rendered.markdown.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
         report.documents.push(DocumentReport {
             file: curated.tep.clone(),
             so_hieu: curated.so_hieu.clone(),
@@ -502,18 +506,6 @@ fn validate_curation(curation: &Curation) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn write_atomically(path: &Path, contents: &str) -> anyhow::Result<()> {
-    let file_name = path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .unwrap_or("corpus.md");
-    let temporary: PathBuf = path.with_file_name(format!(".{file_name}.tmp"));
-    std::fs::write(&temporary, contents)
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, path)
-        .with_context(|| format!("renaming {} to {}", temporary.display(), path.display()))
 }
 
 #[cfg(test)]
