@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::answer::prompts::{PromptError, Prompts};
 use crate::answer::Assistant;
 use crate::chunk::Chunk;
-use crate::config::Config;
+use crate::config::{Config, StoreKind};
 use crate::corpus::{load_corpus, CorpusLoad, Severity};
 use crate::embed::{E5Embedder, EmbedError, Embedder, ModelPaths, TokenCounter};
 use crate::ingest::{
@@ -93,7 +93,7 @@ pub fn index_dir(config: &Config) -> PathBuf {
 /// Whether the configured store is a Qdrant server (`store.kind = "qdrant"`) rather than the
 /// embedded engine.
 fn uses_qdrant_server(config: &Config) -> bool {
-    config.store.kind == "qdrant"
+    config.store.kind == StoreKind::Qdrant
 }
 
 /// Where this process records its last complete ingest (`ingest-state.json`): inside the embedded

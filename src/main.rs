@@ -350,7 +350,7 @@ fn store_migrate(
     let index_dir = app::index_dir(config);
     let embedded = EdgeStore::open_existing(&index_dir)?;
     let mut target = config.store.clone();
-    target.kind = "qdrant".into();
+    target.kind = hoiluat::config::StoreKind::Qdrant;
     target.url = to_url.to_owned();
     if let Some(collection) = collection {
         target.collection = collection;

@@ -219,7 +219,7 @@ async fn setup() -> Setup {
         telegram: TelegramConfig {
             enabled: true,
             token: TOKEN.into(),
-            mode: "webhook".into(),
+            mode: hoiluat::config::TelegramMode::Webhook,
             secret_token: SECRET.into(),
             api_url: url,
         },

@@ -14,7 +14,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use hoiluat::answer::conversation::HistorySource;
-use hoiluat::config::{DatabaseConfig, PathsConfig};
+use hoiluat::config::{DatabaseConfig, DatabaseKind, PathsConfig};
 use hoiluat::db::{
     now_text, schema_version, Db, DbError, FeedbackOutcome, Flag, NewAnswer, NewDelivery,
     NewMessage, NewReview, QueueFilter, Rating, ReviewOutcome, TokenPair, Value,
@@ -79,12 +79,12 @@ impl Place {
     fn config(&self) -> DatabaseConfig {
         match &self.schema {
             None => DatabaseConfig {
-                kind: "sqlite".into(),
+                kind: DatabaseKind::Sqlite,
                 path: Some(self.dir.path().join("hoiluat.sqlite3")),
                 ..DatabaseConfig::default()
             },
             Some((_, url)) => DatabaseConfig {
-                kind: "postgres".into(),
+                kind: DatabaseKind::Postgres,
                 url: url.clone(),
                 pool_size: 4,
                 ..DatabaseConfig::default()
@@ -96,9 +96,9 @@ impl Place {
     /// outside the runtime.
     fn open(&self) -> Result<Db, DbError> {
         let config = self.config();
-        match config.kind.as_str() {
-            "sqlite" => Db::open(&config.path(&PathsConfig::default())),
-            _ => Db::open_postgres(&config.url, config.pool_size),
+        match config.kind {
+            DatabaseKind::Sqlite => Db::open(&config.path(&PathsConfig::default())),
+            DatabaseKind::Postgres => Db::open_postgres(&config.url, config.pool_size),
         }
     }
 }

@@ -12,7 +12,7 @@ use super::zalo_bot::{self, ZaloBotSender};
 use super::zalo_oa::{self, ZaloOaSender};
 use super::{web, ChannelSender};
 use crate::answer::Assistant;
-use crate::config::ChannelsConfig;
+use crate::config::{ChannelsConfig, TelegramMode};
 use crate::db::Db;
 
 /// The running channel layer.
@@ -70,7 +70,7 @@ pub async fn start(
     }
     let mut polling = None;
     if let Some(sender) = telegram {
-        if config.telegram.mode == "polling" {
+        if config.telegram.mode == TelegramMode::Polling {
             polling = Some(telegram::spawn_polling(dispatcher.clone(), sender));
             enabled.push("telegram (polling)");
         } else {

@@ -150,12 +150,23 @@ pub enum FeedbackOutcome {
     UnknownAnswer,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
     /// RFC 3339.
     pub expires_at: String,
+}
+
+/// The tokens never reach logs.
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {

@@ -748,7 +748,7 @@ mod tests {
     #[test]
     fn unreachable_servers_are_a_clear_error() {
         let config = StoreConfig {
-            kind: "qdrant".into(),
+            kind: crate::config::StoreKind::Qdrant,
             // Port 9 (discard) on loopback: nothing listens there.
             url: "http://127.0.0.1:9".into(),
             timeout_secs: 2,
