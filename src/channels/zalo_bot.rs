@@ -17,7 +17,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use futures_util::future::BoxFuture;
@@ -25,12 +25,13 @@ use serde_json::{json, Value};
 
 use super::dispatch::Dispatcher;
 // Zalo Bot takes the same plain text in 2,000-character parts as the OA API.
-use super::webhook::{error_response, ok_response, submit_and_acknowledge};
+use super::webhook::{ok_response, submit_and_acknowledge};
 use super::zalo_oa::render_plain;
 use super::{
     constant_time_eq, ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError,
 };
 use crate::config::ZaloBotConfig;
+use crate::http::error::{ApiError, ErrorCode};
 
 /// Where the Bot Platform delivers events (given to `setWebhook`).
 pub const WEBHOOK_PATH: &str = "/webhooks/zalo-bot";
@@ -80,18 +81,18 @@ async fn webhook(
             channel = "zalo_bot",
             "webhook rejected: wrong or missing secret token"
         );
-        return error_response(
-            StatusCode::UNAUTHORIZED,
-            "invalid_secret_token",
+        return ApiError::new(
+            ErrorCode::InvalidSecretToken,
             "wrong or missing X-Bot-Api-Secret-Token",
-        );
+        )
+        .into_response();
     }
     let inbound = match parse_event(&body) {
         Ok(Some(inbound)) => inbound,
         Ok(None) => return ok_response(),
         Err(reason) => {
             tracing::warn!(channel = "zalo_bot", reason, "webhook event not understood");
-            return error_response(StatusCode::BAD_REQUEST, "invalid_event", reason);
+            return ApiError::new(ErrorCode::InvalidEvent, reason).into_response();
         }
     };
     tracing::debug!(channel = "zalo_bot", user = %inbound.user_id, kind = inbound.kind.name(), "event received");

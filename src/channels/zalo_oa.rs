@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use futures_util::future::BoxFuture;
@@ -28,12 +28,13 @@ use sha2::{Digest, Sha256};
 
 use super::dispatch::Dispatcher;
 use super::split::{split_message, Measure};
-use super::webhook::{error_response, ok_response, submit_and_acknowledge};
+use super::webhook::{ok_response, submit_and_acknowledge};
 use super::{
     constant_time_eq, ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError,
 };
 use crate::config::ZaloOaConfig;
 use crate::db::{Db, TokenPair};
+use crate::http::error::{ApiError, ErrorCode};
 
 /// Where Zalo delivers OA events.
 pub const WEBHOOK_PATH: &str = "/webhooks/zalo-oa";
@@ -188,11 +189,7 @@ async fn webhook(
     if let Err(error) = authenticated {
         // The body is not logged: it may be anyone's, and it carries citizens' messages.
         tracing::warn!(channel = "zalo_oa", reason = %error, "webhook rejected");
-        return error_response(
-            StatusCode::UNAUTHORIZED,
-            "invalid_signature",
-            &error.to_string(),
-        );
+        return ApiError::new(ErrorCode::InvalidSignature, error.to_string()).into_response();
     }
     let event = match parse_event(&body) {
         Ok(event) => event,
@@ -202,7 +199,7 @@ async fn webhook(
                 reason,
                 "signed webhook event not understood"
             );
-            return error_response(StatusCode::BAD_REQUEST, "invalid_event", reason);
+            return ApiError::new(ErrorCode::InvalidEvent, reason).into_response();
         }
     };
     let inbound = match event {

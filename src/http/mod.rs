@@ -3,14 +3,14 @@
 
 pub mod dto;
 pub mod error;
+pub mod json;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,6 +22,7 @@ use crate::answer::Assistant;
 use crate::config::ServerConfig;
 use dto::{ArticleResponse, AskRequest, AskResponse};
 use error::ApiError;
+use json::{BodyLimit, JsonBody};
 
 /// Longest accepted article id in a URL.
 const MAX_ARTICLE_ID_CHARS: usize = 100;
@@ -69,9 +70,27 @@ impl AppState {
     }
 }
 
+impl FromRef<AppState> for BodyLimit {
+    fn from_ref(state: &AppState) -> BodyLimit {
+        BodyLimit(state.max_body_bytes)
+    }
+}
+
+/// The assistant, or `not_ready` while start-up is loading it. Taken before the body, so a
+/// starting service says so whatever it is sent.
+struct ReadyAssistant(Arc<Assistant>);
+
+impl FromRequestParts<AppState> for ReadyAssistant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        state.assistant().cloned().map(ReadyAssistant)
+    }
+}
+
 pub fn router(state: AppState) -> Router {
-    // Bodies are read as bytes so that every rejection becomes our JSON error; the limit is set a
-    // little above ours so the handler sees, and reports, the oversize itself.
+    // Bodies are read by `JsonBody`, so that every rejection becomes our JSON error; the limit is
+    // set a little above ours so the extractor sees, and reports, the oversize itself.
     let body_limit = state.max_body_bytes + 1;
     Router::new()
         .route("/v1/ask", post(ask))
@@ -100,26 +119,9 @@ pub fn router(state: AppState) -> Router {
 
 async fn ask(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    ReadyAssistant(assistant): ReadyAssistant,
+    JsonBody(request): JsonBody<AskRequest>,
 ) -> Result<Json<AskResponse>, ApiError> {
-    let assistant = state.assistant()?.clone();
-    if !is_json(&headers) {
-        return Err(ApiError::invalid_content_type());
-    }
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::payload_too_large(state.max_body_bytes)
-        } else {
-            ApiError::invalid_json()
-        }
-    })?;
-    if body.len() > state.max_body_bytes {
-        return Err(ApiError::payload_too_large(state.max_body_bytes));
-    }
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid_utf8())?;
-    let request: AskRequest = serde_json::from_str(text).map_err(|_| ApiError::invalid_json())?;
-
     // A short burst waits its turn (in arrival order: the semaphore is fair); a longer overload is
     // told to come back rather than queued without bound.
     let permit = match state.asks_in_flight.clone().try_acquire_owned() {
@@ -159,14 +161,6 @@ async fn ask(
         Ok(Ok(answer)) => answer?,
     };
     Ok(Json(AskResponse::from(answer)))
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
 async fn article(
