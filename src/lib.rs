@@ -19,6 +19,8 @@ pub mod ingest;
 pub mod jsonutil;
 pub mod lexical;
 pub mod library;
+pub mod named;
+pub mod ready;
 pub mod staff;
 pub mod store;
 pub mod text;

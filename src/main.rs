@@ -284,15 +284,21 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
         let db = Db::connect(&config.database, &config.paths).await?;
         // Channels and the console answer (or queue) from the first second; questions wait for
         // the assistant that start-up is loading.
-        let channels = channels::setup::start(&config.channels, db.clone(), state.assistant_cell()).await?;
+        let ready = state.ready_handle();
+        let channels = channels::setup::start(&config.channels, db.clone(), ready.clone()).await?;
+        // `POST /v1/ask` records its answers and flags as the channels do.
+        let state = state.with_answer_log(Arc::new(channels.dispatcher.clone()));
         let mut app = http::router(state.clone()).merge(channels.router);
         if config.staff.enabled {
-            app = app.merge(staff::console::routes(staff::console::StaffState {
+            app = app.merge(staff::routes(staff::StaffState {
                 db: db.clone(),
                 dispatcher: channels.dispatcher.clone(),
-                assistant: state.assistant_cell(),
+                ready: ready.clone(),
                 config: config.staff.clone(),
-                corpus: staff::corpus_admin::CorpusAdmin::new(config.clone()),
+                corpus: Arc::new(hoiluat::corpus::edit::CorpusFiles::new(
+                    config.paths.corpus_dir.clone(),
+                )),
+                reindex: app::ReindexJob::new(config.clone()),
             }));
         }
         if config.channels.web.enabled {
@@ -304,7 +310,6 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
         tracing::info!(address = %listener.local_addr()?, "listening; /readyz turns ready when the index is");
 
         // Start-up may ingest for minutes: serve /healthz and "not ready" meanwhile.
-        let ready_state = state.clone();
         let start_config = config.clone();
         let startup = tokio::task::spawn_blocking(move || app::start(&start_config, IndexMode::IngestIfNeeded, true));
         let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -324,9 +329,13 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
                 if started.ingest_report.is_some() {
                     app::optimize_in_background(started.store.clone());
                 }
-                // Conversations survive restarts: follow-ups are read back from the database.
+                // Conversations survive restarts, and staff-approved answers come first, on
+                // every replica: both are read from the database.
                 started.assistant.set_history_source(Arc::new(db.clone()));
-                ready_state.set_ready(started.assistant);
+                started
+                    .assistant
+                    .set_curated_source(Arc::new(db.clone()), config.channels.curated_similarity);
+                ready.set(started.assistant);
                 tracing::info!("ready");
             }
             Err(error) => {
@@ -687,11 +696,9 @@ fn staff_command(config: &Config, command: StaffCommand) -> anyhow::Result<ExitC
                 display_name,
                 role,
             } => {
-                let role: &'static str = match role.as_str() {
-                    "reviewer" => "reviewer",
-                    "admin" => "admin",
-                    other => anyhow::bail!("role must be reviewer or admin, not {other:?}"),
-                };
+                let role = hoiluat::db::Role::parse(&role).ok_or_else(|| {
+                    anyhow::anyhow!("role must be reviewer or admin, not {role:?}")
+                })?;
                 let valid_name = (1..=64).contains(&username.len())
                     && username
                         .chars()
@@ -725,7 +732,7 @@ fn staff_command(config: &Config, command: StaffCommand) -> anyhow::Result<ExitC
                     None,
                     "staff_created",
                     Some(format!("staff:{id}")),
-                    Some(role.into()),
+                    Some(role.as_str().into()),
                 )
                 .await?;
                 println!("created {role} {username} (id {id})");

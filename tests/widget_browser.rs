@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -44,8 +43,7 @@ fn service() -> Service {
     let fixture = common::fixture();
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
-    let cell = Arc::new(OnceLock::new());
-    cell.set(fixture.started.assistant.clone()).ok();
+    let cell = hoiluat::ready::Ready::with(fixture.started.assistant.clone());
     let dispatcher = Dispatcher::start(db.clone(), cell, Vec::new(), &fixture.config.channels);
     let web_config = WebConfig {
         allowed_origins: vec![EMBEDDING_SITE.to_owned()],

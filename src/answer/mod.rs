@@ -10,10 +10,11 @@ pub mod gate;
 pub mod prompts;
 pub mod query;
 pub mod relevance;
+pub mod review;
 pub mod scope;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -31,6 +32,8 @@ use query::Query;
 
 /// Decline reason when the question is answered by documents no longer (or not yet) in force.
 pub const NOT_IN_FORCE_ONLY: &str = "not_in_force_only";
+/// Decline reason when nothing in the corpus answers the question well enough.
+pub const NO_RELEVANT_TEXT: &str = "no_relevant_text";
 
 /// An article that may answer the question.
 #[derive(Debug, Clone)]
@@ -117,8 +120,12 @@ pub struct Answer {
     pub confidence: f32,
     /// Staff should look at this exchange (low confidence, declined for lack of text, expired law).
     pub needs_review: bool,
+    /// Why staff should look at it, as every channel records it (see [`review`]).
+    pub flags: Vec<review::Flag>,
 }
 
+/// How a question was dealt with; [`Outcome::status`] and [`Outcome::decline_reason`] are what
+/// every adapter reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Answered,
@@ -206,6 +213,8 @@ pub struct Assistant {
     /// Admits fresh answers (embedding, search, composing) in arrival order, as many at once as
     /// the model has sessions; answer-cache hits skip it.
     gate: gate::FairGate,
+    /// Staff-approved answers, given first when `serve` attached their source.
+    curated: OnceLock<curated::CuratedIndex>,
 }
 
 /// The corpus as answers see it: the library and what is derived from it.
@@ -262,6 +271,7 @@ impl Assistant {
             ),
             retrieval,
             max_question_chars,
+            curated: OnceLock::new(),
         }
     }
 
@@ -325,8 +335,31 @@ impl Assistant {
         .map_err(|e| AskError::Task(e.to_string()))?
     }
 
-    /// The answer pipeline. Blocking.
+    /// The answer pipeline. Blocking. A staff-approved curated answer close enough to the question
+    /// comes first; otherwise the corpus answers. Every answer carries the reasons staff should
+    /// review it ([`Answer::flags`]).
     pub fn ask_blocking(
+        &self,
+        question: &str,
+        conversation_id: Option<&str>,
+    ) -> Result<Answer, AskError> {
+        let valid = self.validate_question(question)?;
+        let conversation_id = match conversation_id {
+            Some(id) => validate_conversation_id(id)?,
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let mut answer = match self.curated_answer(&valid, &conversation_id) {
+            Some(answer) => answer,
+            None => self.answer_from_corpus(question, Some(&conversation_id))?,
+        };
+        let sensitive = self.sensitive_topic(question).map(|(_, label)| label);
+        answer.flags = review::flags(&answer, sensitive);
+        Ok(answer)
+    }
+
+    /// The answer the corpus gives: out-of-scope guard, conversation context, query rewriting,
+    /// answer cache, retrieval and composition.
+    fn answer_from_corpus(
         &self,
         question: &str,
         conversation_id: Option<&str>,
@@ -498,6 +531,7 @@ impl Assistant {
             text,
             confidence: top_confidence,
             needs_review,
+            flags: Vec::new(),
         })
     }
 
@@ -806,6 +840,7 @@ impl Assistant {
             disclaimer: String::new(),
             confidence,
             needs_review,
+            flags: Vec::new(),
         }
     }
 }

@@ -38,6 +38,10 @@ pub struct Wording {
     pub replaced_by: String,
     pub citation_validity: String,
     pub citation_validity_unknown_date: String,
+    /// After the text of a curated (staff-approved) answer.
+    pub curated_notice: String,
+    /// The articles a curated answer rests on: `{references}`.
+    pub curated_basis: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,7 +94,7 @@ impl Prompts {
 
     /// Fails at start-up rather than mid-answer when a template lost a placeholder.
     fn check(&self) -> Result<(), PromptError> {
-        let required: [(&str, &str, &[&str]); 4] = [
+        let required: [(&str, &str, &[&str]); 5] = [
             (
                 "answer.md",
                 &self.answer_template,
@@ -102,6 +106,11 @@ impl Prompts {
                 "wording.toml",
                 &self.wording.lead_multiple,
                 &["{citations}"],
+            ),
+            (
+                "wording.toml",
+                &self.wording.curated_basis,
+                &["{references}"],
             ),
         ];
         for (file, template, placeholders) in required {

@@ -1,16 +1,18 @@
 //! The web channel: the embeddable chat widget (`GET /widget.js`, a demo page at `GET /demo`) and
 //! the endpoints it calls.
 //!
-//! Unlike Zalo and Telegram, the web answers in the request itself: `POST /v1/chat` stores the
-//! message like every channel does (so the same rows, feedback and review work for the web), asks
-//! through [`Dispatcher::handle`], and streams the answer back as Server-Sent Events — the text in
-//! small `delta` pieces so the widget can show it appearing, then one `done` event with the answer
-//! id, the conversation id and the citations. The protocol is documented in `bots/web/README.md`.
+//! Unlike Zalo and Telegram, the web answers in the request itself: `POST /v1/chat` hands the
+//! message to the dispatcher like every channel does (so the same rows, feedback and review work
+//! for the web), has it answered at once ([`Dispatcher::accept`], [`StoredQuestion::answer`]), and
+//! streams the answer back as Server-Sent Events — the text in small `delta` pieces so the widget
+//! can show it appearing, then one `done` event with the answer id, the conversation id and the
+//! citations. The protocol is documented in `bots/web/README.md`; its JSON shapes are in
+//! [`crate::http::dto`].
 //!
 //! Errors in the request itself (not JSON, empty, too long, too fast…) are answered before any
 //! streaming starts, as the API's [`ApiError`]: `{"error": {"code": "...", "message":
 //! "<Vietnamese>"}}`. Once the stream has started, a failure is one `{"type":"error","message":…}`
-//! event and the stream ends. The JSON shapes are in [`crate::http::dto`].
+//! event and the stream ends.
 //!
 //! CORS: pages served by this service are same-origin; another site may embed the widget only when
 //! its origin is listed in `channels.web.allowed_origins`. Because every POST here requires
@@ -30,12 +32,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::sync::{mpsc, Semaphore};
 
-use super::dispatch::Dispatcher;
+use super::dispatch::{DirectQuestion, Dispatcher, StoredQuestion};
 use super::notices;
 use super::ratelimit::{Decision, RateLimiter};
 use super::{ChannelKind, Reply};
 use crate::config::WebConfig;
-use crate::db::{now_text, FeedbackOutcome, NewMessage, Rating};
+use crate::db::{FeedbackOutcome, Rating, SatisfactionOutcome};
 use crate::http::dto::{
     ChatDone, ChatEvent, ChatRequest, FeedbackRequest, Recorded, SatisfactionRequest,
 };
@@ -191,46 +193,26 @@ async fn chat(
             tracing::warn!("web chat rejected: too many questions in flight");
             ApiError::busy()
         })?;
-
-    let dispatcher = state.dispatcher;
-    let row = dispatcher
-        .db()
-        .insert_message(NewMessage {
-            channel: ChannelKind::Web.as_str().to_owned(),
+    let accepted = state
+        .dispatcher
+        .accept(DirectQuestion {
+            channel: ChannelKind::Web,
             external_id,
-            conversation_id: conversation_id.clone(),
-            // The web has no user id: the conversation stands for the visitor (pseudonymous).
-            user_id: conversation_id.clone(),
-            chat_id: conversation_id.clone(),
-            kind: "text".into(),
+            conversation_id,
             text: message.to_owned(),
-            received_at: now_text(),
         })
         .await
         .map_err(|error| {
             tracing::error!(%error, "cannot store a web message");
             ApiError::internal()
-        })?;
-    let Some(id) = row else {
-        return Err(ApiError::duplicate_message());
-    };
-    let stored = match dispatcher.db().message(id).await {
-        Ok(Some(stored)) => stored,
-        Ok(None) | Err(_) => {
-            tracing::error!(message = id, "cannot read back a stored web message");
-            dispatcher
-                .finish(id, "failed", Some("stored message not found".into()))
-                .await;
-            return Err(ApiError::internal());
-        }
-    };
-    tracing::debug!(message = id, chars = message.chars().count(), "web message");
+        })?
+        .ok_or_else(ApiError::duplicate_message)?;
 
     // The answer is prepared on its own task: a visitor who closes the page does not cancel it, so
     // the message still ends answered and recorded.
     let (events, receiver) = mpsc::channel::<ChatEvent>(32);
     tokio::spawn(async move {
-        answer_and_stream(&dispatcher, &stored, &events).await;
+        answer_and_stream(accepted, &events).await;
         drop(permit);
     });
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
@@ -247,41 +229,21 @@ async fn chat(
     Ok(response)
 }
 
-/// Answers a stored message, streams the reply, and records how it ended. The stream ends when
-/// this returns (the sender is dropped), after the outcome is recorded.
-async fn answer_and_stream(
-    dispatcher: &Dispatcher,
-    stored: &crate::db::StoredMessage,
-    events: &mpsc::Sender<ChatEvent>,
-) {
-    let handled = match tokio::time::timeout(ANSWER_TIMEOUT, dispatcher.handle(stored)).await {
-        Ok(Ok(handled)) => handled,
-        Ok(Err(error)) => {
-            tracing::error!(message = stored.id, %error, "cannot store a web reply");
-            let _ = events.send(error_event()).await;
-            dispatcher
-                .finish(stored.id, "failed", Some(format!("database: {error}")))
-                .await;
-            return;
-        }
-        Err(_) => {
-            let _ = events.send(error_event()).await;
-            let reason = format!("no answer within {} s", ANSWER_TIMEOUT.as_secs());
-            dispatcher.finish(stored.id, "failed", Some(reason)).await;
-            return;
-        }
+/// Answers an accepted message (the dispatcher records how it ended) and streams the reply. The
+/// stream ends when this returns (the sender is dropped).
+async fn answer_and_stream(accepted: StoredQuestion, events: &mpsc::Sender<ChatEvent>) {
+    let conversation_id = accepted.conversation_id().to_owned();
+    let Some(reply) = accepted.answer(ANSWER_TIMEOUT).await else {
+        let _ = events.send(error_event()).await;
+        return;
     };
     // A visitor who left stops receiving, but the answer is stored: keep going to the end.
-    for piece in pieces(handled.reply.plain_text(), DELTA_CHARS) {
+    for piece in pieces(reply.plain_text(), DELTA_CHARS) {
         let _ = events.send(ChatEvent::Delta { text: piece }).await;
         tokio::time::sleep(DELTA_PAUSE).await;
     }
-    let done = done_event(&handled.reply, &stored.conversation_id);
+    let done = done_event(&reply, &conversation_id);
     let _ = events.send(ChatEvent::Done(Box::new(done))).await;
-    match handled.failure {
-        None => dispatcher.finish(stored.id, "answered", None).await,
-        Some(failure) => dispatcher.finish(stored.id, "failed", Some(failure)).await,
-    }
 }
 
 fn done_event(reply: &Reply, conversation_id: &str) -> ChatDone {
@@ -359,8 +321,7 @@ async fn feedback(
     };
     let outcome = state
         .dispatcher
-        .db()
-        .insert_feedback(request.answer_id, rating, comment)
+        .feedback(request.answer_id, rating, comment)
         .await
         .map_err(|error| {
             tracing::error!(%error, "cannot store feedback");
@@ -390,38 +351,24 @@ async fn satisfaction(
     if !is_valid_conversation_id(&request.conversation_id) {
         return Err(ApiError::conversation_not_found());
     }
-    let db = state.dispatcher.db();
-    let (exists, already_rated) = db
-        .conversation_state(request.conversation_id.clone(), ChannelKind::Web.as_str())
+    let outcome = state
+        .dispatcher
+        .satisfaction(request.conversation_id, ChannelKind::Web, score)
         .await
         .map_err(|error| {
-            tracing::error!(%error, "cannot look up a web conversation");
+            tracing::error!(%error, "cannot store satisfaction");
             ApiError::internal()
         })?;
-    if !exists {
-        return Err(ApiError::conversation_not_found());
-    }
-    // One rating per conversation: a second one (another tab, a double tap) is acknowledged but
-    // not counted twice.
-    if already_rated {
-        return Ok(Json(Recorded {
-            status: "already_recorded",
-            message: notices::FEEDBACK_THANKS,
-        }));
-    }
-    db.insert_satisfaction(
-        request.conversation_id,
-        ChannelKind::Web.as_str().into(),
-        score,
-    )
-    .await
-    .map_err(|error| {
-        tracing::error!(%error, "cannot store satisfaction");
-        ApiError::internal()
-    })?;
-    tracing::info!(score, "web satisfaction");
+    let status = match outcome {
+        SatisfactionOutcome::Recorded => {
+            tracing::info!(score, "web satisfaction");
+            "recorded"
+        }
+        SatisfactionOutcome::AlreadyRecorded => "already_recorded",
+        SatisfactionOutcome::UnknownConversation => return Err(ApiError::conversation_not_found()),
+    };
     Ok(Json(Recorded {
-        status: "recorded",
+        status,
         message: notices::FEEDBACK_THANKS,
     }))
 }

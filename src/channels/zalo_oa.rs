@@ -52,7 +52,7 @@ const MAX_TEXT_CHARS: usize = 2_000;
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The row of `channel_tokens` holding the OA token pair.
-const TOKEN_CHANNEL: &str = "zalo_oa";
+const TOKEN_CHANNEL: ChannelKind = ChannelKind::ZaloOa;
 
 /// Zalo errors meaning the consultation window is closed for this user: recorded, never retried.
 const OUTSIDE_WINDOW_ERRORS: [i64; 7] = [-213, -217, -227, -230, -232, -234, -244];

@@ -18,6 +18,7 @@
 //! PostgreSQL's `schema_version` table. Either refuses a database newer than the program.
 
 mod channel_log;
+mod kinds;
 mod pg;
 mod reports;
 pub(crate) mod sql;
@@ -28,9 +29,14 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
+pub use crate::answer::review::{AnswerStatus, Flag, FlagReason};
 pub use channel_log::{
-    FeedbackOutcome, Flag, NewAnswer, NewDelivery, NewMessage, Rating, StoredAnswer, StoredMessage,
-    TokenPair, FLAG_REASONS,
+    FeedbackOutcome, NewAnswer, NewDelivery, NewMessage, Rating, SatisfactionOutcome, StoredAnswer,
+    StoredMessage, TokenPair,
+};
+pub use kinds::{
+    ChannelKind, Decision, DeliveryStatus, MessageKind, MessageStatus, ReviewDelivery, Role,
+    StoredCitation,
 };
 pub use reports::{PeriodCounts, QuestionRow};
 pub use sql::Value;

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::json::JsonRequest;
-use crate::answer::{Answer, Citation, Outcome, Quote};
+use crate::answer::review::AnswerStatus;
+use crate::answer::{Answer, Citation, Quote};
 use crate::library::LibraryArticle;
 
 #[derive(Debug, Deserialize)]
@@ -65,21 +66,10 @@ pub struct CitationDto {
 
 impl From<Answer> for AskResponse {
     fn from(answer: Answer) -> AskResponse {
-        let (status, decline_reason) = match &answer.outcome {
-            Outcome::Answered => ("answered", None),
-            Outcome::Declined { category } => (
-                "declined",
-                Some(
-                    category
-                        .clone()
-                        .unwrap_or_else(|| "no_relevant_text".into()),
-                ),
-            ),
-        };
         AskResponse {
+            status: answer.outcome.status().as_str().into(),
+            decline_reason: answer.outcome.decline_reason(),
             conversation_id: answer.conversation_id,
-            status: status.into(),
-            decline_reason,
             answer: answer.text,
             lead: answer.lead,
             quotes: answer.quotes.into_iter().map(QuoteDto::from).collect(),
@@ -255,18 +245,8 @@ impl ChatDone {
         ChatDone {
             answer_id: Some(answer_id.to_owned()),
             conversation_id: conversation_id.to_owned(),
-            status: match answer.outcome {
-                Outcome::Answered => "answered",
-                Outcome::Declined { .. } => "declined",
-            },
-            decline_reason: match &answer.outcome {
-                Outcome::Answered => None,
-                Outcome::Declined { category } => Some(
-                    category
-                        .clone()
-                        .unwrap_or_else(|| "no_relevant_text".into()),
-                ),
-            },
+            status: answer.outcome.status().as_str(),
+            decline_reason: answer.outcome.decline_reason(),
             citations: answer.quotes.iter().map(WidgetCitation::from).collect(),
             needs_review: answer.needs_review,
         }
@@ -277,7 +257,7 @@ impl ChatDone {
         ChatDone {
             answer_id: None,
             conversation_id: conversation_id.to_owned(),
-            status: "notice",
+            status: AnswerStatus::Notice.as_str(),
             decline_reason: None,
             citations: Vec::new(),
             needs_review: false,

@@ -5,7 +5,7 @@ pub mod dto;
 pub mod error;
 pub mod json;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, Path, State};
@@ -14,12 +14,14 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::future::BoxFuture;
 use tokio::sync::Semaphore;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
-use crate::answer::Assistant;
+use crate::answer::{Answer, Assistant};
 use crate::config::ServerConfig;
+use crate::ready::Ready;
 use dto::{ArticleResponse, AskRequest, AskResponse};
 use error::ApiError;
 use json::{BodyLimit, JsonBody};
@@ -27,25 +29,35 @@ use json::{BodyLimit, JsonBody};
 /// Longest accepted article id in a URL.
 const MAX_ARTICLE_ID_CHARS: usize = 100;
 
+/// Where `POST /v1/ask` records what it answered — the question, the answer and its flags — so
+/// that its flagged answers reach the staff queue like the channels' (in `serve`, the channels'
+/// dispatcher, over the database).
+pub trait AnswerLog: Send + Sync {
+    /// Records one exchange. Failures are the log's to report; the answer is given regardless.
+    fn record<'a>(&'a self, question: &'a str, answer: &'a Answer) -> BoxFuture<'a, ()>;
+}
+
 /// Shared state of the handlers. The assistant is set once start-up (which may ingest for minutes)
 /// has finished; until then the API answers "not ready" and `/readyz` says so.
 #[derive(Clone)]
 pub struct AppState {
-    assistant: Arc<OnceLock<Arc<Assistant>>>,
+    ready: Ready,
     asks_in_flight: Arc<Semaphore>,
     max_body_bytes: usize,
     ask_timeout: Duration,
     queue_wait: Duration,
+    log: Option<Arc<dyn AnswerLog>>,
 }
 
 impl AppState {
     pub fn new(server: &ServerConfig) -> AppState {
         AppState {
-            assistant: Arc::new(OnceLock::new()),
+            ready: Ready::new(),
             asks_in_flight: Arc::new(Semaphore::new(server.max_concurrent_asks)),
             max_body_bytes: server.max_body_bytes,
             ask_timeout: Duration::from_secs(server.request_timeout_secs),
             queue_wait: Duration::from_millis(server.queue_wait_ms),
+            log: None,
         }
     }
 
@@ -56,17 +68,19 @@ impl AppState {
         state
     }
 
+    /// Records every answer of `POST /v1/ask` in `log`.
+    pub fn with_answer_log(mut self, log: Arc<dyn AnswerLog>) -> AppState {
+        self.log = Some(log);
+        self
+    }
+
     pub fn set_ready(&self, assistant: Arc<Assistant>) {
-        let _ = self.assistant.set(assistant);
+        self.ready.set(assistant);
     }
 
-    /// The cell the assistant is set in once ready; channels wait on the same one.
-    pub fn assistant_cell(&self) -> Arc<OnceLock<Arc<Assistant>>> {
-        Arc::clone(&self.assistant)
-    }
-
-    fn assistant(&self) -> Result<&Arc<Assistant>, ApiError> {
-        self.assistant.get().ok_or_else(ApiError::not_ready)
+    /// The handle the assistant is set in once ready; channels and the console share it.
+    pub fn ready_handle(&self) -> Ready {
+        self.ready.clone()
     }
 }
 
@@ -84,7 +98,11 @@ impl FromRequestParts<AppState> for ReadyAssistant {
     type Rejection = ApiError;
 
     async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        state.assistant().cloned().map(ReadyAssistant)
+        state
+            .ready
+            .get()
+            .map(ReadyAssistant)
+            .ok_or_else(ApiError::not_ready)
     }
 }
 
@@ -142,6 +160,7 @@ async fn ask(
     tracing::debug!(question_chars = request.question.chars().count(), "ask");
     // The permit lives with the work, not with this request: a timed-out question still occupies
     // its slot until the blocking work ends, so the limit bounds CPU work, not only waiting.
+    let question = request.question.clone();
     let work = tokio::spawn(async move {
         let answer = assistant
             .ask(request.question, request.conversation_id)
@@ -160,14 +179,16 @@ async fn ask(
         }
         Ok(Ok(answer)) => answer?,
     };
+    if let Some(log) = &state.log {
+        log.record(&question, &answer).await;
+    }
     Ok(Json(AskResponse::from(answer)))
 }
 
 async fn article(
-    State(state): State<AppState>,
+    ReadyAssistant(assistant): ReadyAssistant,
     Path(id): Path<String>,
 ) -> Result<Json<ArticleResponse>, ApiError> {
-    let assistant = state.assistant()?;
     let well_formed = id.len() <= MAX_ARTICLE_ID_CHARS
         && id
             .chars()
@@ -187,7 +208,7 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.assistant.get() {
+    match state.ready.get() {
         Some(_) => (
             StatusCode::OK,
             Json(serde_json::json!({ "status": "ready" })),

@@ -1,5 +1,13 @@
 //! Wiring: from a [`Config`] to a ready [`Assistant`] — prompts, corpus, model, index (ingesting
 //! what is missing). Shared by `hoiluat serve`, `hoiluat ingest` and `hoiluat ask`.
+//!
+//! - [`start`] loads everything and brings the index up to date;
+//! - [`reindex`] brings a running assistant up to date with the corpus directory, and
+//!   [`ReindexJob`] runs it on its own thread after the staff console changed the corpus.
+
+mod reindex_job;
+
+pub use reindex_job::{ReindexJob, ReindexOutcome, ReindexStatus};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -178,6 +186,25 @@ fn needs_ingest_at_start(
     Ok(false)
 }
 
+/// How to ingest with `embedder`: the configured batch size, and the vector cache of its model
+/// (vectors embedded before are reused, new ones added).
+fn ingest_options(
+    config: &Config,
+    embedder: &dyn Embedder,
+    progress: bool,
+) -> Result<IngestOptions, StartError> {
+    let cache = VectorCache::open(
+        &config.paths.vector_cache_dir(),
+        embedder.model_id(),
+        embedder.dimension(),
+    )?;
+    Ok(IngestOptions {
+        batch_size: config.model.ingest_batch,
+        progress,
+        cache: Some(Arc::new(cache)),
+    })
+}
+
 /// Loads everything and brings the index up to date. Blocking (minutes on a first start).
 pub fn start(config: &Config, mode: IndexMode, progress: bool) -> Result<Started, StartError> {
     let started = Instant::now();
@@ -206,16 +233,7 @@ pub fn start(config: &Config, mode: IndexMode, progress: bool) -> Result<Started
     let needs_ingest = mode != IndexMode::IngestIfNeeded
         || needs_ingest_at_start(config, store.as_ref(), &chunks, embedder.model_id())?;
     let ingest_report = if needs_ingest {
-        let cache = VectorCache::open(
-            &config.paths.vector_cache_dir(),
-            embedder.model_id(),
-            embedder.dimension(),
-        )?;
-        let options = IngestOptions {
-            batch_size: config.model.ingest_batch,
-            progress,
-            cache: Some(Arc::new(cache)),
-        };
+        let options = ingest_options(config, embedder.as_ref(), progress)?;
         let report = ingest(
             &chunks,
             embedder.as_ref(),
@@ -288,16 +306,7 @@ pub fn reindex(config: &Config, assistant: &Assistant) -> Result<IngestReport, S
             ..IngestReport::default()
         }
     } else {
-        let cache = VectorCache::open(
-            &config.paths.vector_cache_dir(),
-            embedder.model_id(),
-            embedder.dimension(),
-        )?;
-        let options = IngestOptions {
-            batch_size: config.model.ingest_batch,
-            progress: false,
-            cache: Some(Arc::new(cache)),
-        };
+        let options = ingest_options(config, embedder.as_ref(), false)?;
         ingest(
             &chunks,
             embedder.as_ref(),
