@@ -3,10 +3,14 @@
 //!
 //! - [`start`] loads everything and brings the index up to date;
 //! - [`reindex`] brings a running assistant up to date with the corpus directory, and
-//!   [`ReindexJob`] runs it on its own thread after the staff console changed the corpus.
+//!   [`ReindexJob`] runs it on its own thread after the staff console changed the corpus;
+//! - [`Application`] is `hoiluat serve`: the database, the channels, the console and the HTTP
+//!   router around one assistant.
 
+mod application;
 mod reindex_job;
 
+pub use application::{Application, Served};
 pub use reindex_job::{ReindexJob, ReindexOutcome, ReindexStatus};
 
 use std::path::PathBuf;

@@ -6,6 +6,7 @@
 //! POST checks the session's CSRF token; every review action is audited. Each feature is one
 //! file: `sign_in`, `queue`, `review`, `curated`, `stats`, `corpus`.
 
+pub mod accounts;
 pub mod auth;
 pub mod corpus;
 pub mod curated;
