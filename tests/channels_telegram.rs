@@ -281,10 +281,7 @@ impl Setup {
     }
 
     async fn count(&self, sql: &'static str) -> i64 {
-        self.db
-            .call(move |c| c.query_row(sql, [], |row| row.get(0)))
-            .await
-            .unwrap()
+        common::count(&self.db, sql).await
     }
 
     async fn wait_answered(&self, update_id: i64) {

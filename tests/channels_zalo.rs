@@ -329,10 +329,7 @@ impl Harness {
     }
 
     async fn count(&self, sql: &'static str) -> i64 {
-        self.db
-            .call(move |c| c.query_row(sql, [], |row| row.get(0)))
-            .await
-            .unwrap()
+        common::count(&self.db, sql).await
     }
 
     /// `(status, attempts, error)` of each delivery of the message with this external id.

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use common::count;
 use hoiluat::answer::{Answer, Assistant, Outcome, NOT_IN_FORCE_ONLY};
 use hoiluat::app::ReindexJob;
 use hoiluat::app::{self, IndexMode};
@@ -217,12 +218,6 @@ async fn post_as(app: &Router, session: &str, path: &str, fields: &[(&str, &str)
     let mut fields = fields.to_vec();
     fields.push(("csrf", &csrf));
     send(app, form(path, &format!("hl_staff={session}"), &fields)).await
-}
-
-async fn count(db: &Db, sql: &'static str) -> i64 {
-    db.call(move |c| c.query_row(sql, [], |r| r.get(0)))
-        .await
-        .unwrap()
 }
 
 fn files(dir: &Path) -> Vec<String> {

@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, Request, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
+use common::count;
 use hoiluat::app::ReindexJob;
 use hoiluat::channels::dispatch::{Dispatcher, Submitted};
 use hoiluat::channels::zalo_bot::ZaloBotSender;
@@ -226,12 +227,6 @@ async fn wait_answered(db: &Db, id: i64) {
         assert!(Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn count(db: &Db, sql: &'static str) -> i64 {
-    db.call(move |c| c.query_row(sql, [], |r| r.get(0)))
-        .await
-        .unwrap()
 }
 
 /// A citizen's question over Zalo Bot, answered and flagged; returns the answer's row id.

@@ -162,20 +162,20 @@ fn insert_message_row(
     inserted.map(|row| row.get(0)).transpose()
 }
 
-/// Inserts an answer with its topic and flags; its row id.
+/// Inserts an answer with its topic and flags; its row id and new public id.
 fn insert_flagged_answer(
     c: &mut Conn<'_>,
-    public_id: &str,
     answer: &NewAnswer,
     topic: Option<String>,
     flags: Vec<Flag>,
-) -> Result<i64, DbError> {
+) -> Result<(i64, String), DbError> {
+    let public_id = uuid::Uuid::new_v4().simple().to_string();
     let now = now_text();
     let id = c.query_one(
         "INSERT INTO answers (public_id, message_id, conversation_id, status, decline_reason, text, citations, confidence, needs_review, created_at, topic)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
         params![
-            public_id,
+            &public_id,
             answer.message_id,
             &answer.conversation_id,
             answer.status,
@@ -192,7 +192,7 @@ fn insert_flagged_answer(
     for flag in flags {
         insert_flag(c, id, &flag, &now)?;
     }
-    Ok(id)
+    Ok((id, public_id))
 }
 
 fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
@@ -398,12 +398,8 @@ impl Db {
         topic: Option<String>,
         flags: Vec<Flag>,
     ) -> Result<(i64, String), DbError> {
-        let public_id = uuid::Uuid::new_v4().simple().to_string();
-        self.transaction(move |c| {
-            let id = insert_flagged_answer(c, &public_id, &answer, topic, flags)?;
-            Ok((id, public_id))
-        })
-        .await
+        self.transaction(move |c| insert_flagged_answer(c, &answer, topic, flags))
+            .await
     }
 
     /// Stores a question a channel answered in the request itself (the API) with its answer, topic
@@ -416,7 +412,6 @@ impl Db {
         topic: Option<String>,
         flags: Vec<Flag>,
     ) -> Result<(i64, String), DbError> {
-        let public_id = uuid::Uuid::new_v4().simple().to_string();
         self.transaction(move |c| {
             let message_id = insert_message_row(c, &message, MessageStatus::Answered)?
                 .ok_or_else(|| DbError::Decode("the exchange was recorded before".into()))?;
@@ -424,8 +419,7 @@ impl Db {
                 message_id,
                 ..answer
             };
-            let id = insert_flagged_answer(c, &public_id, &answer, topic, flags)?;
-            Ok((id, public_id))
+            insert_flagged_answer(c, &answer, topic, flags)
         })
         .await
     }

@@ -124,3 +124,10 @@ pub async fn add_curated_marriage_age(db: &hoiluat::db::Db) {
     .await
     .unwrap();
 }
+
+/// The integer the query `sql` returns (a `count(*)`), read from a test's SQLite database.
+pub async fn count(db: &hoiluat::db::Db, sql: &'static str) -> i64 {
+    db.call(move |c| c.query_row(sql, [], |r| r.get(0)))
+        .await
+        .unwrap()
+}
