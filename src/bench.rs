@@ -8,7 +8,8 @@
 //! own cost small and predictable.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,6 +17,151 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::eval::metrics::Latency;
+
+/// Warm-up of each level before it is measured.
+const WARM_UP: Duration = Duration::from_secs(3);
+
+/// What `hoiluat bench` measures.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Base URL of the service (plain `http://`).
+    pub url: String,
+    /// Question sets whose questions are sent (distinct questions, cycled).
+    pub sets: Vec<PathBuf>,
+    /// Concurrency levels, measured in order.
+    pub levels: Vec<usize>,
+    /// Seconds measured per level.
+    pub seconds: u64,
+    /// A label for the report (e.g. "answer cache off").
+    pub label: String,
+    /// The command line, for the report.
+    pub command: String,
+}
+
+/// The results of every level, and their Markdown table.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    pub label: String,
+    /// A Markdown section: the command, the date, the machine, one row per level.
+    pub table: String,
+    pub levels: Vec<LevelResult>,
+}
+
+/// Measures every level of `options` in turn; each level's row is printed to stderr as it is done.
+pub fn run(options: &BenchOptions) -> anyhow::Result<BenchReport> {
+    let authority = options
+        .url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("--url must start with http://"))?
+        .trim_end_matches('/');
+    let address = authority
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("cannot resolve {authority}"))?;
+    let mut questions: Vec<String> = Vec::new();
+    for set in &options.sets {
+        for question in crate::eval::load_set(set)? {
+            // Follow-ups need their conversation; the bench sends standalone questions only.
+            if question.history.is_empty() && !questions.contains(&question.question) {
+                questions.push(question.question);
+            }
+        }
+    }
+    let mut levels = Vec::new();
+    let mut table = format!(
+        "\n### {}\n\n- command: `hoiluat {}`\n- date: {}\n- machine (load generator and service share it): {}\n- {} distinct questions\n\n| concurrency | requests | errors | questions/s | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|---|---|\n",
+        options.label,
+        options.command,
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        machine_description(),
+        questions.len()
+    );
+    for &concurrency in &options.levels {
+        let result = run_level(
+            address,
+            &questions,
+            concurrency,
+            WARM_UP,
+            Duration::from_secs(options.seconds),
+        )?;
+        let row = table_row(&result);
+        eprint!("{row}");
+        table.push_str(&row);
+        levels.push(result);
+    }
+    Ok(BenchReport {
+        label: options.label.clone(),
+        table,
+        levels,
+    })
+}
+
+/// One level as a row of the Markdown table.
+fn table_row(result: &LevelResult) -> String {
+    format!(
+        "| {} | {} | {}{} | {:.1} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |\n",
+        result.concurrency,
+        result.requests,
+        result.errors,
+        if result.statuses.is_empty() {
+            String::new()
+        } else {
+            format!(" {:?}", result.statuses)
+        },
+        result.questions_per_second,
+        result.latency.p50_ms,
+        result.latency.p95_ms,
+        result.latency.p99_ms,
+        result.latency.max_ms
+    )
+}
+
+impl BenchReport {
+    /// Appends the table to the Markdown file `path`, and writes the results as JSON beside it
+    /// (`<path stem>.<label>.json`).
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        file.write_all(self.table.as_bytes())?;
+        let json_path = path.with_extension(format!(
+            "{}.json",
+            self.label
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect::<String>()
+        ));
+        std::fs::write(
+            json_path,
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "label": self.label, "levels": self.levels }),
+            )?,
+        )?;
+        Ok(())
+    }
+}
+
+/// "2 cores, <CPU model>; release build", for reports.
+pub fn machine_description() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!(
+        "{cores} cores, {cpu}; {} build",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    )
+}
 
 /// One load level's result.
 #[derive(Debug, Clone, Serialize)]

@@ -59,13 +59,22 @@ impl std::fmt::Debug for MetricsConfig {
     }
 }
 
+/// Which vector store holds the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// In-process, in `<paths.data_dir>/index`: one process.
+    Embedded,
+    /// A Qdrant server or cluster shared by any number of replicas.
+    Qdrant,
+}
+
 /// Where the vector index lives: the embedded engine in `<paths.data_dir>/index` (one process),
 /// or a Qdrant server or cluster shared by any number of replicas.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// `embedded` or `qdrant`.
-    pub kind: String,
+    pub kind: StoreKind,
     /// gRPC URL of the Qdrant server (port 6334), e.g. `http://127.0.0.1:6334`; needed for `qdrant`.
     pub url: String,
     /// Qdrant's API key, when the server requires one.
@@ -86,7 +95,7 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
-            kind: "embedded".into(),
+            kind: StoreKind::Embedded,
             url: String::new(),
             api_key: None,
             collection: "hoiluat".into(),
@@ -116,9 +125,9 @@ impl std::fmt::Debug for StoreConfig {
 
 impl StoreConfig {
     fn validate(&self) -> Result<(), String> {
-        match self.kind.as_str() {
-            "embedded" => Ok(()),
-            "qdrant" => {
+        match self.kind {
+            StoreKind::Embedded => Ok(()),
+            StoreKind::Qdrant => {
                 if self.url.is_empty() {
                     return Err(
                         "store.kind = \"qdrant\" needs store.url (e.g. http://127.0.0.1:6334)"
@@ -141,9 +150,6 @@ impl StoreConfig {
                 }
                 Ok(())
             }
-            other => Err(format!(
-                "store.kind must be \"embedded\" or \"qdrant\", not {other:?}"
-            )),
         }
     }
 }
@@ -178,13 +184,22 @@ impl Default for StaffConfig {
     }
 }
 
+/// Which database holds conversations, feedback, reviews, staff and curated answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseKind {
+    /// One embedded file: one machine.
+    Sqlite,
+    /// A server shared by any number of replicas.
+    Postgres,
+}
+
 /// Where conversations, feedback, reviews, staff, audit and curated answers live: an embedded
 /// SQLite file (one machine), or a PostgreSQL server shared by any number of replicas.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
-    /// `sqlite` or `postgres`.
-    pub kind: String,
+    pub kind: DatabaseKind,
     /// The SQLite file (created with its directory on first start); default
     /// `<paths.data_dir>/hoiluat.sqlite3`.
     pub path: Option<PathBuf>,
@@ -199,7 +214,7 @@ pub struct DatabaseConfig {
 impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
-            kind: "sqlite".into(),
+            kind: DatabaseKind::Sqlite,
             path: None,
             url: String::new(),
             pool_size: 8,
@@ -233,16 +248,15 @@ impl DatabaseConfig {
     }
 
     fn validate(&self) -> Result<(), String> {
-        match self.kind.as_str() {
-            "sqlite" => Ok(()),
-            "postgres" if self.url.is_empty() => Err(
+        match self.kind {
+            DatabaseKind::Sqlite => Ok(()),
+            DatabaseKind::Postgres if self.url.is_empty() => Err(
                 "database.kind = \"postgres\" needs database.url (e.g. postgres://hoiluat:…@127.0.0.1:5432/hoiluat)".into(),
             ),
-            "postgres" if self.pool_size == 0 => Err("database.pool_size must be positive".into()),
-            "postgres" => Ok(()),
-            other => Err(format!(
-                "database.kind must be \"sqlite\" or \"postgres\", not {other:?}"
-            )),
+            DatabaseKind::Postgres if self.pool_size == 0 => {
+                Err("database.pool_size must be positive".into())
+            }
+            DatabaseKind::Postgres => Ok(()),
         }
     }
 }
@@ -294,7 +308,7 @@ impl Default for ChannelsConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ZaloOaConfig {
     pub enabled: bool,
@@ -334,7 +348,7 @@ impl Default for ZaloOaConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ZaloBotConfig {
     pub enabled: bool,
@@ -357,14 +371,23 @@ impl Default for ZaloBotConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// How Telegram delivers updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TelegramMode {
+    /// Telegram POSTs to our webhook (needs public HTTPS).
+    Webhook,
+    /// We call `getUpdates` (no public address needed).
+    Polling,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelegramConfig {
     pub enabled: bool,
     #[serde(deserialize_with = "text")]
     pub token: String,
-    /// `webhook` (needs public HTTPS) or `polling`.
-    pub mode: String,
+    pub mode: TelegramMode,
     /// The `secret_token` given to `setWebhook` (1-256 of A-Z a-z 0-9 _ -).
     #[serde(deserialize_with = "text")]
     pub secret_token: String,
@@ -377,10 +400,61 @@ impl Default for TelegramConfig {
         TelegramConfig {
             enabled: false,
             token: String::new(),
-            mode: "webhook".into(),
+            mode: TelegramMode::Webhook,
             secret_token: String::new(),
             api_url: String::new(),
         }
+    }
+}
+
+/// What a secret looks like in logs: whether it is set, never its value.
+fn redacted(secret: &str) -> &'static str {
+    if secret.is_empty() {
+        ""
+    } else {
+        "<redacted>"
+    }
+}
+
+/// The secrets and tokens never reach logs.
+impl std::fmt::Debug for ZaloOaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZaloOaConfig")
+            .field("enabled", &self.enabled)
+            .field("app_id", &self.app_id)
+            .field("app_secret", &redacted(&self.app_secret))
+            .field("oa_secret_key", &redacted(&self.oa_secret_key))
+            .field("access_token", &redacted(&self.access_token))
+            .field("refresh_token", &redacted(&self.refresh_token))
+            .field("api_base", &self.api_base)
+            .field("oauth_base", &self.oauth_base)
+            .field("max_event_age_secs", &self.max_event_age_secs)
+            .finish()
+    }
+}
+
+/// The token (part of every Bot API URL) and the webhook secret never reach logs.
+impl std::fmt::Debug for ZaloBotConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZaloBotConfig")
+            .field("enabled", &self.enabled)
+            .field("token", &redacted(&self.token))
+            .field("secret_token", &redacted(&self.secret_token))
+            .field("api_base", &self.api_base)
+            .finish()
+    }
+}
+
+/// The bot token and the webhook secret never reach logs.
+impl std::fmt::Debug for TelegramConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramConfig")
+            .field("enabled", &self.enabled)
+            .field("token", &redacted(&self.token))
+            .field("mode", &self.mode)
+            .field("secret_token", &redacted(&self.secret_token))
+            .field("api_url", &self.api_url)
+            .finish()
     }
 }
 
@@ -647,23 +721,13 @@ impl Config {
             if tg.token.is_empty() {
                 return Err("channels.telegram.enabled needs token".into());
             }
-            match tg.mode.as_str() {
-                "polling" => {}
-                "webhook" => {
-                    let valid = (1..=256).contains(&tg.secret_token.len())
-                        && tg
-                            .secret_token
-                            .chars()
-                            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
-                    if !valid {
-                        return Err("channels.telegram.mode = \"webhook\" needs a secret_token of 1-256 characters A-Z a-z 0-9 _ -".into());
-                    }
-                }
-                other => {
-                    return Err(format!(
-                        "channels.telegram.mode must be \"webhook\" or \"polling\", not {other:?}"
-                    ))
-                }
+            let valid_secret = (1..=256).contains(&tg.secret_token.len())
+                && tg
+                    .secret_token
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
+            if tg.mode == TelegramMode::Webhook && !valid_secret {
+                return Err("channels.telegram.mode = \"webhook\" needs a secret_token of 1-256 characters A-Z a-z 0-9 _ -".into());
             }
         }
         Ok(())
@@ -697,7 +761,7 @@ mod tests {
     #[test]
     fn the_store_section_is_validated() {
         figment::Jail::expect_with(|jail| {
-            assert_eq!(Config::load(None).unwrap().store.kind, "embedded");
+            assert_eq!(Config::load(None).unwrap().store.kind, StoreKind::Embedded);
             jail.create_file("no-url.toml", "[store]\nkind = \"qdrant\"\n")?;
             let error = Config::load(Some(Path::new("no-url.toml"))).unwrap_err();
             assert!(error.contains("store.url"), "{error}");
@@ -734,6 +798,41 @@ mod tests {
             assert_eq!(config.channels.telegram.token, "123:abc");
             Ok(())
         });
+    }
+
+    #[test]
+    fn kinds_and_modes_are_named_values() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "kinds.toml",
+                "[database]\nkind = \"postgres\"\nurl = \"postgres://h/db\"\n[channels.telegram]\nenabled = true\ntoken = \"1:x\"\nmode = \"polling\"\n",
+            )?;
+            let config = Config::load(Some(Path::new("kinds.toml"))).unwrap();
+            assert_eq!(config.database.kind, DatabaseKind::Postgres);
+            assert_eq!(config.channels.telegram.mode, TelegramMode::Polling);
+            jail.create_file("mysql.toml", "[database]\nkind = \"mysql\"\n")?;
+            let error = Config::load(Some(Path::new("mysql.toml"))).unwrap_err();
+            assert!(error.contains("mysql"), "{error}");
+            jail.create_file("mode.toml", "[channels.telegram]\nmode = \"push\"\n")?;
+            assert!(Config::load(Some(Path::new("mode.toml"))).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn channel_secrets_are_redacted() {
+        let mut channels = ChannelsConfig::default();
+        channels.zalo_oa.app_secret = "oa-app-s3cret".into();
+        channels.zalo_oa.oa_secret_key = "oa-key-s3cret".into();
+        channels.zalo_oa.access_token = "oa-access-s3cret".into();
+        channels.zalo_oa.refresh_token = "oa-refresh-s3cret".into();
+        channels.zalo_bot.token = "1234:bot-s3cret".into();
+        channels.zalo_bot.secret_token = "bot-hook-s3cret".into();
+        channels.telegram.token = "5678:tg-s3cret".into();
+        channels.telegram.secret_token = "tg-hook-s3cret".into();
+        let shown = format!("{channels:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub mod lexical;
 pub mod library;
 pub mod logging;
 pub mod metrics;
+pub mod named;
+pub mod ready;
 pub mod staff;
 pub mod store;
 pub mod text;

@@ -1,19 +1,19 @@
 //! The `hoiluat` command: serve the API, ingest the corpus, ask from the terminal, check and
-//! import the corpus.
+//! import the corpus. Each command parses its arguments, calls the library and prints; the work
+//! is in `app`, `store::migrate`, `bench`, `eval` and `staff::accounts`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use hoiluat::app::{self, IndexMode};
-use hoiluat::channels;
+use hoiluat::app::{self, Application, IndexMode, Served};
 use hoiluat::config::Config;
 use hoiluat::corpus::Severity;
-use hoiluat::db::Db;
-use hoiluat::http::{self, dto::AskResponse, AppState};
+use hoiluat::db::{Db, Role};
+use hoiluat::http::dto::AskResponse;
 use hoiluat::staff;
-use hoiluat::store::VectorStore;
+use hoiluat::store::migrate::Migration;
 
 #[derive(Parser)]
 #[command(
@@ -272,7 +272,17 @@ fn main() -> ExitCode {
             seconds,
             label,
             out,
-        } => bench(&url, &sets, &concurrency, seconds, &label, out.as_deref()),
+        } => bench(
+            hoiluat::bench::BenchOptions {
+                url,
+                sets,
+                levels: concurrency,
+                seconds,
+                label,
+                command: command_line(),
+            },
+            out.as_deref(),
+        ),
         Command::Corpus {
             command: CorpusCommand::Check,
         } => corpus_check(&config),
@@ -308,132 +318,52 @@ fn main() -> ExitCode {
 fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let state = AppState::new(&config.server);
-        let db = Db::connect(&config.database, &config.paths).await?;
-        // Channels and the console answer (or queue) from the first second; questions wait for
-        // the assistant that start-up is loading.
-        let channels = channels::setup::start(&config.channels, db.clone(), state.assistant_cell()).await?;
-        let mut app = http::router(state.clone()).merge(channels.router);
-        if config.staff.enabled {
-            app = app.merge(staff::console::routes(staff::console::StaffState {
-                db: db.clone(),
-                dispatcher: channels.dispatcher.clone(),
-                assistant: state.assistant_cell(),
-                config: config.staff.clone(),
-                corpus: staff::corpus_admin::CorpusAdmin::new(config.clone()),
-            }));
-        }
-        if config.channels.web.enabled {
-            // Embedding sites also read /v1/articles for the widget's citations: CORS covers all.
-            app = channels::web::with_cors(app, &config.channels.web);
-        }
-        let app = hoiluat::metrics::attach(app, &config.metrics).await?;
-        let _retention = staff::spawn_retention(db.clone(), config.staff.retention_days);
-        let listener = tokio::net::TcpListener::bind(&config.server.bind).await?;
-        tracing::info!(address = %listener.local_addr()?, "listening; /readyz turns ready when the index is");
-
-        // Start-up may ingest for minutes: serve /healthz and "not ready" meanwhile.
-        let ready_state = state.clone();
-        let start_config = config.clone();
-        let tracker = state.index_progress();
-        let startup = tokio::task::spawn_blocking(move || {
-            app::start_with(&start_config, IndexMode::CoreFirst, true, tracker)
-        });
-        let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal());
-        let server = tokio::spawn(async move { server.await });
-
-        // Ctrl-C during a first ingest stops at once: ingest resumes where it stopped next time.
-        let startup = tokio::select! {
-            outcome = startup => outcome?,
-            _ = tokio::signal::ctrl_c() => {
-                tracing::info!("interrupted during start-up; the next start resumes the ingest");
-                // Exit at once: returning would drop the runtime, which waits for the blocking
-                // start-up task, i.e. for the ingest to finish. Every flushed batch is kept.
-                std::process::exit(130);
-            }
-        };
-        match startup {
-            Ok(started) => {
-                if started.ingest_report.is_some() && started.background.is_none() {
-                    app::optimize_in_background(started.store.clone());
-                }
-                // Conversations survive restarts: follow-ups are read back from the database.
-                started.assistant.set_history_source(Arc::new(db.clone()));
-                ready_state.set_ready(started.assistant.clone());
-                tracing::info!("ready");
-                if let Some(background) = started.background {
-                    // Answers use whatever is indexed so far; a restart resumes where this stops.
-                    let assistant = started.assistant.clone();
-                    std::thread::spawn(move || {
-                        if let Err(error) = background.run(&assistant) {
-                            tracing::error!(%error, "background indexing failed; the next start resumes it");
-                        }
-                    });
-                }
-            }
-            Err(error) => {
-                tracing::error!(%error, "start-up failed");
-                return Err(error.into());
-            }
-        }
-        server.await??;
-        Ok(ExitCode::SUCCESS)
+        let served = Application::build(config).await?.run().await?;
+        Ok(match served {
+            Served::Stopped => ExitCode::SUCCESS,
+        })
     })
 }
 
-/// `hoiluat store migrate`: reads every point (payload, dense and lexical vectors) back from the
-/// embedded index and upserts it into a new server collection generation, in batches.
+/// `hoiluat store migrate`: the embedded index into a new generation of a Qdrant server
+/// collection, without re-embedding.
 fn store_migrate(
     config: &Config,
     to_url: &str,
     collection: Option<String>,
 ) -> anyhow::Result<ExitCode> {
-    use hoiluat::store::{edge::EdgeStore, qdrant::QdrantStore};
     let index_dir = app::index_dir(config);
-    let embedded = EdgeStore::open_existing(&index_dir)?;
     let mut target = config.store.clone();
-    target.kind = "qdrant".into();
-    target.url = to_url.to_owned();
     if let Some(collection) = collection {
         target.collection = collection;
     }
-    let server = QdrantStore::create_generation(&target, embedded.collection_info())?;
-    let total = embedded.count()?;
+    let migration = Migration::prepare(&index_dir, &target, to_url)?;
     println!(
-        "Đang sao chép {total} đoạn từ {} sang bộ sưu tập `{}` tại {to_url}…",
+        "Đang sao chép {} đoạn từ {} sang bộ sưu tập `{}` tại {to_url}…",
+        migration.total(),
         index_dir.display(),
-        server.collection_name()
+        migration.collection()
     );
-    let mut copied = 0;
-    embedded.export(256, &mut |records| {
-        copied += records.len();
-        server.upsert(records)?;
-        tracing::info!(copied, total, "migrating");
-        Ok(())
-    })?;
-    let stored = server.count()?;
-    if stored != copied {
-        anyhow::bail!("the server collection `{}` holds {stored} points after copying {copied}; the alias was not switched", server.collection_name());
-    }
-    let previous = server.publish()?;
+    let done = migration.run()?;
     println!(
-        "Xong: {copied}/{total} đoạn đã chép; bí danh `{}` trỏ tới `{}`{}.",
-        target.collection,
-        server.collection_name(),
-        previous.map_or_else(String::new, |p| format!(
+        "Xong: {}/{} đoạn đã chép; bí danh `{}` trỏ tới `{}`{}.",
+        done.copied,
+        done.total,
+        done.alias,
+        done.collection,
+        done.previous.map_or_else(String::new, |p| format!(
             " (trước đây `{p}`, giữ lại để quay lui)"
         ))
     );
-    if copied < total {
-        println!("{} đoạn thiếu dữ liệu không được chép; chạy `hoiluat ingest` với store.kind = \"qdrant\" để bổ sung.", total - copied);
+    if done.copied < done.total {
+        println!("{} đoạn thiếu dữ liệu không được chép; chạy `hoiluat ingest` với store.kind = \"qdrant\" để bổ sung.", done.total - done.copied);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
+/// `hoiluat <arguments>`, for reports.
+fn command_line() -> String {
+    std::env::args().skip(1).collect::<Vec<_>>().join(" ")
 }
 
 fn ingest(config: &Config, rebuild: bool) -> anyhow::Result<ExitCode> {
@@ -504,16 +434,13 @@ fn evaluate(
     report.context = std::collections::BTreeMap::from([
         (
             "command".to_owned(),
-            format!(
-                "`hoiluat {}`",
-                std::env::args().skip(1).collect::<Vec<_>>().join(" ")
-            ),
+            format!("`hoiluat {}`", command_line()),
         ),
         (
             "date".to_owned(),
             chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         ),
-        ("machine".to_owned(), machine_description()),
+        ("machine".to_owned(), hoiluat::bench::machine_description()),
         (
             "corpus".to_owned(),
             format!(
@@ -549,112 +476,14 @@ fn evaluate(
     Ok(ExitCode::SUCCESS)
 }
 
-/// "2 cores, <CPU model>; release build", for reports.
-fn machine_description() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!(
-        "{cores} cores, {cpu}; {} build",
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        }
-    )
-}
-
 fn bench(
-    url: &str,
-    sets: &[PathBuf],
-    levels: &[usize],
-    seconds: u64,
-    label: &str,
+    options: hoiluat::bench::BenchOptions,
     out: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
-    use std::net::ToSocketAddrs;
-    let authority = url
-        .strip_prefix("http://")
-        .ok_or_else(|| anyhow::anyhow!("--url must start with http://"))?
-        .trim_end_matches('/');
-    let address = authority
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("cannot resolve {authority}"))?;
-    let mut questions: Vec<String> = Vec::new();
-    for set in sets {
-        for question in hoiluat::eval::load_set(set)? {
-            // Follow-ups need their conversation; the bench sends standalone questions only.
-            if question.history.is_empty() && !questions.contains(&question.question) {
-                questions.push(question.question);
-            }
-        }
-    }
-    let mut results = Vec::new();
-    let mut table = format!(
-        "\n### {label}\n\n- command: `hoiluat {}`\n- date: {}\n- machine (load generator and service share it): {}\n- {} distinct questions\n\n| concurrency | requests | errors | questions/s | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|---|---|\n",
-        std::env::args().skip(1).collect::<Vec<_>>().join(" "),
-        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        machine_description(),
-        questions.len()
-    );
-    for &concurrency in levels {
-        let result = hoiluat::bench::run_level(
-            address,
-            &questions,
-            concurrency,
-            std::time::Duration::from_secs(3),
-            std::time::Duration::from_secs(seconds),
-        )?;
-        let row = format!(
-            "| {} | {} | {}{} | {:.1} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |\n",
-            result.concurrency,
-            result.requests,
-            result.errors,
-            if result.statuses.is_empty() {
-                String::new()
-            } else {
-                format!(" {:?}", result.statuses)
-            },
-            result.questions_per_second,
-            result.latency.p50_ms,
-            result.latency.p95_ms,
-            result.latency.p99_ms,
-            result.latency.max_ms
-        );
-        eprint!("{row}");
-        table.push_str(&row);
-        results.push(result);
-    }
+    let report = hoiluat::bench::run(&options)?;
     match out {
-        Some(path) => {
-            use std::io::Write as _;
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?;
-            file.write_all(table.as_bytes())?;
-            let json_path = path.with_extension(format!(
-                "{}.json",
-                label
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-                    .collect::<String>()
-            ));
-            std::fs::write(
-                json_path,
-                serde_json::to_string_pretty(
-                    &serde_json::json!({ "label": label, "levels": results }),
-                )?,
-            )?;
-        }
-        None => print!("{table}"),
+        Some(path) => report.write(path)?,
+        None => print!("{}", report.table),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -760,19 +589,10 @@ fn staff_command(config: &Config, command: StaffCommand) -> anyhow::Result<ExitC
                 display_name,
                 role,
             } => {
-                let role: &'static str = match role.as_str() {
-                    "reviewer" => "reviewer",
-                    "admin" => "admin",
-                    other => anyhow::bail!("role must be reviewer or admin, not {other:?}"),
-                };
-                let valid_name = (1..=64).contains(&username.len())
-                    && username
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-                anyhow::ensure!(
-                    valid_name,
-                    "username must be 1-64 characters of a-z, 0-9, '.', '_' or '-'"
-                );
+                let role = Role::parse(&role).ok_or_else(|| {
+                    anyhow::anyhow!("role must be reviewer or admin, not {role:?}")
+                })?;
+                staff::accounts::check_username(&username)?;
                 let password = match std::env::var("HOILUAT_STAFF_PASSWORD") {
                     Ok(password) => password,
                     Err(_) => {
@@ -785,22 +605,8 @@ fn staff_command(config: &Config, command: StaffCommand) -> anyhow::Result<ExitC
                         line.trim_end_matches(['\n', '\r']).to_owned()
                     }
                 };
-                let hash =
-                    tokio::task::spawn_blocking(move || staff::auth::hash_password(&password))
-                        .await??;
-                let id = db
-                    .create_staff(username.clone(), display_name, hash, role)
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!("cannot create {username:?} (does it exist already?): {e}")
-                    })?;
-                db.audit(
-                    None,
-                    "staff_created",
-                    Some(format!("staff:{id}")),
-                    Some(role.into()),
-                )
-                .await?;
+                let id = staff::accounts::add(&db, username.clone(), display_name, role, password)
+                    .await?;
                 println!("created {role} {username} (id {id})");
             }
             StaffCommand::List => {

@@ -356,3 +356,70 @@ async fn odd_questions_never_fail() {
         );
     }
 }
+
+/// `POST /v1/ask` is a channel like the others: a staff-approved curated answer comes first, and
+/// every answer is recorded with its flags, so a declined API question reaches the staff queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curated_answers_come_first_and_answers_are_recorded_with_their_flags() {
+    use hoiluat::channels::dispatch::Dispatcher;
+    use hoiluat::config::ChannelsConfig;
+    use hoiluat::db::Db;
+    use std::sync::Arc;
+
+    let fixture = common::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    common::add_curated_marriage_age(&db).await;
+    let curated_text = common::CURATED_MARRIAGE_AGE;
+    let channels = ChannelsConfig::default();
+    let assistant = common::own_assistant();
+    assistant.set_curated_source(Arc::new(db.clone()), channels.curated_similarity);
+    let dispatcher = Dispatcher::start(
+        db.clone(),
+        hoiluat::ready::Ready::new(),
+        Vec::new(),
+        &channels,
+    );
+    let app = router(
+        AppState::ready(&fixture.config.server, assistant).with_answer_log(Arc::new(dispatcher)),
+    );
+
+    let ask = |question: &str| post_json(json!({ "question": question }).to_string());
+    let (status, curated) = send(app.clone(), ask("tuoi ket hon cua nam va nu la bao nhieu")).await;
+    assert_eq!(status, StatusCode::OK, "{curated}");
+    assert!(
+        curated["answer"]
+            .as_str()
+            .unwrap()
+            .starts_with(curated_text),
+        "{curated}"
+    );
+    assert_eq!(cited_articles(&curated), ["52-2014-qh13.dieu-8"]);
+    let (_, declined) = send(app, ask("Mai trời có mưa không?")).await;
+    assert_eq!(declined["status"], "declined");
+
+    let count = |sql: &'static str| db.scalar_i64(sql, Vec::new());
+    assert_eq!(
+        count("SELECT count(*) FROM messages WHERE channel = 'api' AND status = 'answered'")
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM flags f JOIN answers a ON a.id = f.answer_id
+             JOIN messages m ON m.id = a.message_id
+             WHERE m.channel = 'api' AND f.reason = 'declined'"
+        )
+        .await
+        .unwrap(),
+        1,
+        "the declined API question is in the staff queue"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM answers WHERE text LIKE '%cán bộ đã kiểm tra%' AND citations LIKE '%dieu-8%'")
+            .await
+            .unwrap(),
+        1
+    );
+}

@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
@@ -78,8 +78,7 @@ async fn a_burst_of_200_webhooks_is_acknowledged_fast_and_all_answered() {
         oauth_base: api,
         max_event_age_secs: 0,
     };
-    let cell = Arc::new(OnceLock::new());
-    cell.set(fixture.started.assistant.clone()).ok();
+    let cell = hoiluat::ready::Ready::with(fixture.started.assistant.clone());
     let sender = Arc::new(ZaloOaSender::new(
         &config,
         db.clone(),

@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
@@ -15,7 +15,10 @@ use hoiluat::channels::{
     ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError,
 };
 use hoiluat::config::ChannelsConfig;
-use hoiluat::db::{now_text, Db, NewMessage};
+use hoiluat::db::{
+    now_text, AnswerStatus, Db, MessageKind, MessageStatus, NewMessage, StoredCitation,
+};
+use hoiluat::ready::Ready;
 
 /// Plays a platform: records what it was asked to send, answers with scripted results.
 #[derive(Default)]
@@ -77,10 +80,8 @@ fn config() -> ChannelsConfig {
     }
 }
 
-fn ready_cell() -> Arc<OnceLock<Arc<hoiluat::answer::Assistant>>> {
-    let cell = Arc::new(OnceLock::new());
-    cell.set(common::fixture().started.assistant.clone()).ok();
-    cell
+fn ready_cell() -> Ready {
+    Ready::with(common::fixture().started.assistant.clone())
 }
 
 fn text(external_id: &str, user: &str, text: &str) -> Inbound {
@@ -272,12 +273,12 @@ async fn messages_of_a_killed_process_are_answered_after_restart() {
         for n in 0..3 {
             let conversation = hoiluat::channels::conversation_id(ChannelKind::ZaloBot, "u9");
             db.insert_message(NewMessage {
-                channel: "zalo_bot".into(),
+                channel: ChannelKind::ZaloBot,
                 external_id: format!("k-{n}"),
                 conversation_id: conversation,
                 user_id: "u9".into(),
                 chat_id: "chat-u9".into(),
-                kind: "text".into(),
+                kind: MessageKind::Text,
                 text: "Nam nữ bao nhiêu tuổi thì được kết hôn?".into(),
                 received_at: now_text(),
             })
@@ -289,12 +290,12 @@ async fn messages_of_a_killed_process_are_answered_after_restart() {
     let db = Db::open(&path).unwrap();
     let sender = RecordingSender::scripted(vec![]);
     // Not ready yet: start-up is still loading the index. Messages wait, they are not failed.
-    let cell = Arc::new(OnceLock::new());
+    let cell = Ready::new();
     let dispatcher = Dispatcher::start(db.clone(), cell.clone(), vec![sender.clone()], &config());
     assert_eq!(dispatcher.requeue_pending().await.unwrap(), 3);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(sender.sent().is_empty());
-    cell.set(common::fixture().started.assistant.clone()).ok();
+    cell.set(common::fixture().started.assistant.clone());
     for id in 1..=3 {
         assert_eq!(final_status(&db, id).await.0, "answered");
     }
@@ -388,12 +389,12 @@ async fn a_conversation_continues_from_the_database_after_a_restart() {
     let conversation = hoiluat::channels::conversation_id(ChannelKind::ZaloBot, user);
     let first = db
         .insert_message(NewMessage {
-            channel: "zalo_bot".into(),
+            channel: ChannelKind::ZaloBot,
             external_id: "old-1".into(),
             conversation_id: conversation.clone(),
             user_id: user.into(),
             chat_id: format!("chat-{user}"),
-            kind: "text".into(),
+            kind: MessageKind::Text,
             text: "Thủ tục đăng ký kết hôn như thế nào?".into(),
             received_at: now_text(),
         })
@@ -403,23 +404,32 @@ async fn a_conversation_continues_from_the_database_after_a_restart() {
     db.insert_answer(hoiluat::db::NewAnswer {
         message_id: first,
         conversation_id: conversation.clone(),
-        status: "answered".into(),
+        status: AnswerStatus::Answered,
         decline_reason: None,
         text: "Theo Điều 18 Luật Hộ tịch…".into(),
-        citations: r#"[{"article_id":"60-2014-qh13.dieu-18"}]"#.into(),
+        citations: vec![StoredCitation {
+            article_id: "60-2014-qh13.dieu-18".into(),
+            reference: String::new(),
+            validity: String::new(),
+        }],
         confidence: 0.8,
         needs_review: false,
     })
     .await
     .unwrap();
-    db.set_message_status(first, "answered", None)
+    db.set_message_status(first, MessageStatus::Answered, None)
         .await
         .unwrap();
 
-    let assistant = common::fixture().started.assistant.clone();
+    let assistant = common::own_assistant();
     assistant.set_history_source(Arc::new(db.clone()));
     let sender = RecordingSender::scripted(vec![]);
-    let dispatcher = Dispatcher::start(db.clone(), ready_cell(), vec![sender.clone()], &config());
+    let dispatcher = Dispatcher::start(
+        db.clone(),
+        Ready::with(assistant),
+        vec![sender.clone()],
+        &config(),
+    );
     let id = accepted(
         dispatcher
             .submit(text("new-1", user, "Nộp hồ sơ ở đâu?"))
@@ -438,23 +448,18 @@ async fn a_conversation_continues_from_the_database_after_a_restart() {
 async fn a_paraphrase_of_a_curated_question_gets_the_curated_answer() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
-    let staff = db
-        .create_staff("lan".into(), "Cán bộ Lan".into(), "x".into(), "reviewer")
-        .await
-        .unwrap();
-    let curated_text =
-        "Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi trở lên thì được kết hôn (cán bộ đã kiểm tra).";
-    db.call(move |c| {
-        c.execute(
-            "INSERT INTO curated_answers (question, answer_text, citations, created_by, created_at, updated_at)
-             VALUES ('Nam nữ bao nhiêu tuổi thì được kết hôn?', ?1, '[{\"article_id\":\"52-2014-qh13.dieu-8\"}]', ?2, '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')",
-            rusqlite::params![curated_text, staff],
-        )
-    })
-    .await
-    .unwrap();
+    common::add_curated_marriage_age(&db).await;
+    let curated_text = common::CURATED_MARRIAGE_AGE;
     let sender = RecordingSender::scripted(vec![]);
-    let dispatcher = Dispatcher::start(db.clone(), ready_cell(), vec![sender.clone()], &config());
+    // Curated answers are the core's: the assistant reads them from the database.
+    let assistant = common::own_assistant();
+    assistant.set_curated_source(Arc::new(db.clone()), config().curated_similarity);
+    let dispatcher = Dispatcher::start(
+        db.clone(),
+        Ready::with(assistant),
+        vec![sender.clone()],
+        &config(),
+    );
     for (n, question) in [
         "tuoi ket hon cua nam va nu la bao nhieu",
         "Nữ bao nhiêu tuổi thì được nghỉ hưu?",

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -206,6 +206,7 @@ fn callback_update(update_id: i64, data: &str) -> Value {
 struct Setup {
     fake: Arc<FakeBotApi>,
     dispatcher: Dispatcher,
+    db: Db,
     sender: Arc<TelegramSender>,
     router: axum::Router,
     _dir: tempfile::TempDir,
@@ -219,23 +220,23 @@ async fn setup() -> Setup {
         telegram: TelegramConfig {
             enabled: true,
             token: TOKEN.into(),
-            mode: "webhook".into(),
+            mode: hoiluat::config::TelegramMode::Webhook,
             secret_token: SECRET.into(),
             api_url: url,
         },
         ..ChannelsConfig::default()
     };
     let sender = Arc::new(TelegramSender::new(&config.telegram));
-    let cell = Arc::new(OnceLock::new());
-    cell.set(fixture.started.assistant.clone()).ok();
+    let cell = hoiluat::ready::Ready::with(fixture.started.assistant.clone());
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
     let senders: Vec<Arc<dyn ChannelSender>> = vec![sender.clone()];
-    let dispatcher = Dispatcher::start(db, cell, senders, &config);
+    let dispatcher = Dispatcher::start(db.clone(), cell, senders, &config);
     let router = telegram::routes(dispatcher.clone(), Arc::clone(&sender), &config.telegram);
     Setup {
         fake,
         dispatcher,
+        db,
         sender,
         router,
         _dir: dir,
@@ -273,19 +274,14 @@ impl Setup {
 
     async fn query_opt(&self, sql: &'static str, param: String) -> Option<String> {
         use rusqlite::OptionalExtension;
-        self.dispatcher
-            .db()
+        self.db
             .call(move |c| c.query_row(sql, [param], |row| row.get(0)).optional())
             .await
             .unwrap()
     }
 
     async fn count(&self, sql: &'static str) -> i64 {
-        self.dispatcher
-            .db()
-            .call(move |c| c.query_row(sql, [], |row| row.get(0)))
-            .await
-            .unwrap()
+        common::count(&self.db, sql).await
     }
 
     async fn wait_answered(&self, update_id: i64) {
@@ -313,16 +309,16 @@ impl Setup {
 
     /// Stores a question and an answer as the dispatcher would; returns the answer's public id.
     async fn stored_answer(&self) -> String {
-        let db = self.dispatcher.db();
+        let db = &self.db;
         let conversation = conversation_id(ChannelKind::Telegram, &CHAT.to_string());
         let message = db
             .insert_message(NewMessage {
-                channel: "telegram".into(),
+                channel: ChannelKind::Telegram,
                 external_id: "500".into(),
                 conversation_id: conversation.clone(),
                 user_id: CHAT.to_string(),
                 chat_id: CHAT.to_string(),
-                kind: "text".into(),
+                kind: hoiluat::db::MessageKind::Text,
                 text: "Nam nữ bao nhiêu tuổi thì được kết hôn?".into(),
                 received_at: now_text(),
             })
@@ -333,10 +329,10 @@ impl Setup {
             .insert_answer(NewAnswer {
                 message_id: message,
                 conversation_id: conversation,
-                status: "answered".into(),
+                status: hoiluat::db::AnswerStatus::Answered,
                 decline_reason: None,
                 text: "Theo Điều 8…".into(),
-                citations: "[]".into(),
+                citations: Vec::new(),
                 confidence: 0.9,
                 needs_review: false,
             })
@@ -457,13 +453,12 @@ async fn webhook_question_is_answered_in_html_with_feedback_buttons() {
     assert_eq!(data[2], format!("fb:human:{public_id}"));
     assert!(data.iter().all(|d| d.len() <= 64));
     let stored = setup
-        .dispatcher
-        .db()
+        .db
         .answer_by_public_id(public_id)
         .await
         .unwrap()
         .expect("the answer is stored");
-    assert_eq!(stored.channel, "telegram");
+    assert_eq!(stored.channel, ChannelKind::Telegram);
     let delivered = setup
         .count("SELECT count(*) FROM deliveries WHERE status = 'sent'")
         .await;

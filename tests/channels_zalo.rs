@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -232,8 +232,7 @@ async fn harness() -> Harness {
     let config = channels_config(&fake);
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
-    let cell = Arc::new(OnceLock::new());
-    let _ = cell.set(fixture.started.assistant.clone());
+    let cell = hoiluat::ready::Ready::with(fixture.started.assistant.clone());
     let http = reqwest::Client::new();
     let senders: Vec<Arc<dyn ChannelSender>> = vec![
         Arc::new(ZaloOaSender::new(&config.zalo_oa, db.clone(), http.clone())),
@@ -330,10 +329,7 @@ impl Harness {
     }
 
     async fn count(&self, sql: &'static str) -> i64 {
-        self.db
-            .call(move |c| c.query_row(sql, [], |row| row.get(0)))
-            .await
-            .unwrap()
+        common::count(&self.db, sql).await
     }
 
     /// `(status, attempts, error)` of each delivery of the message with this external id.
@@ -622,7 +618,7 @@ async fn an_expired_token_is_refreshed_persisted_and_used() {
         json!({ "app_id": APP_ID, "grant_type": "refresh_token", "refresh_token": "R1" })
     );
     let pair =
-        h.db.load_token("zalo_oa")
+        h.db.load_token(hoiluat::db::ChannelKind::ZaloOa)
             .await
             .unwrap()
             .expect("the new pair is stored");

@@ -11,23 +11,27 @@
 mod common;
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use common::count;
 use hoiluat::answer::{Answer, Assistant, Outcome, NOT_IN_FORCE_ONLY};
+use hoiluat::app::ReindexJob;
 use hoiluat::app::{self, IndexMode};
 use hoiluat::channels::dispatch::Dispatcher;
 use hoiluat::config::{ChannelsConfig, StaffConfig};
+use hoiluat::corpus::edit::CorpusFiles;
 use hoiluat::corpus::Validity;
 use hoiluat::db::Db;
+use hoiluat::db::Role;
 use hoiluat::ingest::IngestReport;
+use hoiluat::ready::Ready;
 use hoiluat::staff::auth::hash_password;
-use hoiluat::staff::console::{routes, StaffState};
-use hoiluat::staff::corpus_admin::CorpusAdmin;
 use hoiluat::staff::html::url_encode;
+use hoiluat::staff::{routes, StaffState};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -83,7 +87,7 @@ Nội dung.
 struct Console {
     app: Router,
     db: Db,
-    corpus: CorpusAdmin,
+    reindex: ReindexJob,
 }
 
 /// The console's router over `assistant`, with a reviewer `lan` and an admin `quantri`.
@@ -93,25 +97,25 @@ async fn console(
     assistant: Arc<Assistant>,
 ) -> Console {
     let db = Db::open(&dir.join("h.sqlite3")).unwrap();
-    let cell = Arc::new(OnceLock::new());
-    cell.set(assistant).ok();
-    // No channel here: the dispatcher gets a cell of its own, so it holds no assistant (and no
+    let cell = Ready::with(assistant);
+    // No channel here: the dispatcher gets a handle of its own, so it holds no assistant (and no
     // index handle) when the test restarts on the same index.
     let dispatcher = Dispatcher::start(
         db.clone(),
-        Arc::new(OnceLock::new()),
+        Ready::new(),
         Vec::new(),
         &ChannelsConfig::default(),
     );
-    let corpus = CorpusAdmin::new(config.clone());
+    let reindex = ReindexJob::new(config.clone());
     let app = routes(StaffState {
         db: db.clone(),
         dispatcher,
-        assistant: cell,
+        ready: cell,
         config: StaffConfig::default(),
-        corpus: corpus.clone(),
+        corpus: Arc::new(CorpusFiles::new(config.paths.corpus_dir.clone())),
+        reindex: reindex.clone(),
     });
-    for (username, role) in [("lan", "reviewer"), ("quantri", "admin")] {
+    for (username, role) in [("lan", Role::Reviewer), ("quantri", Role::Admin)] {
         db.create_staff(
             username.into(),
             format!("Cán bộ {username}"),
@@ -121,7 +125,7 @@ async fn console(
         .await
         .unwrap();
     }
-    Console { app, db, corpus }
+    Console { app, db, reindex }
 }
 
 struct Reply {
@@ -216,12 +220,6 @@ async fn post_as(app: &Router, session: &str, path: &str, fields: &[(&str, &str)
     send(app, form(path, &format!("hl_staff={session}"), &fields)).await
 }
 
-async fn count(db: &Db, sql: &'static str) -> i64 {
-    db.call(move |c| c.query_row(sql, [], |r| r.get(0)))
-        .await
-        .unwrap()
-}
-
 fn files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -247,14 +245,14 @@ async fn ask(assistant: &Arc<Assistant>, question: &str) -> Answer {
 /// that every answer is the usual one. Returns the report of the last run and how many answers
 /// were asked for while the job was running.
 async fn answer_while_reindexing(
-    corpus: &CorpusAdmin,
+    reindex: &ReindexJob,
     assistant: &Arc<Assistant>,
     runs: u64,
 ) -> (IngestReport, usize) {
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut during = 0;
     loop {
-        let status = corpus.status();
+        let status = reindex.status();
         if !status.running && !status.pending && status.finished_runs >= runs {
             let outcome = status.last.expect("a finished run");
             let report = outcome.result.expect("the re-index succeeds");
@@ -377,8 +375,8 @@ async fn admins_change_the_corpus_and_answers_follow_without_downtime() {
         "the text is given back to fix"
     );
     assert_eq!(files(&corpus_dir), original_files);
-    assert_eq!(console.corpus.status().finished_runs, 0);
-    assert!(!console.corpus.status().running);
+    assert_eq!(console.reindex.status().finished_runs, 0);
+    assert!(!console.reindex.status().running);
 
     // A valid upload is saved and ingested; answers go on meanwhile.
     let saved = post_as(
@@ -396,7 +394,7 @@ async fn admins_change_the_corpus_and_answers_follow_without_downtime() {
     );
     let stored = std::fs::read_to_string(corpus_dir.join("quyet-dinh-99-2026-qd-ubnd.md")).unwrap();
     assert_eq!(stored, NEW_DOCUMENT, "saved as sent, with LF line ends");
-    let (report, during) = answer_while_reindexing(&console.corpus, &assistant, 1).await;
+    let (report, during) = answer_while_reindexing(&console.reindex, &assistant, 1).await;
     assert!(during > 0, "no answer was asked for during the re-index");
     assert!(report.embedded + report.from_cache > 0, "{report:?}");
     assert!(
@@ -440,7 +438,7 @@ async fn admins_change_the_corpus_and_answers_follow_without_downtime() {
         law.contains("### Điều 8. Điều kiện kết hôn"),
         "the body is kept"
     );
-    let report = wait_for_runs(&console.corpus, 2).await;
+    let report = wait_for_runs(&console.reindex, 2).await;
     assert_eq!(report.embedded + report.from_cache, 0, "{report:?}");
     assert!(report.refreshed > 100, "{report:?}");
     let library = assistant.library();
@@ -487,7 +485,7 @@ async fn admins_change_the_corpus_and_answers_follow_without_downtime() {
     // A manual re-index with nothing changed re-embeds nothing.
     let manual = post_as(app, &admin, "/staff/corpus/reindex", &[]).await;
     assert_eq!(manual.status, StatusCode::SEE_OTHER);
-    let report = wait_for_runs(&console.corpus, 3).await;
+    let report = wait_for_runs(&console.reindex, 3).await;
     assert_eq!(
         report.embedded + report.from_cache + report.refreshed + report.deleted,
         0
@@ -520,10 +518,10 @@ async fn admins_change_the_corpus_and_answers_follow_without_downtime() {
 }
 
 /// Waits until the re-index job has finished `runs` runs and is idle; the last run's report.
-async fn wait_for_runs(corpus: &CorpusAdmin, runs: u64) -> IngestReport {
+async fn wait_for_runs(reindex: &ReindexJob, runs: u64) -> IngestReport {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let status = corpus.status();
+        let status = reindex.status();
         if !status.running && !status.pending && status.finished_runs >= runs {
             let report = status.last.unwrap().result.expect("the re-index succeeds");
             return report;

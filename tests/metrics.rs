@@ -47,7 +47,7 @@ async fn metrics_sit_behind_the_token_and_count_requests_answers_ingest_and_reje
     channels_config.zalo_bot.enabled = true;
     channels_config.zalo_bot.token = "123:bot-token".into();
     channels_config.zalo_bot.secret_token = "the-webhook-secret".into();
-    let channels = hoiluat::channels::setup::start(&channels_config, db, state.assistant_cell())
+    let channels = hoiluat::channels::setup::start(&channels_config, db, state.ready_handle())
         .await
         .unwrap();
     let config = MetricsConfig {

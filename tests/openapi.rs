@@ -26,7 +26,7 @@ async fn service() -> Service {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
     let state = AppState::ready(&fixture.config.server, fixture.started.assistant.clone());
-    let channels = channels::setup::start(&fixture.config.channels, db, state.assistant_cell())
+    let channels = channels::setup::start(&fixture.config.channels, db, state.ready_handle())
         .await
         .unwrap();
     Service {

@@ -14,10 +14,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use hoiluat::answer::conversation::HistorySource;
-use hoiluat::config::{DatabaseConfig, PathsConfig};
+use hoiluat::answer::curated::CuratedSource;
+use hoiluat::config::{DatabaseConfig, DatabaseKind, PathsConfig};
 use hoiluat::db::{
-    now_text, schema_version, Db, DbError, FeedbackOutcome, Flag, NewAnswer, NewDelivery,
-    NewMessage, NewReview, QueueFilter, Rating, ReviewOutcome, TokenPair, Value,
+    now_text, schema_version, AnswerStatus, ChannelKind, Db, DbError, Decision, DeliveryStatus,
+    FeedbackOutcome, Flag, FlagReason, MessageKind, MessageStatus, NewAnswer, NewDelivery,
+    NewMessage, NewReview, QueueFilter, Rating, ReviewDelivery, ReviewOutcome, Role,
+    StoredCitation, TokenPair, Value,
 };
 use hoiluat::staff::stats::{self, Period};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -79,12 +82,12 @@ impl Place {
     fn config(&self) -> DatabaseConfig {
         match &self.schema {
             None => DatabaseConfig {
-                kind: "sqlite".into(),
+                kind: DatabaseKind::Sqlite,
                 path: Some(self.dir.path().join("hoiluat.sqlite3")),
                 ..DatabaseConfig::default()
             },
             Some((_, url)) => DatabaseConfig {
-                kind: "postgres".into(),
+                kind: DatabaseKind::Postgres,
                 url: url.clone(),
                 pool_size: 4,
                 ..DatabaseConfig::default()
@@ -96,9 +99,9 @@ impl Place {
     /// outside the runtime.
     fn open(&self) -> Result<Db, DbError> {
         let config = self.config();
-        match config.kind.as_str() {
-            "sqlite" => Db::open(&config.path(&PathsConfig::default())),
-            _ => Db::open_postgres(&config.url, config.pool_size),
+        match config.kind {
+            DatabaseKind::Sqlite => Db::open(&config.path(&PathsConfig::default())),
+            DatabaseKind::Postgres => Db::open_postgres(&config.url, config.pool_size),
         }
     }
 }
@@ -129,12 +132,12 @@ fn run<F: Future>(future: F) -> F::Output {
 
 fn message(channel: &str, external_id: &str, conversation: &str, text: &str) -> NewMessage {
     NewMessage {
-        channel: channel.into(),
+        channel: ChannelKind::parse(channel).expect("a channel"),
         external_id: external_id.into(),
         conversation_id: conversation.into(),
         user_id: "u1".into(),
         chat_id: "c1".into(),
-        kind: "text".into(),
+        kind: MessageKind::Text,
         text: text.into(),
         received_at: now_text(),
     }
@@ -156,13 +159,30 @@ fn answer(message_id: i64, conversation: &str, status: &str, confidence: f32) ->
     NewAnswer {
         message_id,
         conversation_id: conversation.into(),
-        status: status.into(),
+        status: AnswerStatus::parse(status).expect("an answer status"),
         decline_reason: (status == "declined").then(|| "no_relevant_text".into()),
         text: format!("Trả lời cho tin nhắn {message_id}"),
-        citations: r#"[{"article_id":"52-2014-qh13.dieu-8"}]"#.into(),
+        citations: cites("52-2014-qh13.dieu-8"),
         confidence,
         needs_review: confidence < 0.6,
     }
+}
+
+/// Citations of `article_ids`, as stored.
+fn cites(article_ids: &str) -> Vec<StoredCitation> {
+    article_ids
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| StoredCitation {
+            article_id: id.into(),
+            reference: String::new(),
+            validity: String::new(),
+        })
+        .collect()
+}
+
+fn reason(name: &str) -> FlagReason {
+    FlagReason::parse(name).expect("a flag reason")
 }
 
 /// A stored message with an answer, flagged with `flags`; the answer's id.
@@ -176,7 +196,7 @@ async fn flagged(
     let id = db.insert_message(message).await?.ok_or("duplicate")?;
     let flags = flags
         .iter()
-        .map(|&reason| Flag::new(reason, None))
+        .map(|&name| Flag::new(reason(name), None))
         .collect();
     let (answer_id, _) = db
         .insert_answer_flagged(
@@ -212,7 +232,7 @@ async fn new_staff(db: &Db, username: &str) -> Result<i64, Failed> {
             username.into(),
             format!("Cán bộ {username}"),
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-            "reviewer",
+            Role::Reviewer,
         )
         .await?)
 }
@@ -260,6 +280,11 @@ const CASES: &[(&str, Case)] = &[
     ("statistics_and_csv", statistics_and_csv),
     ("retention_erases_old_texts", retention_erases_old_texts),
     ("history_source", history_source),
+    (
+        "api_exchange_in_one_transaction",
+        api_exchange_in_one_transaction,
+    ),
+    ("curated_source", curated_source),
 ];
 
 fn migrates_from_empty_and_reopens(place: &Place) -> Result<(), Failed> {
@@ -358,8 +383,12 @@ fn messages_are_stored_once(place: &Place) -> Result<(), Failed> {
             .await?
             .ok_or("not stored")?;
         assert_ne!(first, other);
-        db.set_message_status(other, "failed", Some("timeout".into()))
-            .await?;
+        db.set_message_status(
+            other,
+            MessageStatus::parse("failed").unwrap(),
+            Some("timeout".into()),
+        )
+        .await?;
         let stored = db.message(first).await?.ok_or("missing")?;
         assert_eq!(
             (
@@ -380,7 +409,8 @@ fn messages_are_stored_once(place: &Place) -> Result<(), Failed> {
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].id, first);
         assert_eq!(pending[0].text, "Thủ tục đăng ký kết hôn?");
-        db.set_message_status(first, "answered", None).await?;
+        db.set_message_status(first, MessageStatus::parse("answered").unwrap(), None)
+            .await?;
         assert!(db.pending_messages().await?.is_empty());
         Ok(())
     })
@@ -415,7 +445,8 @@ fn claims_and_leases(place: &Place) -> Result<(), Failed> {
         assert!(db.claim_message(fresh, minute).await?);
         assert!(!db.claim_message(fresh, minute).await?);
         // An answered message is never claimed again.
-        db.set_message_status(id, "answered", None).await?;
+        db.set_message_status(id, MessageStatus::parse("answered").unwrap(), None)
+            .await?;
         assert!(!db.claim_message(id, Duration::ZERO).await?);
         Ok(())
     })
@@ -427,7 +458,7 @@ fn rate_limit_count(place: &Place) -> Result<(), Failed> {
         store(&db, at(message("web", "r1", "web-r", "1"), &ago(120))).await?;
         let second = store(&db, at(message("web", "r2", "web-r", "2"), &ago(30))).await?;
         let mut follow = at(message("web", "r3", "web-r", ""), &ago(20));
-        follow.kind = "follow".into();
+        follow.kind = MessageKind::Follow;
         store(&db, follow).await?;
         let fourth = store(&db, at(message("web", "r4", "web-r", "4"), &ago(10))).await?;
         store(&db, at(message("web", "o1", "web-other", "x"), &ago(5))).await?;
@@ -450,10 +481,10 @@ fn answers_with_flags(place: &Place) -> Result<(), Failed> {
             .await?
             .ok_or("not stored")?;
         let flags = vec![
-            Flag::new("low_confidence", Some("0.42".into())),
-            Flag::new("sensitive_topic", Some("children".into())),
+            Flag::new(reason("low_confidence"), Some("0.42".into())),
+            Flag::new(reason("sensitive_topic"), Some("children".into())),
             // The same reason twice is stored once.
-            Flag::new("low_confidence", None),
+            Flag::new(reason("low_confidence"), None),
         ];
         let (answer_id, public_id) = db
             .insert_answer_flagged(
@@ -465,10 +496,10 @@ fn answers_with_flags(place: &Place) -> Result<(), Failed> {
         assert_eq!(public_id.len(), 32);
         db.flag_answer(
             answer_id,
-            Flag::new("delivery_failed", Some("blocked".into())),
+            Flag::new(reason("delivery_failed"), Some("blocked".into())),
         )
         .await?;
-        db.flag_answer(answer_id, Flag::new("delivery_failed", None))
+        db.flag_answer(answer_id, Flag::new(reason("delivery_failed"), None))
             .await?;
         let stored = db
             .answer_by_public_id(public_id.clone())
@@ -511,7 +542,7 @@ fn answers_with_flags(place: &Place) -> Result<(), Failed> {
             })
             .await?;
         assert_eq!(queue.len(), 1);
-        let mut listed: Vec<&str> = queue[0].reasons.split(',').collect();
+        let mut listed: Vec<&str> = queue[0].reasons.iter().map(|r| r.as_str()).collect();
         listed.sort_unstable();
         assert_eq!(
             listed,
@@ -541,11 +572,16 @@ fn deliveries(place: &Place) -> Result<(), Failed> {
             attempts: 3,
             error: error.map(str::to_owned),
         };
-        db.insert_delivery(delivery(1, "sent", None, Some(answer_id)))
+        db.insert_delivery(delivery(1, DeliveryStatus::Sent, None, Some(answer_id)))
             .await?;
-        db.insert_delivery(delivery(2, "failed", Some("HTTP 502"), Some(answer_id)))
-            .await?;
-        db.insert_delivery(delivery(1, "outside_window", None, None))
+        db.insert_delivery(delivery(
+            2,
+            DeliveryStatus::Failed,
+            Some("HTTP 502"),
+            Some(answer_id),
+        ))
+        .await?;
+        db.insert_delivery(delivery(1, DeliveryStatus::OutsideWindow, None, None))
             .await?;
         let rows = count(
             &db,
@@ -644,18 +680,20 @@ fn latest_answer_for_typed_feedback(place: &Place) -> Result<(), Failed> {
 fn satisfaction_and_conversation_state(place: &Place) -> Result<(), Failed> {
     let db = place.open()?;
     run(async {
-        let state = |channel| db.conversation_state("web-s".into(), channel);
+        let state = |channel: &str| {
+            db.conversation_state("web-s".into(), ChannelKind::parse(channel).unwrap())
+        };
         assert_eq!(state("web").await?, (false, false));
         db.insert_message(message("web", "s1", "web-s", "Hỏi"))
             .await?;
         assert_eq!(state("web").await?, (true, false));
-        db.insert_satisfaction("web-s".into(), "web".into(), 5)
+        db.insert_satisfaction("web-s".into(), ChannelKind::Web, 5)
             .await?;
         assert_eq!(state("web").await?, (true, true));
         assert_eq!(state("zalo_bot").await?, (false, true));
         // The schema refuses a score outside 1..=5 on both backends.
         assert!(db
-            .insert_satisfaction("web-s".into(), "web".into(), 6)
+            .insert_satisfaction("web-s".into(), ChannelKind::Web, 6)
             .await
             .is_err());
         let scores = count(
@@ -673,14 +711,14 @@ fn channel_tokens_and_refresh_lease(place: &Place) -> Result<(), Failed> {
     let db = place.open()?;
     run(async {
         let minute = Duration::from_secs(60);
-        assert_eq!(db.load_token("zalo_oa").await?, None);
+        assert_eq!(db.load_token(ChannelKind::ZaloOa).await?, None);
         // The first lease creates an empty row, which is not a token pair.
-        assert!(db.lease_token_refresh("zalo_oa", minute).await?);
-        assert!(!db.lease_token_refresh("zalo_oa", minute).await?);
-        assert_eq!(db.load_token("zalo_oa").await?, None);
+        assert!(db.lease_token_refresh(ChannelKind::ZaloOa, minute).await?);
+        assert!(!db.lease_token_refresh(ChannelKind::ZaloOa, minute).await?);
+        assert_eq!(db.load_token(ChannelKind::ZaloOa).await?, None);
         for n in 1..=2 {
             db.save_token(
-                "zalo_oa",
+                ChannelKind::ZaloOa,
                 TokenPair {
                     access_token: format!("a{n}"),
                     refresh_token: format!("r{n}"),
@@ -689,19 +727,25 @@ fn channel_tokens_and_refresh_lease(place: &Place) -> Result<(), Failed> {
             )
             .await?;
         }
-        let pair = db.load_token("zalo_oa").await?.ok_or("missing")?;
+        let pair = db.load_token(ChannelKind::ZaloOa).await?.ok_or("missing")?;
         assert_eq!(
             (pair.access_token.as_str(), pair.refresh_token.as_str()),
             ("a2", "r2")
         );
         // Saving gave the lease back; releasing does too.
-        assert!(db.lease_token_refresh("zalo_oa", minute).await?);
-        db.release_token_refresh("zalo_oa").await?;
-        assert!(db.lease_token_refresh("zalo_oa", minute).await?);
+        assert!(db.lease_token_refresh(ChannelKind::ZaloOa, minute).await?);
+        db.release_token_refresh(ChannelKind::ZaloOa).await?;
+        assert!(db.lease_token_refresh(ChannelKind::ZaloOa, minute).await?);
         // A lease that ran out is taken over.
-        assert!(db.lease_token_refresh("telegram", Duration::ZERO).await?);
+        assert!(
+            db.lease_token_refresh(ChannelKind::Telegram, Duration::ZERO)
+                .await?
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
-        assert!(db.lease_token_refresh("telegram", minute).await?);
+        assert!(
+            db.lease_token_refresh(ChannelKind::Telegram, minute)
+                .await?
+        );
         Ok(())
     })
 }
@@ -712,7 +756,12 @@ fn staff_sessions_and_lockout(place: &Place) -> Result<(), Failed> {
         let lan = new_staff(&db, "lan").await?;
         assert!(new_staff(&db, "lan").await.is_err(), "usernames are unique");
         let admin = db
-            .create_staff("minh".into(), "Trần Minh".into(), "hash".into(), "admin")
+            .create_staff(
+                "minh".into(),
+                "Trần Minh".into(),
+                "hash".into(),
+                Role::Admin,
+            )
             .await?;
         let account = |name: &str| db.staff_by_username(name.to_owned());
         let found = account("lan").await?.ok_or("missing")?;
@@ -827,9 +876,9 @@ fn review_queue_filters(place: &Place) -> Result<(), Failed> {
         db.insert_review(NewReview {
             answer_id: a4,
             staff_id: staff,
-            decision: "rejected",
+            decision: Decision::Rejected,
             text: None,
-            citations: "[]".into(),
+            citations: Vec::new(),
             note: Some("Câu hỏi không rõ".into()),
             question: "Đã xem".into(),
         })
@@ -910,7 +959,7 @@ fn review_queue_filters(place: &Place) -> Result<(), Failed> {
                 ..filter()
             })
             .await?;
-        assert_eq!(reviewed[0].decision.as_deref(), Some("rejected"));
+        assert_eq!(reviewed[0].decision, Some(Decision::Rejected));
         assert_eq!(
             (reviewed[0].channel.as_str(), reviewed[0].question.as_str()),
             ("web", "Đã xem")
@@ -922,7 +971,7 @@ fn review_queue_filters(place: &Place) -> Result<(), Failed> {
                 ..filter()
             })
             .await?;
-        let mut reasons: Vec<&str> = second[0].reasons.split(',').collect();
+        let mut reasons: Vec<&str> = second[0].reasons.iter().map(|r| r.as_str()).collect();
         reasons.sort_unstable();
         assert_eq!(reasons, ["declined", "sensitive_topic"]);
         assert_eq!(db.flagged_topics().await?, ["Hôn nhân", "Hộ tịch"]);
@@ -948,12 +997,12 @@ fn review_curated_and_audit_in_one_transaction(place: &Place) -> Result<(), Fail
             &["reported"],
         )
         .await?;
-        let review = |answer_id, decision, text: Option<&str>| NewReview {
+        let review = |answer_id, decision: &str, text: Option<&str>| NewReview {
             answer_id,
             staff_id: staff,
-            decision,
+            decision: Decision::parse(decision).expect("a decision"),
             text: text.map(str::to_owned),
-            citations: r#"[{"article_id":"52-2014-qh13.dieu-8"}]"#.into(),
+            citations: cites("52-2014-qh13.dieu-8"),
             note: Some("đã sửa".into()),
             question: "Tuổi kết hôn?".into(),
         };
@@ -1035,8 +1084,12 @@ fn review_curated_and_audit_in_one_transaction(place: &Place) -> Result<(), Fail
         assert_eq!(mine.answer_text, "Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi.");
         assert!(mine.active);
 
-        db.set_review_delivery(review_id, "failed", Some("outside_window".into()))
-            .await?;
+        db.set_review_delivery(
+            review_id,
+            ReviewDelivery::Failed,
+            Some("outside_window".into()),
+        )
+        .await?;
         let detail = db.answer_detail(a1).await?.ok_or("missing")?;
         let record = detail.review.ok_or("no review")?;
         assert_eq!(
@@ -1044,7 +1097,7 @@ fn review_curated_and_audit_in_one_transaction(place: &Place) -> Result<(), Fail
                 record.id,
                 record.staff_name.as_str(),
                 record.decision.as_str(),
-                record.delivery_status.as_deref(),
+                record.delivery_status.map(|d| d.as_str()),
                 record.delivery_error.as_deref()
             ),
             (
@@ -1055,7 +1108,7 @@ fn review_curated_and_audit_in_one_transaction(place: &Place) -> Result<(), Fail
                 Some("outside_window")
             )
         );
-        assert!(record.citations.contains("dieu-8"));
+        assert_eq!(record.citations, cites("52-2014-qh13.dieu-8"));
         Ok(())
     })
 }
@@ -1079,9 +1132,9 @@ fn curated_edit_and_retire(place: &Place) -> Result<(), Failed> {
             .insert_review(NewReview {
                 answer_id: a1,
                 staff_id: staff,
-                decision: "approved",
+                decision: Decision::Approved,
                 text: Some("Đáp án".into()),
-                citations: "[]".into(),
+                citations: Vec::new(),
                 note: None,
                 question: "Hỏi".into(),
             })
@@ -1190,7 +1243,7 @@ fn statistics_and_csv(place: &Place) -> Result<(), Failed> {
             message("zalo_bot", "s6", "zalo_bot-b", ""),
             "2025-03-01T11:00:00.000Z",
         );
-        follow.kind = "follow".into();
+        follow.kind = MessageKind::Follow;
         store(&db, follow).await?;
 
         let add = |m: i64, conv: &str, status: &str, topic: Option<&str>, flags: Vec<Flag>| {
@@ -1203,7 +1256,7 @@ fn statistics_and_csv(place: &Place) -> Result<(), Failed> {
             "zalo_bot-b",
             "declined",
             None,
-            vec![Flag::new("declined", None)],
+            vec![Flag::new(reason("declined"), None)],
         )
         .await?;
         let (a3, _) = add(
@@ -1211,7 +1264,7 @@ fn statistics_and_csv(place: &Place) -> Result<(), Failed> {
             "web-c",
             "declined",
             None,
-            vec![Flag::new("declined", None)],
+            vec![Flag::new(reason("declined"), None)],
         )
         .await?;
         let (a4, p4) = add(
@@ -1219,7 +1272,7 @@ fn statistics_and_csv(place: &Place) -> Result<(), Failed> {
             "telegram-d",
             "answered",
             Some("Hôn nhân"),
-            vec![Flag::new("low_confidence", None)],
+            vec![Flag::new(reason("low_confidence"), None)],
         )
         .await?;
         let (a5, _) = add(outside, "web-e", "answered", Some("Hộ tịch"), vec![]).await?;
@@ -1228,16 +1281,16 @@ fn statistics_and_csv(place: &Place) -> Result<(), Failed> {
         db.insert_review(NewReview {
             answer_id: a4,
             staff_id: staff,
-            decision: "approved",
+            decision: Decision::Approved,
             text: Some("Đáp án".into()),
-            citations: "[]".into(),
+            citations: Vec::new(),
             note: None,
             question: "Thủ tục ly hôn?".into(),
         })
         .await?;
-        db.insert_satisfaction("web-a".into(), "web".into(), 5)
+        db.insert_satisfaction("web-a".into(), ChannelKind::Web, 5)
             .await?;
-        db.insert_satisfaction("web-c".into(), "web".into(), 3)
+        db.insert_satisfaction("web-c".into(), ChannelKind::Web, 3)
             .await?;
         // Put answers, the review, feedback and ratings in the period (they were stored "now").
         for (id, time) in [
@@ -1354,35 +1407,30 @@ fn history_source(place: &Place) -> Result<(), Failed> {
         let conv = "web-h";
         let answer_with = |m, status: &str, citations: &str| {
             let mut a = answer(m, conv, status, 0.9);
-            a.citations = citations.into();
+            a.citations = cites(citations);
             db.insert_answer(a)
         };
         let old = store(&db, at(message("web", "h0", conv, "Cũ quá"), &ago(7200))).await?;
-        answer_with(old, "answered", "[]").await?;
+        answer_with(old, "answered", "").await?;
         let first = store(
             &db,
             at(message("web", "h1", conv, "Tuổi kết hôn?"), &ago(60)),
         )
         .await?;
-        answer_with(
-            first,
-            "answered",
-            r#"[{"article_id":"52-2014-qh13.dieu-8"}]"#,
-        )
-        .await?;
+        answer_with(first, "answered", "52-2014-qh13.dieu-8").await?;
         let notice = store(&db, at(message("web", "h2", conv, "/start"), &ago(50))).await?;
-        answer_with(notice, "notice", "[]").await?;
+        answer_with(notice, "notice", "").await?;
         let mut follow = at(message("web", "h3", conv, ""), &ago(40));
-        follow.kind = "follow".into();
+        follow.kind = MessageKind::Follow;
         store(&db, follow).await?;
         let other = store(&db, at(message("web", "x1", "web-other", "Khác"), &ago(30))).await?;
-        answer_with(other, "answered", "[]").await?;
+        answer_with(other, "answered", "").await?;
         let second = store(
             &db,
             at(message("web", "h4", conv, "Nộp hồ sơ ở đâu?"), &ago(20)),
         )
         .await?;
-        answer_with(second, "declined", "[]").await?;
+        answer_with(second, "declined", "").await?;
         Ok::<_, Failed>(())
     })?;
     // Read on this (blocking) thread, as the assistant does.
@@ -1400,6 +1448,107 @@ fn history_source(place: &Place) -> Result<(), Failed> {
         .collect();
     assert_eq!(last, ["Nộp hồ sơ ở đâu?"]);
     assert!(db.recent_turns("web-none", 6, within).is_empty());
+    Ok(())
+}
+
+fn api_exchange_in_one_transaction(place: &Place) -> Result<(), Failed> {
+    let db = place.open()?;
+    run(async {
+        let flags = vec![Flag::new(reason("declined"), Some("thoi_tiet".into()))];
+        let (answer_id, public_id) = db
+            .record_exchange(
+                message("api", "x1", "api-1", "Mai trời có mưa không?"),
+                answer(0, "api-1", "declined", 1.0),
+                Some("thoi_tiet".into()),
+                flags,
+            )
+            .await?;
+        assert_eq!(public_id.len(), 32);
+        let detail = db.answer_detail(answer_id).await?.ok_or("missing")?;
+        assert_eq!(
+            (detail.channel, detail.status, detail.question.as_str()),
+            (
+                ChannelKind::Api,
+                AnswerStatus::Declined,
+                "Mai trời có mưa không?"
+            )
+        );
+        assert_eq!(detail.topic.as_deref(), Some("thoi_tiet"));
+        assert_eq!(detail.flags.len(), 1);
+        let message = db.message(detail.message_id).await?.ok_or("missing")?;
+        // Answered from the start: no worker takes it up, on any replica.
+        assert_eq!(message.status, MessageStatus::Answered);
+        assert!(db.orphaned_messages(Duration::ZERO).await?.is_empty());
+        let queued = queue_ids(&db, QueueFilter::default()).await?;
+        assert_eq!(queued, [answer_id]);
+        Ok(())
+    })
+}
+
+fn curated_source(place: &Place) -> Result<(), Failed> {
+    let db = place.open()?;
+    // Read on this (blocking) thread, as the assistant does.
+    let empty = db.version()?;
+    assert!(db.active()?.is_empty());
+    let curated_id = run(async {
+        let staff = new_staff(&db, "lan").await?;
+        let a1 = flagged(
+            &db,
+            message("zalo_bot", "k1", "zalo_bot-k", "Tuổi kết hôn?"),
+            None,
+            &["reported"],
+        )
+        .await?;
+        let outcome = db
+            .insert_review(NewReview {
+                answer_id: a1,
+                staff_id: staff,
+                decision: Decision::Edited,
+                text: Some("Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi.".into()),
+                citations: cites("52-2014-qh13.dieu-8"),
+                note: None,
+                question: "Tuổi kết hôn?".into(),
+            })
+            .await?;
+        match outcome {
+            ReviewOutcome::Stored {
+                curated_id: Some(id),
+                ..
+            } => Ok::<_, Failed>((id, staff)),
+            other => Err(format!("no curated answer: {other:?}").into()),
+        }
+    })?;
+    let (curated_id, staff) = curated_id;
+    let version = db.version()?;
+    assert_ne!(version, empty);
+    let active = db.active()?;
+    assert_eq!(active.len(), 1);
+    assert_eq!(
+        (
+            active[0].id,
+            active[0].question.as_str(),
+            active[0].text.as_str()
+        ),
+        (
+            curated_id,
+            "Tuổi kết hôn?",
+            "Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi."
+        )
+    );
+    assert_eq!(active[0].article_ids, ["52-2014-qh13.dieu-8"]);
+    // Retired: no longer active, and the version moved on.
+    run(async {
+        db.execute_sql(
+            "UPDATE curated_answers SET updated_at = '2000-01-01T00:00:00.000Z'",
+            Vec::new(),
+        )
+        .await?;
+        db.update_curated(curated_id, staff, None, None, false)
+            .await?;
+        Ok::<_, Failed>(())
+    })?;
+    assert_ne!(db.version()?, version);
+    assert!(db.active()?.is_empty());
     Ok(())
 }
 

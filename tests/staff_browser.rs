@@ -14,22 +14,25 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use common::webdriver::{require_chromium, save_screenshot, Browser};
+use hoiluat::app::ReindexJob;
 use hoiluat::channels::dispatch::{Dispatcher, Submitted};
 use hoiluat::channels::zalo_bot::ZaloBotSender;
 use hoiluat::channels::{ChannelKind, ChannelSender, Inbound, InboundKind};
 use hoiluat::config::{ChannelsConfig, StaffConfig, ZaloBotConfig};
+use hoiluat::corpus::edit::CorpusFiles;
 use hoiluat::db::Db;
+use hoiluat::db::Role;
 use hoiluat::http::{router, AppState};
+use hoiluat::ready::Ready;
 use hoiluat::staff::auth::hash_password;
-use hoiluat::staff::console::{routes, StaffState};
-use hoiluat::staff::corpus_admin::CorpusAdmin;
+use hoiluat::staff::{routes, StaffState};
 use serde_json::{json, Value};
 
 const USERNAME: &str = "lan";
@@ -119,8 +122,7 @@ async fn service() -> Service {
     };
     let sender: Arc<dyn ChannelSender> =
         Arc::new(ZaloBotSender::new(&bot_config, reqwest::Client::new()));
-    let cell = Arc::new(OnceLock::new());
-    cell.set(fixture.started.assistant.clone()).ok();
+    let cell = Ready::with(fixture.started.assistant.clone());
     let channels = ChannelsConfig {
         retry_base_ms: 10,
         ..ChannelsConfig::default()
@@ -136,9 +138,10 @@ async fn service() -> Service {
     let app = api.merge(routes(StaffState {
         db: db.clone(),
         dispatcher: dispatcher.clone(),
-        assistant: cell,
+        ready: cell,
         config,
-        corpus: CorpusAdmin::new(fixture.config.clone()),
+        corpus: Arc::new(CorpusFiles::new(fixture.config.paths.corpus_dir.clone())),
+        reindex: ReindexJob::new(fixture.config.clone()),
     }));
     let address = serve(app).await;
 
@@ -146,7 +149,7 @@ async fn service() -> Service {
         USERNAME.into(),
         DISPLAY_NAME.into(),
         hash_password(PASSWORD).unwrap(),
-        "reviewer",
+        Role::Reviewer,
     )
     .await
     .unwrap();

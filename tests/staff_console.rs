@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -13,14 +13,18 @@ use axum::extract::{Path, State};
 use axum::http::{header, Request, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
+use common::count;
+use hoiluat::app::ReindexJob;
 use hoiluat::channels::dispatch::{Dispatcher, Submitted};
 use hoiluat::channels::zalo_bot::ZaloBotSender;
 use hoiluat::channels::{ChannelKind, ChannelSender, Inbound, InboundKind};
 use hoiluat::config::{ChannelsConfig, StaffConfig, ZaloBotConfig};
+use hoiluat::corpus::edit::CorpusFiles;
 use hoiluat::db::Db;
+use hoiluat::db::Role;
+use hoiluat::ready::Ready;
 use hoiluat::staff::auth::hash_password;
-use hoiluat::staff::console::{routes, StaffState};
-use hoiluat::staff::corpus_admin::CorpusAdmin;
+use hoiluat::staff::{routes, StaffState};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -72,8 +76,7 @@ async fn console() -> Console {
     };
     let sender: Arc<dyn ChannelSender> =
         Arc::new(ZaloBotSender::new(&bot_config, reqwest::Client::new()));
-    let cell = Arc::new(OnceLock::new());
-    cell.set(fixture.started.assistant.clone()).ok();
+    let cell = Ready::with(fixture.started.assistant.clone());
     let channels = ChannelsConfig {
         retry_base_ms: 10,
         ..ChannelsConfig::default()
@@ -86,11 +89,12 @@ async fn console() -> Console {
     let app = routes(StaffState {
         db: db.clone(),
         dispatcher: dispatcher.clone(),
-        assistant: cell,
+        ready: cell,
         config,
-        corpus: CorpusAdmin::new(fixture.config.clone()),
+        corpus: Arc::new(CorpusFiles::new(fixture.config.paths.corpus_dir.clone())),
+        reindex: ReindexJob::new(fixture.config.clone()),
     });
-    for (username, role) in [("lan", "reviewer"), ("quantri", "admin")] {
+    for (username, role) in [("lan", Role::Reviewer), ("quantri", Role::Admin)] {
         db.create_staff(
             username.into(),
             format!("Cán bộ {username}"),
@@ -223,12 +227,6 @@ async fn wait_answered(db: &Db, id: i64) {
         assert!(Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn count(db: &Db, sql: &'static str) -> i64 {
-    db.call(move |c| c.query_row(sql, [], |r| r.get(0)))
-        .await
-        .unwrap()
 }
 
 /// A citizen's question over Zalo Bot, answered and flagged; returns the answer's row id.

@@ -112,7 +112,7 @@ impl Place {
 
 fn server_config(url: &str, collection: &str) -> StoreConfig {
     StoreConfig {
-        kind: "qdrant".into(),
+        kind: hoiluat::config::StoreKind::Qdrant,
         url: url.into(),
         api_key: std::env::var("QDRANT_API_KEY").ok(),
         collection: collection.into(),

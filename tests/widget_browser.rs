@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -44,8 +43,7 @@ fn service() -> Service {
     let fixture = common::fixture();
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
-    let cell = Arc::new(OnceLock::new());
-    cell.set(fixture.started.assistant.clone()).ok();
+    let cell = hoiluat::ready::Ready::with(fixture.started.assistant.clone());
     let dispatcher = Dispatcher::start(db.clone(), cell, Vec::new(), &fixture.config.channels);
     let history = web_history::routes(dispatcher.clone());
     let web_config = WebConfig {
@@ -914,7 +912,7 @@ async fn the_widget_keeps_its_transcript_shows_reviewed_answers_and_retries_afte
             "lan".into(),
             "Nguyễn Thị Lan".into(),
             "x".into(),
-            "reviewer",
+            hoiluat::db::Role::Reviewer,
         )
         .await
         .unwrap();
@@ -924,9 +922,13 @@ async fn the_widget_keeps_its_transcript_shows_reviewed_answers_and_retries_afte
         .insert_review(NewReview {
             answer_id: answer_row,
             staff_id: staff,
-            decision: "edited",
+            decision: hoiluat::db::Decision::Edited,
             text: Some(reviewed_text.into()),
-            citations: json!([{"article_id": "52-2014-qh13.dieu-8", "reference": "Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13", "validity": "Còn hiệu lực"}]).to_string(),
+            citations: vec![hoiluat::db::StoredCitation {
+                article_id: "52-2014-qh13.dieu-8".into(),
+                reference: "Điều 8 Luật Hôn nhân và gia đình số 52/2014/QH13".into(),
+                validity: "Còn hiệu lực".into(),
+            }],
             note: None,
             question: QUESTION.into(),
         })

@@ -1,19 +1,168 @@
 //! Curated answers: answers staff approved become the first reply to later questions that are
-//! close enough to the question they answered. The match is by meaning (cosine of the e5 question
-//! embeddings of both questions, after the same query normalisation), so "tuổi kết hôn là bao
-//! nhiêu" finds the answer approved for "Nam nữ bao nhiêu tuổi thì được kết hôn?".
+//! close enough to the question they answered, on every channel and over the API. The match is by
+//! meaning (cosine of the e5 question embeddings of both questions, after the same query
+//! normalisation), so "tuổi kết hôn là bao nhiêu" finds the answer approved for "Nam nữ bao nhiêu
+//! tuổi thì được kết hôn?".
+//!
+//! The curated set comes from a [`CuratedSource`] (the database, when `serve` attached one): its
+//! version is read on every question (a cheap aggregate) and the set reloaded when it changed, so
+//! an approval on any replica takes effect on all of them. Question vectors of curated entries are
+//! kept between reloads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use super::compose;
 use super::conversation::Turn;
+use super::prompts::render;
 use super::{Answer, AskError, Assistant, Outcome, Quote};
 
 /// Longest article text quoted under a curated answer (the staff text is the answer; the quotes
 /// show what it rests on).
 const MAX_QUOTE_CHARS: usize = 600;
 
+/// What a source's failure reads as: logged, then "no curated answer" (the corpus still answers).
+pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One active curated answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CuratedEntry {
+    pub id: i64,
+    /// The question staff approved the answer for.
+    pub question: String,
+    /// The approved answer.
+    pub text: String,
+    /// The articles it rests on.
+    pub article_ids: Vec<String>,
+}
+
+/// Where curated answers are read from. Blocking: called from the answer's blocking thread.
+pub trait CuratedSource: Send + Sync {
+    /// Changes whenever the curated answers change. Read on every question, so it must be cheap.
+    fn version(&self) -> Result<String, SourceError>;
+    /// The active curated answers.
+    fn active(&self) -> Result<Vec<CuratedEntry>, SourceError>;
+}
+
+/// The curated answers of an assistant, with their question vectors.
+pub(super) struct CuratedIndex {
+    source: Arc<dyn CuratedSource>,
+    /// Cosine at or above which a curated answer is given (`channels.curated_similarity`).
+    threshold: f32,
+    loaded: Mutex<Loaded>,
+}
+
+#[derive(Default)]
+struct Loaded {
+    version: Option<String>,
+    entries: Arc<Vec<Entry>>,
+}
+
+struct Entry {
+    curated: CuratedEntry,
+    vector: Vec<f32>,
+}
+
+impl CuratedIndex {
+    pub(super) fn new(source: Arc<dyn CuratedSource>, threshold: f32) -> CuratedIndex {
+        CuratedIndex {
+            source,
+            threshold,
+            loaded: Mutex::new(Loaded::default()),
+        }
+    }
+
+    /// The curated answer closest to `question`, when it is close enough, with its cosine.
+    /// `question` has been validated. Failures are logged and read as "none".
+    fn best(&self, assistant: &Assistant, question: &str) -> Option<(CuratedEntry, f32)> {
+        let entries = match self.current(assistant) {
+            Ok(entries) => entries,
+            Err(error) => {
+                tracing::error!(%error, "curated answers unavailable");
+                return None;
+            }
+        };
+        if entries.is_empty() {
+            return None;
+        }
+        let vector = match assistant.matching_vector(question) {
+            Ok(vector) => vector,
+            Err(error) => {
+                tracing::error!(%error, "curated answers unavailable");
+                return None;
+            }
+        };
+        entries
+            .iter()
+            .map(|entry| (entry, cosine(&entry.vector, &vector)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .filter(|(_, similarity)| *similarity >= self.threshold)
+            .map(|(entry, similarity)| (entry.curated.clone(), similarity))
+    }
+
+    /// The active entries, reloaded when the source's version changed.
+    fn current(&self, assistant: &Assistant) -> Result<Arc<Vec<Entry>>, SourceError> {
+        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        let version = self.source.version()?;
+        if loaded.version.as_ref() != Some(&version) {
+            let entries = self.reload(assistant, &loaded.entries)?;
+            tracing::debug!(curated = entries.len(), "curated answers loaded");
+            *loaded = Loaded {
+                version: Some(version),
+                entries: Arc::new(entries),
+            };
+        }
+        Ok(Arc::clone(&loaded.entries))
+    }
+
+    /// Reads the active curated answers, reusing the vectors of questions embedded before.
+    fn reload(&self, assistant: &Assistant, old: &[Entry]) -> Result<Vec<Entry>, SourceError> {
+        let known: HashMap<(i64, &str), &Vec<f32>> = old
+            .iter()
+            .map(|e| ((e.curated.id, e.curated.question.as_str()), &e.vector))
+            .collect();
+        let mut entries = Vec::new();
+        for curated in self.source.active()? {
+            let vector = match known.get(&(curated.id, curated.question.as_str())) {
+                Some(vector) => (*vector).clone(),
+                None => match assistant.matching_vector(&curated.question) {
+                    Ok(vector) => vector,
+                    Err(error) => {
+                        // A curated question that cannot be embedded (say, emptied by an edit)
+                        // is skipped, not fatal to the others.
+                        tracing::warn!(curated = curated.id, %error, "curated question left out");
+                        continue;
+                    }
+                },
+            };
+            entries.push(Entry { curated, vector });
+        }
+        Ok(entries)
+    }
+}
+
 impl Assistant {
+    /// Lets `ask` give the curated answers of `source` first, to questions whose cosine with a
+    /// curated question is at least `threshold` (once; later calls are ignored).
+    pub fn set_curated_source(&self, source: Arc<dyn CuratedSource>, threshold: f32) {
+        if self
+            .curated
+            .set(CuratedIndex::new(source, threshold))
+            .is_err()
+        {
+            tracing::warn!("a curated answer source was attached twice; the first one stays");
+        }
+    }
+
+    /// The staff-approved answer to `question` (validated), when one is close enough. Blocking.
+    pub(super) fn curated_answer(&self, question: &str, conversation_id: &str) -> Option<Answer> {
+        let (curated, similarity) = self.curated.get()?.best(self, question)?;
+        tracing::debug!(curated = curated.id, similarity, "curated answer");
+        Some(self.curated_reply(question, conversation_id, &curated, similarity))
+    }
+
     /// The vector a question is compared with curated questions by. Blocking.
-    pub fn matching_vector(&self, question: &str) -> Result<Vec<f32>, AskError> {
+    fn matching_vector(&self, question: &str) -> Result<Vec<f32>, AskError> {
         let question = self.validate_question(question)?;
         // The same rewriting and diacritics restoration as searching, so chat spellings match.
         let query = self.query(&self.corpus(), &question).expanded;
@@ -24,16 +173,16 @@ impl Assistant {
 
     /// The answer staff approved, as an [`Answer`] with citations of the articles it rests on
     /// (ids the corpus no longer has are left out), and recorded as a turn of the conversation.
-    pub fn curated_answer(
+    fn curated_reply(
         &self,
         question: &str,
-        conversation_id: Option<&str>,
-        text: &str,
-        article_ids: &[String],
+        conversation_id: &str,
+        curated: &CuratedEntry,
         similarity: f32,
     ) -> Answer {
         let library = self.library();
-        let quotes: Vec<Quote> = article_ids
+        let quotes: Vec<Quote> = curated
+            .article_ids
             .iter()
             .filter_map(|id| library.article(id))
             .map(|entry| {
@@ -50,20 +199,19 @@ impl Assistant {
             })
             .collect();
         let wording = &self.prompts.wording;
-        let mut full = format!(
-            "{}\n\n(Câu trả lời đã được cán bộ Sở Tư pháp xem xét.)",
-            text.trim()
-        );
+        let text = curated.text.trim();
+        let mut full = format!("{text}\n\n{}", wording.curated_notice);
         if !quotes.is_empty() {
             let references: Vec<&str> = quotes.iter().map(|q| q.citation.text.as_str()).collect();
-            full.push_str(&format!("\n\nCăn cứ: {}.", references.join("; ")));
+            let basis = render(
+                &wording.curated_basis,
+                &BTreeMap::from([("references", references.join("; "))]),
+            );
+            full.push_str(&format!("\n\n{basis}"));
         }
         full.push_str(&format!("\n\n{}", wording.disclaimer));
-        let conversation_id = conversation_id
-            .map(str::to_owned)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         self.conversations.record(
-            &conversation_id,
+            conversation_id,
             Turn {
                 question: question.to_owned(),
                 search_text: question.to_owned(),
@@ -74,15 +222,16 @@ impl Assistant {
             },
         );
         Answer {
-            conversation_id,
+            conversation_id: conversation_id.to_owned(),
             outcome: Outcome::Answered,
-            lead: text.trim().lines().next().unwrap_or("").to_owned(),
+            lead: text.lines().next().unwrap_or("").to_owned(),
             quotes,
             notices: Vec::new(),
             disclaimer: wording.disclaimer.clone(),
             text: full,
             confidence: similarity.clamp(0.0, 1.0),
             needs_review: false,
+            flags: Vec::new(),
         }
     }
 }

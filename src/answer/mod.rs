@@ -13,10 +13,11 @@ pub mod prompts;
 pub mod query;
 pub mod ranker;
 pub mod relevance;
+pub mod review;
 pub mod scope;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -36,6 +37,8 @@ use query::Query;
 
 /// Decline reason when the question is answered by documents no longer (or not yet) in force.
 pub const NOT_IN_FORCE_ONLY: &str = "not_in_force_only";
+/// Decline reason when nothing in the corpus answers the question well enough.
+pub const NO_RELEVANT_TEXT: &str = "no_relevant_text";
 
 /// An article that may answer the question.
 #[derive(Debug, Clone)]
@@ -132,8 +135,12 @@ pub struct Answer {
     pub confidence: f32,
     /// Staff should look at this exchange (low confidence, declined for lack of text, expired law).
     pub needs_review: bool,
+    /// Why staff should look at it, as every channel records it (see [`review`]).
+    pub flags: Vec<review::Flag>,
 }
 
+/// How a question was dealt with; [`Outcome::status`] and [`Outcome::decline_reason`] are what
+/// every adapter reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Answered,
@@ -232,6 +239,8 @@ pub struct Assistant {
     ranker: Option<ranker::Ranker>,
     /// Declines by meaning what the out-of-scope patterns miss (`guard.rs`).
     guard: Option<guard::Guard>,
+    /// Staff-approved answers, given first when `serve` attached their source.
+    curated: OnceLock<curated::CuratedIndex>,
 }
 
 /// The corpus as answers see it: the library and what is derived from it.
@@ -296,6 +305,7 @@ impl Assistant {
                 tracing::error!(%error, "the compiled-in guard is unusable; declining by pattern only");
                 None
             }),
+            curated: OnceLock::new(),
         }
     }
 
@@ -369,28 +379,46 @@ impl Assistant {
         Ok(answer)
     }
 
-    /// The answer pipeline. Blocking.
+    /// The answer pipeline. Blocking. A staff-approved curated answer close enough to the question
+    /// comes first; otherwise the corpus answers. Every answer carries the reasons staff should
+    /// review it ([`Answer::flags`]).
     pub fn ask_blocking(
         &self,
         question: &str,
         conversation_id: Option<&str>,
     ) -> Result<Answer, AskError> {
-        self.ask_with(question, conversation_id, &[])
+        let valid = self.validate_question(question)?;
+        let conversation_id = match conversation_id {
+            Some(id) => validate_conversation_id(id)?,
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let mut answer = match self.curated_answer(&valid, &conversation_id) {
+            Some(answer) => answer,
+            None => self.answer_from_corpus(question, Some(&conversation_id), &[])?,
+        };
+        let sensitive = self.sensitive_topic(question).map(|(_, label)| label);
+        answer.flags = review::flags(&answer, sensitive);
+        Ok(answer)
     }
 
-    /// [`Assistant::ask_blocking`] as if the documents `excluded` (số hiệu) were not in the index:
-    /// how evaluation asks a question whose answer is not there. Never served from, nor stored in,
-    /// the answer cache when something is excluded.
+    /// [`Assistant::ask_blocking`] from the corpus alone (no curated answer), as if the documents
+    /// `excluded` (số hiệu) were not in the index: how evaluation asks a question whose answer is
+    /// not there. Never served from, nor stored in, the answer cache when something is excluded.
     pub fn ask_excluding(
         &self,
         question: &str,
         conversation_id: Option<&str>,
         excluded: &[String],
     ) -> Result<Answer, AskError> {
-        self.ask_with(question, conversation_id, excluded)
+        let mut answer = self.answer_from_corpus(question, conversation_id, excluded)?;
+        let sensitive = self.sensitive_topic(question).map(|(_, label)| label);
+        answer.flags = review::flags(&answer, sensitive);
+        Ok(answer)
     }
 
-    fn ask_with(
+    /// The answer the corpus gives: out-of-scope guard, conversation context, query rewriting,
+    /// answer cache, retrieval and composition; `excluded` documents are left out of the search.
+    fn answer_from_corpus(
         &self,
         question: &str,
         conversation_id: Option<&str>,
@@ -582,6 +610,7 @@ impl Assistant {
             text,
             confidence: top_confidence,
             needs_review,
+            flags: Vec::new(),
         })
     }
 
@@ -1027,6 +1056,7 @@ impl Assistant {
             disclaimer: String::new(),
             confidence,
             needs_review,
+            flags: Vec::new(),
         }
     }
 }

@@ -42,6 +42,10 @@ pub struct Wording {
     pub article_amended: String,
     pub amended_since: String,
     pub document_amended: String,
+    /// After the text of a curated (staff-approved) answer.
+    pub curated_notice: String,
+    /// The articles a curated answer rests on: `{references}`.
+    pub curated_basis: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,7 +98,7 @@ impl Prompts {
 
     /// Fails at start-up rather than mid-answer when a template lost a placeholder.
     fn check(&self) -> Result<(), PromptError> {
-        let required: [(&str, &str, &[&str]); 7] = [
+        let required: [(&str, &str, &[&str]); 8] = [
             (
                 "answer.md",
                 &self.answer_template,
@@ -121,6 +125,11 @@ impl Prompts {
                 "wording.toml",
                 &self.wording.unverified_validity,
                 &["{document}", "{validity}"],
+            ),
+            (
+                "wording.toml",
+                &self.wording.curated_basis,
+                &["{references}"],
             ),
         ];
         for (file, template, placeholders) in required {

@@ -1,5 +1,9 @@
-//! The dispatcher: stores each incoming message, answers it on a worker, delivers the reply with
-//! retries, and records every outcome.
+//! The dispatcher: the life of every message. It stores each incoming message, answers it (on a
+//! worker, or at once for a channel that answers in the request), delivers the reply with
+//! retries, and records every outcome; it also records feedback and satisfaction ratings.
+//!
+//! What the answer says, whether it is a staff-approved curated answer, and why staff should
+//! review it are the core's ([`Assistant::ask`]); the dispatcher stores them.
 //!
 //! Invariants:
 //! - A message is committed to the database before its webhook is acknowledged, and its unique
@@ -15,20 +19,24 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
-use super::curated::CuratedIndex;
 use super::notices;
 use super::ratelimit::Decision;
 use super::{ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError};
-use crate::answer::{Answer, AskError, Assistant, Outcome};
+use crate::answer::review::AnswerStatus;
+use crate::answer::{Answer, AskError, Assistant};
 use crate::config::ChannelsConfig;
 use crate::db::{
-    now_text, Db, DbError, Flag, NewAnswer, NewDelivery, NewMessage, Rating, StoredMessage,
+    now_text, Db, DbError, DeliveryStatus, FeedbackOutcome, MessageKind, MessageStatus, NewAnswer,
+    NewDelivery, NewMessage, Rating, SatisfactionOutcome, StoredCitation, StoredMessage,
 };
+use crate::http::AnswerLog;
+use crate::ready::Ready;
 
 /// Longest wait between two delivery attempts, whatever the platform asks.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
@@ -44,12 +52,67 @@ pub enum Submitted {
 
 /// The reply to a stored message, and how it went.
 #[derive(Debug, Clone)]
-pub struct Handled {
-    pub reply: Reply,
+struct Handled {
+    reply: Reply,
     /// Row id of the stored reply.
-    pub answer_row: i64,
+    answer_row: i64,
     /// Set when the service failed to answer (the reply is then an apology).
-    pub failure: Option<String>,
+    failure: Option<String>,
+}
+
+/// A question of a channel that answers in the request itself, before it is stored.
+#[derive(Debug, Clone)]
+pub struct DirectQuestion {
+    pub channel: ChannelKind,
+    /// The client's id of this message: a retried request carries the same one.
+    pub external_id: String,
+    /// The client's conversation.
+    pub conversation_id: String,
+    pub text: String,
+}
+
+/// A stored question its channel answers in the request (see [`Dispatcher::accept`]).
+pub struct StoredQuestion {
+    dispatcher: Dispatcher,
+    message: StoredMessage,
+}
+
+impl StoredQuestion {
+    pub fn conversation_id(&self) -> &str {
+        &self.message.conversation_id
+    }
+
+    /// Answers the question and stores the reply, within `timeout`, then records how the message
+    /// ended: `answered`, or `failed` with why. `None` when there is no reply to show (the reply
+    /// could not be stored, or took too long); a reply that is an apology is still shown.
+    pub async fn answer(self, timeout: Duration) -> Option<Reply> {
+        let StoredQuestion {
+            dispatcher,
+            message,
+        } = self;
+        let (reply, status, error) =
+            match tokio::time::timeout(timeout, dispatcher.handle(&message)).await {
+                Ok(Ok(handled)) => match handled.failure {
+                    None => (Some(handled.reply), MessageStatus::Answered, None),
+                    Some(failure) => (Some(handled.reply), MessageStatus::Failed, Some(failure)),
+                },
+                Ok(Err(error)) => {
+                    tracing::error!(message = message.id, %error, "cannot store a direct reply");
+                    (
+                        None,
+                        MessageStatus::Failed,
+                        Some(format!("database: {error}")),
+                    )
+                }
+                Err(_) => (
+                    None,
+                    MessageStatus::Failed,
+                    Some(format!("no answer within {} s", timeout.as_secs())),
+                ),
+            };
+        dispatcher.finish(message.id, status, error).await;
+        reply
+    }
 }
 
 #[derive(Clone)]
@@ -59,7 +122,7 @@ pub struct Dispatcher {
 
 struct Inner {
     db: Db,
-    assistant: Arc<OnceLock<Arc<Assistant>>>,
+    ready: Ready,
     senders: HashMap<ChannelKind, Arc<dyn ChannelSender>>,
     messages_per_minute: u32,
     claim_lease: Duration,
@@ -67,15 +130,14 @@ struct Inner {
     send_attempts: u32,
     retry_base: Duration,
     send_timeout: Duration,
-    curated: CuratedIndex,
 }
 
 impl Dispatcher {
-    /// Starts the workers (call inside a Tokio runtime). `assistant` is filled in when start-up
-    /// has loaded the index; until then workers wait, and messages stay queued.
+    /// Starts the workers (call inside a Tokio runtime). `ready` is set when start-up has loaded
+    /// the index; until then workers wait, and messages stay queued.
     pub fn start(
         db: Db,
-        assistant: Arc<OnceLock<Arc<Assistant>>>,
+        ready: Ready,
         senders: Vec<Arc<dyn ChannelSender>>,
         config: &ChannelsConfig,
     ) -> Dispatcher {
@@ -91,7 +153,7 @@ impl Dispatcher {
         let dispatcher = Dispatcher {
             inner: Arc::new(Inner {
                 db,
-                assistant,
+                ready,
                 senders: senders.into_iter().map(|s| (s.kind(), s)).collect(),
                 messages_per_minute: config.user_messages_per_minute,
                 claim_lease: Duration::from_secs(config.claim_lease_secs.max(1)),
@@ -99,7 +161,6 @@ impl Dispatcher {
                 send_attempts: config.send_attempts.max(1),
                 retry_base: Duration::from_millis(config.retry_base_ms),
                 send_timeout: Duration::from_secs(config.send_timeout_secs.max(1)),
-                curated: CuratedIndex::new(config.curated_similarity),
             }),
         };
         dispatcher.spawn_sweeper();
@@ -114,10 +175,6 @@ impl Dispatcher {
         dispatcher
     }
 
-    pub fn db(&self) -> &Db {
-        &self.inner.db
-    }
-
     pub fn sender(&self, kind: ChannelKind) -> Option<&Arc<dyn ChannelSender>> {
         self.inner.senders.get(&kind)
     }
@@ -126,20 +183,7 @@ impl Dispatcher {
     /// caller may acknowledge the webhook.
     pub async fn submit(&self, inbound: Inbound) -> Result<Submitted, DbError> {
         let conversation_id = inbound.conversation_id();
-        let row = self
-            .inner
-            .db
-            .insert_message(NewMessage {
-                channel: inbound.channel.as_str().to_owned(),
-                external_id: inbound.external_id,
-                conversation_id: conversation_id.clone(),
-                user_id: inbound.user_id,
-                chat_id: inbound.chat_id,
-                kind: inbound.kind.name().to_owned(),
-                text: inbound.kind.text().to_owned(),
-                received_at: now_text(),
-            })
-            .await?;
+        let row = self.inner.db.insert_message(new_message(&inbound)).await?;
         let Some(id) = row else {
             tracing::debug!(
                 channel = inbound.channel.as_str(),
@@ -149,6 +193,105 @@ impl Dispatcher {
         };
         self.enqueue(id, &conversation_id);
         Ok(Submitted::Accepted(id))
+    }
+
+    /// Stores a question of a channel that answers in the request itself (the web widget), to be
+    /// answered at once by [`StoredQuestion::answer`]. `None` for a repeated delivery.
+    pub async fn accept(
+        &self,
+        question: DirectQuestion,
+    ) -> Result<Option<StoredQuestion>, DbError> {
+        let DirectQuestion {
+            channel,
+            external_id,
+            conversation_id,
+            text,
+        } = question;
+        let row = NewMessage {
+            channel,
+            external_id: external_id.clone(),
+            conversation_id: conversation_id.clone(),
+            // No user id on these channels: the conversation stands for the visitor
+            // (pseudonymous), and replies go back in the request.
+            user_id: conversation_id.clone(),
+            chat_id: conversation_id.clone(),
+            kind: MessageKind::Text,
+            text: text.clone(),
+            received_at: now_text(),
+        };
+        let Some(id) = self.inner.db.insert_message(row).await? else {
+            return Ok(None);
+        };
+        tracing::debug!(
+            message = id,
+            channel = channel.as_str(),
+            chars = text.chars().count(),
+            "direct message"
+        );
+        Ok(Some(StoredQuestion {
+            dispatcher: self.clone(),
+            message: StoredMessage {
+                id,
+                channel,
+                external_id,
+                conversation_id: conversation_id.clone(),
+                user_id: conversation_id.clone(),
+                chat_id: conversation_id,
+                kind: MessageKind::Text,
+                text,
+                status: MessageStatus::Received,
+            },
+        }))
+    }
+
+    /// Records a citizen's rating of the answer with this public id; 👎, "báo lỗi" and "gặp cán
+    /// bộ" put the answer in the staff queue.
+    pub async fn feedback(
+        &self,
+        answer_public_id: String,
+        rating: Rating,
+        comment: Option<String>,
+    ) -> Result<FeedbackOutcome, DbError> {
+        self.inner
+            .db
+            .insert_feedback(answer_public_id, rating, comment)
+            .await
+    }
+
+    /// Records an end-of-conversation rating (1..=5, checked by the caller): one per
+    /// conversation, which must be one of `channel`'s.
+    pub async fn satisfaction(
+        &self,
+        conversation_id: String,
+        channel: ChannelKind,
+        score: u8,
+    ) -> Result<SatisfactionOutcome, DbError> {
+        let db = &self.inner.db;
+        let (exists, already_rated) = db
+            .conversation_state(conversation_id.clone(), channel)
+            .await?;
+        if !exists {
+            return Ok(SatisfactionOutcome::UnknownConversation);
+        }
+        // A second rating (another tab, a double tap) is acknowledged but not counted twice.
+        if already_rated {
+            return Ok(SatisfactionOutcome::AlreadyRecorded);
+        }
+        db.insert_satisfaction(conversation_id, channel, score)
+            .await?;
+        Ok(SatisfactionOutcome::Recorded)
+    }
+
+    /// The latest exchanges of a web widget conversation (`GET /v1/chat/history`), oldest first.
+    pub async fn web_conversation(
+        &self,
+        conversation_id: String,
+        max_exchanges: usize,
+    ) -> Result<Vec<crate::db::WebExchange>, DbError> {
+        self.inner
+            .db
+            .web_conversation(conversation_id, max_exchanges)
+            .await
     }
 
     /// Queues again the messages a previous process stored but did not finish (unclaimed, or
@@ -220,44 +363,47 @@ impl Dispatcher {
             }
         }
         let message = match self.inner.db.message(id).await {
-            Ok(Some(message)) if message.status == "received" => message,
+            Ok(Some(message)) if message.status == MessageStatus::Received => message,
             Ok(_) => return,
             Err(error) => {
                 tracing::error!(message = id, %error, "cannot load a queued message");
                 return;
             }
         };
-        if message.channel == ChannelKind::Web.as_str() {
+        if message.channel.answers_in_request() {
             // Web questions are answered inside their request; one found here lost its request.
             self.finish(
                 id,
-                "failed",
-                Some("the web request ended before the answer".into()),
+                MessageStatus::Failed,
+                Some(format!(
+                    "the {} request ended before the answer",
+                    message.channel
+                )),
             )
             .await;
             return;
         }
-        let channel = ChannelKind::parse(&message.channel);
-        let Some(sender) = channel
-            .and_then(|kind| self.inner.senders.get(&kind))
-            .cloned()
-        else {
-            self.finish(id, "failed", Some("channel not configured".into()))
-                .await;
+        let Some(sender) = self.inner.senders.get(&message.channel).cloned() else {
+            self.finish(
+                id,
+                MessageStatus::Failed,
+                Some("channel not configured".into()),
+            )
+            .await;
             return;
         };
-        let kind = InboundKind::from_stored(&message.kind, &message.text);
-        if matches!(kind, InboundKind::Text(_)) {
+        if message.kind == MessageKind::Text {
             match self.rate_limit(id).await {
                 Decision::Allow => {}
                 Decision::LimitedSilent => {
-                    self.finish(id, "rate_limited", None).await;
+                    self.finish(id, MessageStatus::RateLimited, None).await;
                     return;
                 }
                 Decision::LimitedNotify => {
                     let reply = Reply::Notice(notices::SLOW_DOWN.into());
                     let delivered = self.store_and_deliver(&sender, &message, reply).await;
-                    self.finish(id, "rate_limited", delivered.err()).await;
+                    self.finish(id, MessageStatus::RateLimited, delivered.err())
+                        .await;
                     return;
                 }
             }
@@ -267,8 +413,12 @@ impl Dispatcher {
             Ok(handled) => handled,
             Err(error) => {
                 tracing::error!(message = id, %error, "cannot store the reply");
-                self.finish(id, "failed", Some(format!("database: {error}")))
-                    .await;
+                self.finish(
+                    id,
+                    MessageStatus::Failed,
+                    Some(format!("database: {error}")),
+                )
+                .await;
                 return;
             }
         };
@@ -282,9 +432,9 @@ impl Dispatcher {
             (Some(failure), Err(delivery)) => Some(format!("{failure}; {delivery}")),
         };
         let status = if error.is_none() {
-            "answered"
+            MessageStatus::Answered
         } else {
-            "failed"
+            MessageStatus::Failed
         };
         self.finish(id, status, error).await;
     }
@@ -325,11 +475,12 @@ impl Dispatcher {
     }
 
     /// Records how a message ended (`answered`, `failed`, `rate_limited`, `ignored`).
-    pub async fn finish(&self, id: i64, status: &'static str, error: Option<String>) {
+    async fn finish(&self, id: i64, status: MessageStatus, error: Option<String>) {
+        let status_name = status.as_str();
         if let Some(error) = &error {
-            tracing::warn!(message = id, status, error = %error, "message not answered as intended");
+            tracing::warn!(message = id, status = status_name, error = %error, "message not answered as intended");
         } else {
-            tracing::info!(message = id, status, "message handled");
+            tracing::info!(message = id, status = status_name, "message handled");
         }
         if let Err(db_error) = self.inner.db.set_message_status(id, status, error).await {
             tracing::error!(message = id, error = %db_error, "cannot record a message's outcome");
@@ -337,9 +488,9 @@ impl Dispatcher {
     }
 
     /// Builds and stores the reply to a stored message: asks the assistant for text, a fixed notice
-    /// otherwise. The web channel calls this directly and streams the result.
-    pub async fn handle(&self, message: &StoredMessage) -> Result<Handled, DbError> {
-        let kind = InboundKind::from_stored(&message.kind, &message.text);
+    /// otherwise.
+    async fn handle(&self, message: &StoredMessage) -> Result<Handled, DbError> {
+        let kind = InboundKind::from_stored(message.kind, &message.text);
         let (reply, failure) = match kind {
             InboundKind::Text(text) => match self.typed_feedback(message, &text).await {
                 Some(reply) => (reply, None),
@@ -395,34 +546,7 @@ impl Dispatcher {
     }
 
     async fn ask(&self, text: String, conversation_id: String) -> (Reply, Option<String>) {
-        let assistant = self.assistant().await;
-        // Staff-approved answers come first.
-        if let Some(found) = self
-            .inner
-            .curated
-            .best(&self.inner.db, &assistant, &text)
-            .await
-        {
-            tracing::debug!(
-                curated = found.id,
-                similarity = found.similarity,
-                "curated answer"
-            );
-            let answer = assistant.curated_answer(
-                &text,
-                Some(&conversation_id),
-                &found.text,
-                &found.article_ids,
-                found.similarity,
-            );
-            return (
-                Reply::Answer {
-                    answer,
-                    answer_id: String::new(),
-                },
-                None,
-            );
-        }
+        let assistant: Arc<Assistant> = self.inner.ready.wait().await;
         match assistant.ask(text, Some(conversation_id)).await {
             Ok(answer) => (
                 Reply::Answer {
@@ -446,16 +570,6 @@ impl Dispatcher {
         }
     }
 
-    /// The assistant, waiting for start-up to finish loading it.
-    async fn assistant(&self) -> Arc<Assistant> {
-        loop {
-            if let Some(assistant) = self.inner.assistant.get() {
-                return Arc::clone(assistant);
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
     async fn store_reply(
         &self,
         message: &StoredMessage,
@@ -463,18 +577,18 @@ impl Dispatcher {
     ) -> Result<(i64, String), DbError> {
         let (row, topic, flags) = match reply {
             Reply::Answer { answer, .. } => (
-                answer_row(message, answer),
-                answer_topic(answer),
-                self.review_flags(&message.text, answer),
+                answer_row(message.id, &message.conversation_id, answer),
+                answer.topic(),
+                answer.flags.clone(),
             ),
             Reply::Notice(text) => (
                 NewAnswer {
                     message_id: message.id,
                     conversation_id: message.conversation_id.clone(),
-                    status: "notice".into(),
+                    status: AnswerStatus::Notice,
                     decline_reason: None,
                     text: text.clone(),
-                    citations: "[]".into(),
+                    citations: Vec::new(),
                     confidence: 0.0,
                     needs_review: false,
                 },
@@ -483,28 +597,6 @@ impl Dispatcher {
             ),
         };
         self.inner.db.insert_answer_flagged(row, topic, flags).await
-    }
-
-    /// Why staff should look at this answer: declined, low confidence, or a sensitive topic.
-    fn review_flags(&self, question: &str, answer: &Answer) -> Vec<Flag> {
-        let mut flags = Vec::new();
-        match &answer.outcome {
-            Outcome::Declined { category } => flags.push(Flag::new("declined", category.clone())),
-            Outcome::Answered if answer.needs_review => flags.push(Flag::new(
-                "low_confidence",
-                Some(format!("{:.2}", answer.confidence)),
-            )),
-            Outcome::Answered => {}
-        }
-        if let Some((_, label)) = self
-            .inner
-            .assistant
-            .get()
-            .and_then(|assistant| assistant.sensitive_topic(question))
-        {
-            flags.push(Flag::new("sensitive_topic", Some(label)));
-        }
-        flags
     }
 
     /// Sends every part of a reply, each with retries; records each part's outcome. Stops at the
@@ -521,13 +613,13 @@ impl Dispatcher {
         for (index, part) in parts.iter().enumerate() {
             let (result, attempts) = self.send_with_retries(sender, &message.chat_id, part).await;
             let (status, error) = match &result {
-                Ok(()) => ("sent", None),
+                Ok(()) => (DeliveryStatus::Sent, None),
                 Err(SendError::OutsideWindow { reason }) => {
-                    ("outside_window", Some(reason.clone()))
+                    (DeliveryStatus::OutsideWindow, Some(reason.clone()))
                 }
-                Err(other) => ("failed", Some(other.reason().to_owned())),
+                Err(other) => (DeliveryStatus::Failed, Some(other.reason().to_owned())),
             };
-            crate::metrics::delivery(sender.kind().as_str(), status);
+            crate::metrics::delivery(sender.kind().as_str(), status.as_str());
             let record = NewDelivery {
                 message_id: message.id,
                 answer_id: Some(answer_row),
@@ -589,6 +681,36 @@ impl Dispatcher {
     }
 }
 
+/// `POST /v1/ask` records its exchanges as the channels do: the question as a message of the
+/// `api` channel (its conversation standing for the client, like the web's), the answer with its
+/// topic and flags, in one transaction.
+impl AnswerLog for Dispatcher {
+    fn record<'a>(&'a self, question: &'a str, answer: &'a Answer) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let conversation_id = answer.conversation_id.clone();
+            let message = NewMessage {
+                channel: ChannelKind::Api,
+                external_id: uuid::Uuid::new_v4().hyphenated().to_string(),
+                conversation_id: conversation_id.clone(),
+                user_id: conversation_id.clone(),
+                chat_id: conversation_id.clone(),
+                kind: MessageKind::Text,
+                text: question.to_owned(),
+                received_at: now_text(),
+            };
+            let row = answer_row(0, &conversation_id, answer);
+            let recorded = self
+                .inner
+                .db
+                .record_exchange(message, row, answer.topic(), answer.flags.clone())
+                .await;
+            if let Err(error) = recorded {
+                tracing::error!(%error, "cannot record an API answer");
+            }
+        })
+    }
+}
+
 /// The rating a message is, when it is nothing but feedback: a thumbs emoji (any skin tone), or one
 /// of a few set phrases, with or without diacritics and trailing "ạ" or punctuation.
 pub fn typed_rating(text: &str) -> Option<Rating> {
@@ -624,53 +746,39 @@ pub fn typed_rating(text: &str) -> Option<Rating> {
     }
 }
 
-/// The field (lĩnh vực) of an answer for statistics: the first cited document, or why it was
-/// declined.
-fn answer_topic(answer: &Answer) -> Option<String> {
-    match (&answer.outcome, answer.quotes.first()) {
-        (Outcome::Answered, Some(quote)) => Some(quote.citation.document_title.clone()),
-        (Outcome::Declined { category }, _) => Some(
-            category
-                .clone()
-                .unwrap_or_else(|| "no_relevant_text".into()),
-        ),
-        (Outcome::Answered, None) => None,
+/// The stored form of an answer: its text, and its citations.
+fn answer_row(message_id: i64, conversation_id: &str, answer: &Answer) -> NewAnswer {
+    NewAnswer {
+        message_id,
+        conversation_id: conversation_id.to_owned(),
+        status: answer.outcome.status(),
+        decline_reason: answer.outcome.decline_reason(),
+        text: answer.text.clone(),
+        citations: answer
+            .quotes
+            .iter()
+            .map(|quote| StoredCitation {
+                article_id: quote.citation.article_id.clone(),
+                reference: quote.citation.reference.clone(),
+                validity: quote.citation.validity_label.clone(),
+            })
+            .collect(),
+        confidence: answer.confidence,
+        needs_review: answer.needs_review,
     }
 }
 
-/// The stored form of an answer: its text, and its citations as JSON.
-fn answer_row(message: &StoredMessage, answer: &Answer) -> NewAnswer {
-    let citations: Vec<serde_json::Value> = answer
-        .quotes
-        .iter()
-        .map(|quote| {
-            serde_json::json!({
-                "article_id": quote.citation.article_id,
-                "reference": quote.citation.reference,
-                "validity": quote.citation.validity_label,
-            })
-        })
-        .collect();
-    let (status, decline_reason) = match &answer.outcome {
-        Outcome::Answered => ("answered", None),
-        Outcome::Declined { category } => (
-            "declined",
-            Some(
-                category
-                    .clone()
-                    .unwrap_or_else(|| "no_relevant_text".into()),
-            ),
-        ),
-    };
-    NewAnswer {
-        message_id: message.id,
-        conversation_id: message.conversation_id.clone(),
-        status: status.into(),
-        decline_reason,
-        text: answer.text.clone(),
-        citations: serde_json::Value::Array(citations).to_string(),
-        confidence: answer.confidence,
-        needs_review: answer.needs_review,
+/// The row of a delivery, before it is stored.
+fn new_message(inbound: &Inbound) -> NewMessage {
+    NewMessage {
+        channel: inbound.channel,
+        external_id: inbound.external_id.clone(),
+        conversation_id: inbound.conversation_id(),
+        user_id: inbound.user_id.clone(),
+        chat_id: inbound.chat_id.clone(),
+        kind: inbound.kind.kind(),
+        text: inbound.kind.text().to_owned(),
+        received_at: now_text(),
     }
 }
 

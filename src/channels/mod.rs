@@ -4,9 +4,12 @@
 //! [`dispatch::Dispatcher`], which stores it (so it is never lost and duplicated deliveries are
 //! no-ops), acknowledges, and answers it on a worker: `ask` → [`Reply`] → the adapter's
 //! [`ChannelSender`] renders it into the parts the platform accepts and sends them, with retries.
-//! The web widget answers in the request itself (SSE) but stores the same rows.
+//! The web widget answers in the request itself (SSE) but stores the same rows, through the
+//! dispatcher's [`dispatch::Dispatcher::accept`].
+//!
+//! Curated answers and review flags are the core's ([`crate::answer::Assistant::ask`]): a channel
+//! stores what the core decided, the same as `POST /v1/ask`.
 
-pub mod curated;
 pub mod dispatch;
 pub mod notices;
 pub mod ratelimit;
@@ -27,39 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::answer::Answer;
 
-/// The platforms a message can come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChannelKind {
-    ZaloOa,
-    ZaloBot,
-    Telegram,
-    Web,
-}
-
-impl ChannelKind {
-    pub const ALL: [ChannelKind; 4] = [
-        ChannelKind::ZaloOa,
-        ChannelKind::ZaloBot,
-        ChannelKind::Telegram,
-        ChannelKind::Web,
-    ];
-
-    /// The name stored in the database and shown to staff.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChannelKind::ZaloOa => "zalo_oa",
-            ChannelKind::ZaloBot => "zalo_bot",
-            ChannelKind::Telegram => "telegram",
-            ChannelKind::Web => "web",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<ChannelKind> {
-        ChannelKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == name)
-    }
-}
+pub use crate::db::{ChannelKind, MessageKind};
 
 /// What a citizen sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,13 +46,19 @@ pub enum InboundKind {
 }
 
 impl InboundKind {
-    pub fn name(&self) -> &'static str {
+    /// The kind as stored, without its text.
+    pub fn kind(&self) -> MessageKind {
         match self {
-            InboundKind::Text(_) => "text",
-            InboundKind::Follow => "follow",
-            InboundKind::Help => "help",
-            InboundKind::Unsupported(_) => "unsupported",
+            InboundKind::Text(_) => MessageKind::Text,
+            InboundKind::Follow => MessageKind::Follow,
+            InboundKind::Help => MessageKind::Help,
+            InboundKind::Unsupported(_) => MessageKind::Unsupported,
         }
+    }
+
+    /// The stored name, for logs.
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     pub fn text(&self) -> &str {
@@ -92,13 +69,13 @@ impl InboundKind {
         }
     }
 
-    /// Rebuilds the kind from its stored name and text.
-    pub fn from_stored(kind: &str, text: &str) -> InboundKind {
+    /// Rebuilds the kind from its stored kind and text.
+    pub fn from_stored(kind: MessageKind, text: &str) -> InboundKind {
         match kind {
-            "text" => InboundKind::Text(text.to_owned()),
-            "follow" => InboundKind::Follow,
-            "help" => InboundKind::Help,
-            _ => InboundKind::Unsupported(text.to_owned()),
+            MessageKind::Text => InboundKind::Text(text.to_owned()),
+            MessageKind::Follow => InboundKind::Follow,
+            MessageKind::Help => InboundKind::Help,
+            MessageKind::Unsupported => InboundKind::Unsupported(text.to_owned()),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Wiring of the channels for `hoiluat serve`: the enabled adapters' senders, the dispatcher,
 //! and the routes (webhooks, web chat) merged into the service's router.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -11,9 +11,9 @@ use super::telegram::{self, TelegramSender};
 use super::zalo_bot::{self, ZaloBotSender};
 use super::zalo_oa::{self, ZaloOaSender};
 use super::{web, ChannelSender};
-use crate::answer::Assistant;
-use crate::config::ChannelsConfig;
+use crate::config::{ChannelsConfig, TelegramMode};
 use crate::db::Db;
+use crate::ready::Ready;
 
 /// The running channel layer.
 pub struct Channels {
@@ -26,11 +26,7 @@ pub struct Channels {
 
 /// Builds the enabled adapters and starts the dispatcher (inside a Tokio runtime). Messages left
 /// unanswered by a previous process are queued again.
-pub async fn start(
-    config: &ChannelsConfig,
-    db: Db,
-    assistant: Arc<OnceLock<Arc<Assistant>>>,
-) -> anyhow::Result<Channels> {
+pub async fn start(config: &ChannelsConfig, db: Db, ready: Ready) -> anyhow::Result<Channels> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(config.send_timeout_secs.max(1)))
         .build()?;
@@ -56,7 +52,7 @@ pub async fn start(
     if let Some(sender) = &telegram {
         senders.push(sender.clone());
     }
-    let dispatcher = Dispatcher::start(db, assistant, senders, config);
+    let dispatcher = Dispatcher::start(db, ready, senders, config);
 
     let mut router = Router::new();
     let mut enabled = Vec::new();
@@ -70,7 +66,7 @@ pub async fn start(
     }
     let mut polling = None;
     if let Some(sender) = telegram {
-        if config.telegram.mode == "polling" {
+        if config.telegram.mode == TelegramMode::Polling {
             polling = Some(telegram::spawn_polling(dispatcher.clone(), sender));
             enabled.push("telegram (polling)");
         } else {

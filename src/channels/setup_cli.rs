@@ -23,7 +23,7 @@ const TELEGRAM_API: &str = "https://api.telegram.org";
 /// Longest wait for one platform request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// The `channel_tokens` row of the OA token pair (the OA sender's).
-const OA_TOKEN_CHANNEL: &str = "zalo_oa";
+const OA_TOKEN_CHANNEL: crate::db::ChannelKind = crate::db::ChannelKind::ZaloOa;
 
 /// One line of a report: what was checked, and whether it is right.
 #[derive(Debug, Clone, PartialEq)]
@@ -233,7 +233,7 @@ pub async fn setup(
     if platform == BotPlatform::Telegram {
         // Exactly the updates the adapter handles: messages and the feedback buttons.
         body["allowed_updates"] = json!(["message", "callback_query"]);
-        if channels.telegram.mode != "webhook" {
+        if channels.telegram.mode != crate::config::TelegramMode::Webhook {
             findings.push(Finding::wrong(
                 channel,
                 "channels.telegram.mode đang là \"polling\": khi khởi động, dịch vụ sẽ xoá webhook này để nhận tin bằng getUpdates; đặt mode = \"webhook\"",
@@ -341,7 +341,13 @@ pub async fn check(channels: &ChannelsConfig, db: Option<&Db>) -> Vec<Finding> {
     let mut findings = Vec::new();
     if channels.telegram.enabled {
         let api = BotApi::telegram(&channels.telegram, http.clone());
-        findings.extend(check_bot(&api, channels.telegram.mode == "webhook").await);
+        findings.extend(
+            check_bot(
+                &api,
+                channels.telegram.mode == crate::config::TelegramMode::Webhook,
+            )
+            .await,
+        );
     } else {
         findings.push(Finding::ok(
             "Telegram",

@@ -1,16 +1,18 @@
 //! The web channel: the embeddable chat widget (`GET /widget.js`, a demo page at `GET /demo`) and
 //! the endpoints it calls.
 //!
-//! Unlike Zalo and Telegram, the web answers in the request itself: `POST /v1/chat` stores the
-//! message like every channel does (so the same rows, feedback and review work for the web), asks
-//! through [`Dispatcher::handle`], and streams the answer back as Server-Sent Events — the text in
-//! small `delta` pieces so the widget can show it appearing, then one `done` event with the answer
-//! id, the conversation id and the citations. The protocol is documented in `bots/web/README.md`.
+//! Unlike Zalo and Telegram, the web answers in the request itself: `POST /v1/chat` hands the
+//! message to the dispatcher like every channel does (so the same rows, feedback and review work
+//! for the web), has it answered at once ([`Dispatcher::accept`], [`StoredQuestion::answer`]), and
+//! streams the answer back as Server-Sent Events — the text in small `delta` pieces so the widget
+//! can show it appearing, then one `done` event with the answer id, the conversation id and the
+//! citations. The protocol is documented in `bots/web/README.md`; its JSON shapes are in
+//! [`crate::http::dto`].
 //!
 //! Errors in the request itself (not JSON, empty, too long, too fast…) are answered before any
-//! streaming starts, as a JSON 4xx/5xx body shaped like the rest of the API:
-//! `{"error": {"code": "...", "message": "<Vietnamese>"}}`. Once the stream has started, a failure
-//! is one `{"type":"error","message":…}` event and the stream ends.
+//! streaming starts, as the API's [`ApiError`]: `{"error": {"code": "...", "message":
+//! "<Vietnamese>"}}`. Once the stream has started, a failure is one `{"type":"error","message":…}`
+//! event and the stream ends.
 //!
 //! CORS: pages served by this service are same-origin; another site may embed the widget only when
 //! its origin is listed in `channels.web.allowed_origins`. Because every POST here requires
@@ -21,25 +23,26 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::extract::{DefaultBodyLimit, FromRef, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, Semaphore};
 
-use super::dispatch::Dispatcher;
+use super::dispatch::{DirectQuestion, Dispatcher, StoredQuestion};
 use super::notices;
 use super::ratelimit::{Decision, RateLimiter};
 use super::{ChannelKind, Reply};
-use crate::answer::{Answer, Outcome, Quote};
 use crate::config::WebConfig;
-use crate::db::{now_text, FeedbackOutcome, NewMessage, Rating};
+use crate::db::{FeedbackOutcome, Rating, SatisfactionOutcome};
+use crate::http::dto::{
+    ChatDone, ChatEvent, ChatRequest, FeedbackRequest, Recorded, SatisfactionRequest,
+};
+use crate::http::error::{ApiError, ErrorCode};
+use crate::http::json::{BodyLimit, JsonBody};
 
 /// The widget script and the demo page, compiled in: the service serves them with no files beside it.
 const WIDGET_JS: &str = include_str!("../../bots/web/widget.js");
@@ -105,6 +108,17 @@ struct WebState {
     chats_in_flight: Arc<Semaphore>,
 }
 
+impl FromRef<WebState> for BodyLimit {
+    fn from_ref(_: &WebState) -> BodyLimit {
+        BodyLimit(MAX_BODY_BYTES)
+    }
+}
+
+/// The widget shows the same sentences the chat channels send for these.
+fn notice_error(code: ErrorCode, notice: &str) -> ApiError {
+    ApiError::new(code, notice)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Static files
 
@@ -136,97 +150,26 @@ async fn demo_page() -> Response {
 // ---------------------------------------------------------------------------------------------
 // POST /v1/chat
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChatRequest {
-    message: String,
-    #[serde(default)]
-    conversation_id: Option<String>,
-    /// Chosen by the widget per message, so a retried request is recognised as the same message.
-    #[serde(default)]
-    client_message_id: Option<String>,
-}
-
-/// One Server-Sent Event of `/v1/chat`, as JSON in its `data:` line.
-#[derive(Debug, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ChatEvent {
-    /// The next piece of the answer text; the pieces concatenated are the whole text.
-    Delta {
-        text: String,
-    },
-    Done(Box<Done>),
-    Error {
-        message: String,
-    },
-}
-
-#[derive(Debug, Serialize)]
-struct Done {
-    /// Public id for `/v1/feedback`; `null` for a fixed notice.
-    answer_id: Option<String>,
-    conversation_id: String,
-    /// `answered`, `declined`, or `notice` (a fixed message such as "the service failed").
-    status: &'static str,
-    decline_reason: Option<String>,
-    citations: Vec<WebCitation>,
-    needs_review: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct WebCitation {
-    article_id: String,
-    reference: String,
-    unit: String,
-    heading: String,
-    document_title: String,
-    validity: String,
-    validity_label: String,
-    /// `YYYY-MM-DD`, `null` when unknown.
-    effective_date: Option<String>,
-    /// The quoted passage.
-    text: String,
-    /// Relative URL of the whole article.
-    url: String,
-}
-
-impl From<&Quote> for WebCitation {
-    fn from(quote: &Quote) -> WebCitation {
-        let citation = &quote.citation;
-        WebCitation {
-            article_id: citation.article_id.clone(),
-            reference: citation.reference.clone(),
-            unit: citation.unit.clone(),
-            heading: citation.heading.clone(),
-            document_title: citation.document_title.clone(),
-            validity: citation.validity.slug().into(),
-            validity_label: citation.validity_label.clone(),
-            effective_date: citation.effective_date.map(|d| d.to_string()),
-            text: quote.text.clone(),
-            url: format!("/v1/articles/{}", citation.article_id),
-        }
-    }
-}
-
 async fn chat(
     State(state): State<WebState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, WebError> {
-    let request: ChatRequest = read_json(&headers, body)?;
+    JsonBody(request): JsonBody<ChatRequest>,
+) -> Result<Response, ApiError> {
     let message = request.message.trim();
     if message.is_empty() {
-        return Err(WebError::empty_message());
+        return Err(notice_error(ErrorCode::EmptyMessage, notices::EMPTY));
     }
     if message.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(WebError::message_too_long());
+        return Err(notice_error(ErrorCode::MessageTooLong, notices::TOO_LONG));
     }
     if has_control_characters(message) {
-        return Err(WebError::invalid_characters());
+        return Err(notice_error(
+            ErrorCode::InvalidCharacters,
+            notices::INVALID_TEXT,
+        ));
     }
     let external_id = match request.client_message_id.as_deref() {
         Some(id) => uuid::Uuid::parse_str(id)
-            .map_err(|_| WebError::invalid_client_message_id())?
+            .map_err(|_| ApiError::invalid_client_message_id())?
             .hyphenated()
             .to_string(),
         None => uuid::Uuid::new_v4().hyphenated().to_string(),
@@ -239,7 +182,7 @@ async fn chat(
         .unwrap_or_else(new_conversation_id);
     if state.limiter.check(&conversation_id) != Decision::Allow {
         tracing::debug!(conversation = %conversation_id, "web message rate limited");
-        return Err(WebError::rate_limited());
+        return Err(notice_error(ErrorCode::RateLimited, notices::SLOW_DOWN));
     }
     // Held by the answering task until it ends: the limit bounds work, not only waiting.
     let permit = state
@@ -248,48 +191,28 @@ async fn chat(
         .try_acquire_owned()
         .map_err(|_| {
             tracing::warn!("web chat rejected: too many questions in flight");
-            WebError::busy()
+            ApiError::busy()
         })?;
-
-    let dispatcher = state.dispatcher;
-    let row = dispatcher
-        .db()
-        .insert_message(NewMessage {
-            channel: ChannelKind::Web.as_str().to_owned(),
+    let accepted = state
+        .dispatcher
+        .accept(DirectQuestion {
+            channel: ChannelKind::Web,
             external_id,
-            conversation_id: conversation_id.clone(),
-            // The web has no user id: the conversation stands for the visitor (pseudonymous).
-            user_id: conversation_id.clone(),
-            chat_id: conversation_id.clone(),
-            kind: "text".into(),
+            conversation_id,
             text: message.to_owned(),
-            received_at: now_text(),
         })
         .await
         .map_err(|error| {
             tracing::error!(%error, "cannot store a web message");
-            WebError::internal()
-        })?;
-    let Some(id) = row else {
-        return Err(WebError::duplicate_message());
-    };
-    let stored = match dispatcher.db().message(id).await {
-        Ok(Some(stored)) => stored,
-        Ok(None) | Err(_) => {
-            tracing::error!(message = id, "cannot read back a stored web message");
-            dispatcher
-                .finish(id, "failed", Some("stored message not found".into()))
-                .await;
-            return Err(WebError::internal());
-        }
-    };
-    tracing::debug!(message = id, chars = message.chars().count(), "web message");
+            ApiError::internal()
+        })?
+        .ok_or_else(ApiError::duplicate_message)?;
 
     // The answer is prepared on its own task: a visitor who closes the page does not cancel it, so
     // the message still ends answered and recorded.
     let (events, receiver) = mpsc::channel::<ChatEvent>(32);
     tokio::spawn(async move {
-        answer_and_stream(&dispatcher, &stored, &events).await;
+        answer_and_stream(accepted, &events).await;
         drop(permit);
     });
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
@@ -306,75 +229,27 @@ async fn chat(
     Ok(response)
 }
 
-/// Answers a stored message, streams the reply, and records how it ended. The stream ends when
-/// this returns (the sender is dropped), after the outcome is recorded.
-async fn answer_and_stream(
-    dispatcher: &Dispatcher,
-    stored: &crate::db::StoredMessage,
-    events: &mpsc::Sender<ChatEvent>,
-) {
-    let handled = match tokio::time::timeout(ANSWER_TIMEOUT, dispatcher.handle(stored)).await {
-        Ok(Ok(handled)) => handled,
-        Ok(Err(error)) => {
-            tracing::error!(message = stored.id, %error, "cannot store a web reply");
-            let _ = events.send(error_event()).await;
-            dispatcher
-                .finish(stored.id, "failed", Some(format!("database: {error}")))
-                .await;
-            return;
-        }
-        Err(_) => {
-            let _ = events.send(error_event()).await;
-            let reason = format!("no answer within {} s", ANSWER_TIMEOUT.as_secs());
-            dispatcher.finish(stored.id, "failed", Some(reason)).await;
-            return;
-        }
+/// Answers an accepted message (the dispatcher records how it ended) and streams the reply. The
+/// stream ends when this returns (the sender is dropped).
+async fn answer_and_stream(accepted: StoredQuestion, events: &mpsc::Sender<ChatEvent>) {
+    let conversation_id = accepted.conversation_id().to_owned();
+    let Some(reply) = accepted.answer(ANSWER_TIMEOUT).await else {
+        let _ = events.send(error_event()).await;
+        return;
     };
     // A visitor who left stops receiving, but the answer is stored: keep going to the end.
-    for piece in pieces(handled.reply.plain_text(), DELTA_CHARS) {
+    for piece in pieces(reply.plain_text(), DELTA_CHARS) {
         let _ = events.send(ChatEvent::Delta { text: piece }).await;
         tokio::time::sleep(DELTA_PAUSE).await;
     }
-    let done = done_event(&handled.reply, &stored.conversation_id);
+    let done = done_event(&reply, &conversation_id);
     let _ = events.send(ChatEvent::Done(Box::new(done))).await;
-    match handled.failure {
-        None => dispatcher.finish(stored.id, "answered", None).await,
-        Some(failure) => dispatcher.finish(stored.id, "failed", Some(failure)).await,
-    }
 }
 
-fn done_event(reply: &Reply, conversation_id: &str) -> Done {
+fn done_event(reply: &Reply, conversation_id: &str) -> ChatDone {
     match reply {
-        Reply::Answer { answer, answer_id } => Done {
-            answer_id: Some(answer_id.clone()),
-            conversation_id: conversation_id.to_owned(),
-            status: answer_status(answer),
-            decline_reason: match &answer.outcome {
-                Outcome::Answered => None,
-                Outcome::Declined { category } => Some(
-                    category
-                        .clone()
-                        .unwrap_or_else(|| "no_relevant_text".into()),
-                ),
-            },
-            citations: answer.quotes.iter().map(WebCitation::from).collect(),
-            needs_review: answer.needs_review,
-        },
-        Reply::Notice(_) => Done {
-            answer_id: None,
-            conversation_id: conversation_id.to_owned(),
-            status: "notice",
-            decline_reason: None,
-            citations: Vec::new(),
-            needs_review: false,
-        },
-    }
-}
-
-fn answer_status(answer: &Answer) -> &'static str {
-    match answer.outcome {
-        Outcome::Answered => "answered",
-        Outcome::Declined { .. } => "declined",
+        Reply::Answer { answer, answer_id } => ChatDone::answer(answer, answer_id, conversation_id),
+        Reply::Notice(_) => ChatDone::notice(conversation_id),
     }
 }
 
@@ -417,29 +292,11 @@ fn pieces(text: &str, target: usize) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // POST /v1/feedback and /v1/satisfaction
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FeedbackRequest {
-    answer_id: String,
-    rating: String,
-    #[serde(default)]
-    comment: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct Recorded {
-    /// `recorded`, or `already_recorded` for a repeated tap.
-    status: &'static str,
-    message: &'static str,
-}
-
 async fn feedback(
     State(state): State<WebState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Recorded>, WebError> {
-    let request: FeedbackRequest = read_json(&headers, body)?;
-    let rating = Rating::parse(&request.rating).ok_or_else(WebError::invalid_rating)?;
+    JsonBody(request): JsonBody<FeedbackRequest>,
+) -> Result<Json<Recorded>, ApiError> {
+    let rating = Rating::parse(&request.rating).ok_or_else(ApiError::invalid_rating)?;
     // Public ids are 32 lowercase hex digits; anything else cannot name an answer.
     let well_formed = request.answer_id.len() == 32
         && request
@@ -447,31 +304,33 @@ async fn feedback(
             .chars()
             .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
     if !well_formed {
-        return Err(WebError::answer_not_found());
+        return Err(ApiError::answer_not_found());
     }
     let comment = match request.comment.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(comment) if comment.chars().count() > MAX_COMMENT_CHARS => {
-            return Err(WebError::comment_too_long())
+            return Err(ApiError::comment_too_long())
         }
         Some(comment) if has_control_characters(comment) => {
-            return Err(WebError::invalid_characters())
+            return Err(notice_error(
+                ErrorCode::InvalidCharacters,
+                notices::INVALID_TEXT,
+            ))
         }
         Some(comment) => Some(comment.to_owned()),
     };
     let outcome = state
         .dispatcher
-        .db()
-        .insert_feedback(request.answer_id, rating, comment)
+        .feedback(request.answer_id, rating, comment)
         .await
         .map_err(|error| {
             tracing::error!(%error, "cannot store feedback");
-            WebError::internal()
+            ApiError::internal()
         })?;
     let status = match outcome {
         FeedbackOutcome::Recorded => "recorded",
         FeedbackOutcome::AlreadyRecorded => "already_recorded",
-        FeedbackOutcome::UnknownAnswer => return Err(WebError::answer_not_found()),
+        FeedbackOutcome::UnknownAnswer => return Err(ApiError::answer_not_found()),
     };
     tracing::info!(rating = rating.as_str(), status, "web feedback");
     Ok(Json(Recorded {
@@ -480,95 +339,42 @@ async fn feedback(
     }))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SatisfactionRequest {
-    conversation_id: String,
-    /// Kept as raw JSON so that `"5"` or `4.5` get a precise error rather than "invalid JSON".
-    score: serde_json::Value,
-}
-
 async fn satisfaction(
     State(state): State<WebState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Recorded>, WebError> {
-    let request: SatisfactionRequest = read_json(&headers, body)?;
+    JsonBody(request): JsonBody<SatisfactionRequest>,
+) -> Result<Json<Recorded>, ApiError> {
     let score = request
         .score
         .as_u64()
         .filter(|score| (1..=5).contains(score))
-        .ok_or_else(WebError::invalid_score)? as u8;
+        .ok_or_else(ApiError::invalid_score)? as u8;
     if !is_valid_conversation_id(&request.conversation_id) {
-        return Err(WebError::conversation_not_found());
+        return Err(ApiError::conversation_not_found());
     }
-    let db = state.dispatcher.db();
-    let (exists, already_rated) = db
-        .conversation_state(request.conversation_id.clone(), ChannelKind::Web.as_str())
+    let outcome = state
+        .dispatcher
+        .satisfaction(request.conversation_id, ChannelKind::Web, score)
         .await
         .map_err(|error| {
-            tracing::error!(%error, "cannot look up a web conversation");
-            WebError::internal()
+            tracing::error!(%error, "cannot store satisfaction");
+            ApiError::internal()
         })?;
-    if !exists {
-        return Err(WebError::conversation_not_found());
-    }
-    // One rating per conversation: a second one (another tab, a double tap) is acknowledged but
-    // not counted twice.
-    if already_rated {
-        return Ok(Json(Recorded {
-            status: "already_recorded",
-            message: notices::FEEDBACK_THANKS,
-        }));
-    }
-    db.insert_satisfaction(
-        request.conversation_id,
-        ChannelKind::Web.as_str().into(),
-        score,
-    )
-    .await
-    .map_err(|error| {
-        tracing::error!(%error, "cannot store satisfaction");
-        WebError::internal()
-    })?;
-    tracing::info!(score, "web satisfaction");
+    let status = match outcome {
+        SatisfactionOutcome::Recorded => {
+            tracing::info!(score, "web satisfaction");
+            "recorded"
+        }
+        SatisfactionOutcome::AlreadyRecorded => "already_recorded",
+        SatisfactionOutcome::UnknownConversation => return Err(ApiError::conversation_not_found()),
+    };
     Ok(Json(Recorded {
-        status: "recorded",
+        status,
         message: notices::FEEDBACK_THANKS,
     }))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Request checks shared by the endpoints
-
-/// Reads a JSON body: right content type, within the size limit, UTF-8, the expected fields.
-fn read_json<T: serde::de::DeserializeOwned>(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<T, WebError> {
-    if !is_json(headers) {
-        return Err(WebError::invalid_content_type());
-    }
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            WebError::payload_too_large()
-        } else {
-            WebError::invalid_json()
-        }
-    })?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(WebError::payload_too_large());
-    }
-    serde_json::from_slice(&body).map_err(|_| WebError::invalid_json())
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
-}
 
 /// Line breaks and tabs are text; other control characters are not (the assistant's own rule).
 fn has_control_characters(text: &str) -> bool {
@@ -668,176 +474,6 @@ async fn cors(
         headers.append(header::VARY, HeaderValue::from_static("origin"));
     }
     response
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-/// An error of the web endpoints: the API's JSON shape, a stable English code, a Vietnamese
-/// message the widget shows as is.
-#[derive(Debug, Clone)]
-pub struct WebError {
-    status: StatusCode,
-    code: &'static str,
-    message: &'static str,
-}
-
-impl WebError {
-    const fn new(status: StatusCode, code: &'static str, message: &'static str) -> WebError {
-        WebError {
-            status,
-            code,
-            message,
-        }
-    }
-
-    fn invalid_content_type() -> WebError {
-        WebError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "invalid_content_type",
-            "Yêu cầu phải gửi dữ liệu JSON (Content-Type: application/json).",
-        )
-    }
-
-    fn payload_too_large() -> WebError {
-        WebError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "Nội dung gửi lên quá lớn.",
-        )
-    }
-
-    fn invalid_json() -> WebError {
-        WebError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            "Nội dung gửi lên không đúng định dạng JSON của hệ thống.",
-        )
-    }
-
-    fn empty_message() -> WebError {
-        WebError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "empty_message",
-            notices::EMPTY,
-        )
-    }
-
-    fn message_too_long() -> WebError {
-        WebError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "message_too_long",
-            notices::TOO_LONG,
-        )
-    }
-
-    fn invalid_characters() -> WebError {
-        WebError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_characters",
-            notices::INVALID_TEXT,
-        )
-    }
-
-    fn invalid_client_message_id() -> WebError {
-        WebError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_client_message_id",
-            "Mã tin nhắn không hợp lệ. Bạn vui lòng tải lại trang rồi gửi lại.",
-        )
-    }
-
-    fn duplicate_message() -> WebError {
-        WebError::new(
-            StatusCode::CONFLICT,
-            "duplicate_message",
-            "Tin nhắn này đã được gửi trước đó.",
-        )
-    }
-
-    fn invalid_rating() -> WebError {
-        WebError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_rating",
-            "Đánh giá không hợp lệ (chỉ nhận up, down, report hoặc human).",
-        )
-    }
-
-    fn comment_too_long() -> WebError {
-        WebError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "comment_too_long",
-            "Góp ý dài quá. Bạn vui lòng viết ngắn gọn hơn (dưới 500 ký tự) nhé.",
-        )
-    }
-
-    fn answer_not_found() -> WebError {
-        WebError::new(
-            StatusCode::NOT_FOUND,
-            "answer_not_found",
-            "Không tìm thấy câu trả lời này.",
-        )
-    }
-
-    fn invalid_score() -> WebError {
-        WebError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_score",
-            "Mức độ hài lòng phải là số nguyên từ 1 đến 5.",
-        )
-    }
-
-    fn conversation_not_found() -> WebError {
-        WebError::new(
-            StatusCode::NOT_FOUND,
-            "conversation_not_found",
-            "Không tìm thấy cuộc trò chuyện này.",
-        )
-    }
-
-    fn rate_limited() -> WebError {
-        WebError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            notices::SLOW_DOWN,
-        )
-    }
-
-    fn busy() -> WebError {
-        WebError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "Hệ thống đang bận, vui lòng thử lại sau ít giây.",
-        )
-    }
-
-    fn internal() -> WebError {
-        WebError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "Đã có lỗi xảy ra, vui lòng thử lại sau.",
-        )
-    }
-}
-
-impl IntoResponse for WebError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "error": { "code": self.code, "message": self.message }
-        });
-        let mut response = (self.status, Json(body)).into_response();
-        let retry_after = match self.status {
-            StatusCode::TOO_MANY_REQUESTS => Some("10"),
-            StatusCode::SERVICE_UNAVAILABLE => Some("2"),
-            _ => None,
-        };
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
-        }
-        response
-    }
 }
 
 #[cfg(test)]

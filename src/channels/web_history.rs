@@ -113,7 +113,6 @@ async fn history(
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     let exchanges = if well_formed {
         dispatcher
-            .db()
             .web_conversation(id, MAX_EXCHANGES)
             .await
             .map_err(|error| {

@@ -1,5 +1,5 @@
-//! What the Zalo webhooks answer the platform: `{"ok":true}` once an event is stored, or a stable
-//! error code with an English message (the platform reads it, not a citizen).
+//! What the Zalo webhooks answer the platform: `{"ok":true}` once an event is stored, or an
+//! [`ApiError`] with a stable code and an English message (the platform reads it, not a citizen).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -8,17 +8,10 @@ use serde_json::json;
 
 use super::dispatch::Dispatcher;
 use super::Inbound;
+use crate::http::error::{ApiError, ErrorCode};
 
 pub fn ok_response() -> Response {
     (StatusCode::OK, Json(json!({ "ok": true }))).into_response()
-}
-
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({ "error": { "code": code, "message": message } })),
-    )
-        .into_response()
 }
 
 /// Stores the event and acknowledges it. A database failure answers 500, which makes the
@@ -32,11 +25,7 @@ pub async fn submit_and_acknowledge(
         Ok(_) => ok_response(),
         Err(error) => {
             tracing::error!(channel, %error, "cannot store a webhook event");
-            error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "cannot store the event",
-            )
+            ApiError::new(ErrorCode::Internal, "cannot store the event").into_response()
         }
     }
 }

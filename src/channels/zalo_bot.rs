@@ -17,7 +17,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use futures_util::future::BoxFuture;
@@ -25,12 +25,13 @@ use serde_json::{json, Value};
 
 use super::dispatch::Dispatcher;
 // Zalo Bot takes the same plain text in 2,000-character parts as the OA API.
-use super::webhook::{error_response, ok_response, submit_and_acknowledge};
+use super::webhook::{ok_response, submit_and_acknowledge};
 use super::zalo_oa::render_plain;
 use super::{
     constant_time_eq, ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError,
 };
 use crate::config::ZaloBotConfig;
+use crate::http::error::{ApiError, ErrorCode};
 
 /// Where the Bot Platform delivers events (given to `setWebhook`).
 pub const WEBHOOK_PATH: &str = "/webhooks/zalo-bot";
@@ -81,11 +82,11 @@ async fn webhook(
             "webhook rejected: wrong or missing secret token"
         );
         crate::metrics::webhook_rejected("zalo_bot", "invalid_secret_token");
-        return error_response(
-            StatusCode::UNAUTHORIZED,
-            "invalid_secret_token",
+        return ApiError::new(
+            ErrorCode::InvalidSecretToken,
             "wrong or missing X-Bot-Api-Secret-Token",
-        );
+        )
+        .into_response();
     }
     let inbound = match parse_event(&body) {
         Ok(Some(inbound)) => inbound,
@@ -93,7 +94,7 @@ async fn webhook(
         Err(reason) => {
             tracing::warn!(channel = "zalo_bot", reason, "webhook event not understood");
             crate::metrics::webhook_rejected("zalo_bot", "invalid_event");
-            return error_response(StatusCode::BAD_REQUEST, "invalid_event", reason);
+            return ApiError::new(ErrorCode::InvalidEvent, reason).into_response();
         }
     };
     tracing::debug!(channel = "zalo_bot", user = %inbound.user_id, kind = inbound.kind.name(), "event received");

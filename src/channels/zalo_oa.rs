@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use futures_util::future::BoxFuture;
@@ -28,12 +28,13 @@ use sha2::{Digest, Sha256};
 
 use super::dispatch::Dispatcher;
 use super::split::{split_message, Measure};
-use super::webhook::{error_response, ok_response, submit_and_acknowledge};
+use super::webhook::{ok_response, submit_and_acknowledge};
 use super::{
     constant_time_eq, ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError,
 };
 use crate::config::ZaloOaConfig;
 use crate::db::{Db, TokenPair};
+use crate::http::error::{ApiError, ErrorCode};
 
 /// Where Zalo delivers OA events.
 pub const WEBHOOK_PATH: &str = "/webhooks/zalo-oa";
@@ -51,7 +52,7 @@ const MAX_TEXT_CHARS: usize = 2_000;
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The row of `channel_tokens` holding the OA token pair.
-const TOKEN_CHANNEL: &str = "zalo_oa";
+const TOKEN_CHANNEL: ChannelKind = ChannelKind::ZaloOa;
 
 /// Zalo errors meaning the consultation window is closed for this user: recorded, never retried.
 const OUTSIDE_WINDOW_ERRORS: [i64; 7] = [-213, -217, -227, -230, -232, -234, -244];
@@ -201,11 +202,7 @@ async fn webhook(
         // The body is not logged: it may be anyone's, and it carries citizens' messages.
         tracing::warn!(channel = "zalo_oa", reason = %error, "webhook rejected");
         crate::metrics::webhook_rejected("zalo_oa", error.metric_reason());
-        return error_response(
-            StatusCode::UNAUTHORIZED,
-            "invalid_signature",
-            &error.to_string(),
-        );
+        return ApiError::new(ErrorCode::InvalidSignature, error.to_string()).into_response();
     }
     let event = match parse_event(&body) {
         Ok(event) => event,
@@ -216,7 +213,7 @@ async fn webhook(
                 "signed webhook event not understood"
             );
             crate::metrics::webhook_rejected("zalo_oa", "invalid_event");
-            return error_response(StatusCode::BAD_REQUEST, "invalid_event", reason);
+            return ApiError::new(ErrorCode::InvalidEvent, reason).into_response();
         }
     };
     let inbound = match event {

@@ -1,20 +1,23 @@
 //! Typed operations on the channel tables: messages, answers, deliveries, feedback, satisfaction
 //! and channel tokens. Each is one statement or one transaction.
 
+use super::kinds::{ChannelKind, DeliveryStatus, MessageKind, MessageStatus, StoredCitation};
 use super::sql::{params, Conn, Row};
 use super::{now_text, Db, DbError};
+use crate::answer::review::{AnswerStatus, Flag, FlagReason};
+use crate::named::named_enum;
 
 /// A message as received, before it is stored.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    pub channel: String,
+    pub channel: ChannelKind,
     /// The platform's id of this delivery (Zalo `msg_id`, Telegram `update_id`, …): the key that
     /// makes duplicated deliveries no-ops.
     pub external_id: String,
     pub conversation_id: String,
     pub user_id: String,
     pub chat_id: String,
-    pub kind: String,
+    pub kind: MessageKind,
     pub text: String,
     pub received_at: String,
 }
@@ -22,26 +25,24 @@ pub struct NewMessage {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredMessage {
     pub id: i64,
-    pub channel: String,
+    pub channel: ChannelKind,
     pub external_id: String,
     pub conversation_id: String,
     pub user_id: String,
     pub chat_id: String,
-    pub kind: String,
+    pub kind: MessageKind,
     pub text: String,
-    pub status: String,
+    pub status: MessageStatus,
 }
 
 #[derive(Debug, Clone)]
 pub struct NewAnswer {
     pub message_id: i64,
     pub conversation_id: String,
-    /// answered | declined | notice
-    pub status: String,
+    pub status: AnswerStatus,
     pub decline_reason: Option<String>,
     pub text: String,
-    /// JSON array.
-    pub citations: String,
+    pub citations: Vec<StoredCitation>,
     pub confidence: f32,
     pub needs_review: bool,
 }
@@ -52,7 +53,7 @@ pub struct StoredAnswer {
     pub public_id: String,
     pub message_id: i64,
     pub conversation_id: String,
-    pub channel: String,
+    pub channel: ChannelKind,
 }
 
 #[derive(Debug, Clone)]
@@ -61,77 +62,34 @@ pub struct NewDelivery {
     pub answer_id: Option<i64>,
     pub part: usize,
     pub parts: usize,
-    /// sent | failed | outside_window
-    pub status: &'static str,
+    pub status: DeliveryStatus,
     pub attempts: u32,
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rating {
-    Up,
-    Down,
-    /// "Báo lỗi": the answer is wrong or harmful.
-    Report,
-    /// "Gặp cán bộ": the citizen asks for a person.
-    Human,
+named_enum! {
+    /// A citizen's rating of an answer.
+    pub enum Rating {
+        Up => "up",
+        Down => "down",
+        /// "Báo lỗi": the answer is wrong or harmful.
+        Report => "report",
+        /// "Gặp cán bộ": the citizen asks for a person.
+        Human => "human",
+    }
 }
 
 impl Rating {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rating::Up => "up",
-            Rating::Down => "down",
-            Rating::Report => "report",
-            Rating::Human => "human",
-        }
-    }
-
     /// The review reason a rating raises, if any.
-    pub fn flag_reason(self) -> Option<&'static str> {
+    pub fn flag_reason(self) -> Option<FlagReason> {
         match self {
             Rating::Up => None,
-            Rating::Down => Some("thumbs_down"),
-            Rating::Report => Some("reported"),
-            Rating::Human => Some("human_requested"),
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Rating> {
-        match text {
-            "up" => Some(Rating::Up),
-            "down" => Some(Rating::Down),
-            "report" => Some(Rating::Report),
-            "human" => Some(Rating::Human),
-            _ => None,
+            Rating::Down => Some(FlagReason::ThumbsDown),
+            Rating::Report => Some(FlagReason::Reported),
+            Rating::Human => Some(FlagReason::HumanRequested),
         }
     }
 }
-
-/// Why an answer is queued for staff review.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Flag {
-    /// low_confidence | declined | thumbs_down | reported | human_requested | sensitive_topic | delivery_failed
-    pub reason: &'static str,
-    pub detail: Option<String>,
-}
-
-impl Flag {
-    pub fn new(reason: &'static str, detail: Option<String>) -> Flag {
-        Flag { reason, detail }
-    }
-}
-
-/// Every flag reason, for filters and statistics.
-pub const FLAG_REASONS: [&str; 7] = [
-    "low_confidence",
-    "declined",
-    "thumbs_down",
-    "reported",
-    "human_requested",
-    "sensitive_topic",
-    "delivery_failed",
-];
 
 fn insert_flag(conn: &mut Conn<'_>, answer_id: i64, flag: &Flag, now: &str) -> Result<(), DbError> {
     conn.execute(
@@ -150,12 +108,91 @@ pub enum FeedbackOutcome {
     UnknownAnswer,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
     /// RFC 3339.
     pub expires_at: String,
+}
+
+/// The tokens never reach logs.
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// What became of an end-of-conversation rating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SatisfactionOutcome {
+    Recorded,
+    /// The conversation was rated before (another tab, a double tap): not counted twice.
+    AlreadyRecorded,
+    /// No conversation of that channel has this id.
+    UnknownConversation,
+}
+
+/// Inserts a message with its status; `None` when the same delivery was stored before.
+fn insert_message_row(
+    c: &mut Conn<'_>,
+    message: &NewMessage,
+    status: MessageStatus,
+) -> Result<Option<i64>, DbError> {
+    let inserted = c.query_opt(
+        "INSERT INTO messages (channel, external_id, conversation_id, user_id, chat_id, kind, text, received_at, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
+        params![
+            message.channel,
+            &message.external_id,
+            &message.conversation_id,
+            &message.user_id,
+            &message.chat_id,
+            message.kind,
+            &message.text,
+            &message.received_at,
+            status
+        ],
+    )?;
+    inserted.map(|row| row.get(0)).transpose()
+}
+
+/// Inserts an answer with its topic and flags; its row id and new public id.
+fn insert_flagged_answer(
+    c: &mut Conn<'_>,
+    answer: &NewAnswer,
+    topic: Option<String>,
+    flags: Vec<Flag>,
+) -> Result<(i64, String), DbError> {
+    let public_id = uuid::Uuid::new_v4().simple().to_string();
+    let now = now_text();
+    let id = c.query_one(
+        "INSERT INTO answers (public_id, message_id, conversation_id, status, decline_reason, text, citations, confidence, needs_review, created_at, topic)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+        params![
+            &public_id,
+            answer.message_id,
+            &answer.conversation_id,
+            answer.status,
+            &answer.decline_reason,
+            &answer.text,
+            &answer.citations,
+            answer.confidence,
+            answer.needs_review,
+            &now,
+            topic
+        ],
+    )?
+    .get(0)?;
+    for flag in flags {
+        insert_flag(c, id, &flag, &now)?;
+    }
+    Ok((id, public_id))
 }
 
 fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
@@ -182,31 +219,14 @@ const MESSAGE_COLUMNS: &str =
 impl Db {
     /// Stores a received message; `None` when the same delivery was stored before.
     pub async fn insert_message(&self, message: NewMessage) -> Result<Option<i64>, DbError> {
-        self.run(move |c| {
-            let inserted = c.query_opt(
-                "INSERT INTO messages (channel, external_id, conversation_id, user_id, chat_id, kind, text, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
-                params![
-                    message.channel,
-                    message.external_id,
-                    message.conversation_id,
-                    message.user_id,
-                    message.chat_id,
-                    message.kind,
-                    message.text,
-                    message.received_at
-                ],
-            )?;
-            inserted.map(|row| row.get(0)).transpose()
-        })
-        .await
+        self.run(move |c| insert_message_row(c, &message, MessageStatus::Received))
+            .await
     }
 
     pub async fn set_message_status(
         &self,
         id: i64,
-        status: &'static str,
+        status: MessageStatus,
         error: Option<String>,
     ) -> Result<(), DbError> {
         self.run(move |c| {
@@ -332,7 +352,7 @@ impl Db {
     /// holds it. `save_token` gives it back.
     pub async fn lease_token_refresh(
         &self,
-        channel: &'static str,
+        channel: ChannelKind,
         lease: std::time::Duration,
     ) -> Result<bool, DbError> {
         let now = chrono::Utc::now();
@@ -355,7 +375,7 @@ impl Db {
         .await
     }
 
-    pub async fn release_token_refresh(&self, channel: &'static str) -> Result<(), DbError> {
+    pub async fn release_token_refresh(&self, channel: ChannelKind) -> Result<(), DbError> {
         self.run(move |c| {
             c.execute(
                 "UPDATE channel_tokens SET refreshing_until = NULL WHERE channel = ?1",
@@ -378,32 +398,28 @@ impl Db {
         topic: Option<String>,
         flags: Vec<Flag>,
     ) -> Result<(i64, String), DbError> {
-        let public_id = uuid::Uuid::new_v4().simple().to_string();
+        self.transaction(move |c| insert_flagged_answer(c, &answer, topic, flags))
+            .await
+    }
+
+    /// Stores a question a channel answered in the request itself (the API) with its answer, topic
+    /// and flags, in one transaction: the message is `answered` from the start, so no worker
+    /// takes it up. Returns the answer's row id and public id.
+    pub async fn record_exchange(
+        &self,
+        message: NewMessage,
+        answer: NewAnswer,
+        topic: Option<String>,
+        flags: Vec<Flag>,
+    ) -> Result<(i64, String), DbError> {
         self.transaction(move |c| {
-            let now = now_text();
-            let id: i64 = c
-                .query_one(
-                    "INSERT INTO answers (public_id, message_id, conversation_id, status, decline_reason, text, citations, confidence, needs_review, created_at, topic)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
-                    params![
-                        &public_id,
-                        answer.message_id,
-                        answer.conversation_id,
-                        answer.status,
-                        answer.decline_reason,
-                        answer.text,
-                        answer.citations,
-                        answer.confidence,
-                        answer.needs_review,
-                        &now,
-                        topic
-                    ],
-                )?
-                .get(0)?;
-            for flag in flags {
-                insert_flag(c, id, &flag, &now)?;
-            }
-            Ok((id, public_id))
+            let message_id = insert_message_row(c, &message, MessageStatus::Answered)?
+                .ok_or_else(|| DbError::Decode("the exchange was recorded before".into()))?;
+            let answer = NewAnswer {
+                message_id,
+                ..answer
+            };
+            insert_flagged_answer(c, &answer, topic, flags)
         })
         .await
     }
@@ -493,7 +509,7 @@ impl Db {
             let inserted = c.execute(
                 "INSERT INTO feedback (answer_id, channel, rating, comment, at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (answer_id, rating) DO NOTHING",
-                params![answer.id, answer.channel, rating.as_str(), &comment, &now],
+                params![answer.id, answer.channel, rating, &comment, &now],
             )?;
             // 👎, "báo lỗi" and "gặp cán bộ" put the answer in the staff queue.
             if let Some(reason) = rating.flag_reason() {
@@ -512,7 +528,7 @@ impl Db {
     pub async fn insert_satisfaction(
         &self,
         conversation_id: String,
-        channel: String,
+        channel: ChannelKind,
         score: u8,
     ) -> Result<(), DbError> {
         self.run(move |c| {
@@ -530,7 +546,7 @@ impl Db {
     pub async fn conversation_state(
         &self,
         conversation_id: String,
-        channel: &'static str,
+        channel: ChannelKind,
     ) -> Result<(bool, bool), DbError> {
         self.run(move |c| {
             let exists = c
@@ -550,7 +566,7 @@ impl Db {
         .await
     }
 
-    pub async fn load_token(&self, channel: &'static str) -> Result<Option<TokenPair>, DbError> {
+    pub async fn load_token(&self, channel: ChannelKind) -> Result<Option<TokenPair>, DbError> {
         self.run(move |c| {
             // A row without tokens is only a refresh lease taken before the first refresh.
             let Some(row) = c.query_opt(
@@ -572,7 +588,7 @@ impl Db {
 
     /// Replaces the token pair of `channel` in one transaction (committed, hence durable, when
     /// this returns).
-    pub async fn save_token(&self, channel: &'static str, pair: TokenPair) -> Result<(), DbError> {
+    pub async fn save_token(&self, channel: ChannelKind, pair: TokenPair) -> Result<(), DbError> {
         self.run(move |c| {
             c.execute(
                 "INSERT INTO channel_tokens (channel, access_token, refresh_token, expires_at, updated_at)
@@ -610,7 +626,7 @@ impl crate::answer::conversation::HistorySource for Db {
                 params![conversation_id, since, max],
             )?
             .iter()
-            .map(|r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))
+            .map(|r| Ok((r.get::<String>(0)?, r.get::<Vec<StoredCitation>>(1)?)))
             .collect::<Result<Vec<_>, DbError>>()
         });
         let rows = match rows {
@@ -622,17 +638,10 @@ impl crate::answer::conversation::HistorySource for Db {
         };
         rows.into_iter()
             .rev()
-            .map(|(question, citations)| {
-                let citations: Vec<serde_json::Value> =
-                    serde_json::from_str(&citations).unwrap_or_default();
-                crate::answer::conversation::Turn {
-                    search_text: question.clone(),
-                    question,
-                    article_ids: citations
-                        .iter()
-                        .filter_map(|c| c["article_id"].as_str().map(str::to_owned))
-                        .collect(),
-                }
+            .map(|(question, citations)| crate::answer::conversation::Turn {
+                search_text: question.clone(),
+                question,
+                article_ids: citations.into_iter().map(|c| c.article_id).collect(),
             })
             .collect()
     }
@@ -644,12 +653,12 @@ mod tests {
 
     fn message(external_id: &str) -> NewMessage {
         NewMessage {
-            channel: "zalo_oa".into(),
+            channel: ChannelKind::ZaloOa,
             external_id: external_id.into(),
             conversation_id: "zalo_oa-abc".into(),
             user_id: "u1".into(),
             chat_id: "u1".into(),
-            kind: "text".into(),
+            kind: MessageKind::Text,
             text: "Thủ tục đăng ký kết hôn?".into(),
             received_at: now_text(),
         }
@@ -663,7 +672,9 @@ mod tests {
         let id = db.insert_message(message("m1")).await.unwrap().unwrap();
         assert_eq!(db.insert_message(message("m1")).await.unwrap(), None);
         db.insert_message(message("m2")).await.unwrap().unwrap();
-        db.set_message_status(id, "answered", None).await.unwrap();
+        db.set_message_status(id, MessageStatus::Answered, None)
+            .await
+            .unwrap();
         drop(db);
         let db = Db::open(&path).unwrap();
         let pending = db.pending_messages().await.unwrap();
@@ -681,10 +692,10 @@ mod tests {
             .insert_answer(NewAnswer {
                 message_id,
                 conversation_id: "zalo_oa-abc".into(),
-                status: "answered".into(),
+                status: AnswerStatus::Answered,
                 decline_reason: None,
                 text: "…".into(),
-                citations: "[]".into(),
+                citations: Vec::new(),
                 confidence: 0.8,
                 needs_review: false,
             })
@@ -703,10 +714,10 @@ mod tests {
     async fn token_pair_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
-        assert_eq!(db.load_token("zalo_oa").await.unwrap(), None);
+        assert_eq!(db.load_token(ChannelKind::ZaloOa).await.unwrap(), None);
         for n in 1..=2 {
             db.save_token(
-                "zalo_oa",
+                ChannelKind::ZaloOa,
                 TokenPair {
                     access_token: format!("a{n}"),
                     refresh_token: format!("r{n}"),
@@ -716,7 +727,7 @@ mod tests {
             .await
             .unwrap();
         }
-        let pair = db.load_token("zalo_oa").await.unwrap().unwrap();
+        let pair = db.load_token(ChannelKind::ZaloOa).await.unwrap().unwrap();
         assert_eq!(
             (pair.access_token.as_str(), pair.refresh_token.as_str()),
             ("a2", "r2")

@@ -18,6 +18,7 @@
 //! PostgreSQL's `schema_version` table. Either refuses a database newer than the program.
 
 mod channel_log;
+mod kinds;
 mod pg;
 mod reports;
 pub(crate) mod sql;
@@ -29,9 +30,14 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
+pub use crate::answer::review::{AnswerStatus, Flag, FlagReason};
 pub use channel_log::{
-    FeedbackOutcome, Flag, NewAnswer, NewDelivery, NewMessage, Rating, StoredAnswer, StoredMessage,
-    TokenPair, FLAG_REASONS,
+    FeedbackOutcome, NewAnswer, NewDelivery, NewMessage, Rating, SatisfactionOutcome, StoredAnswer,
+    StoredMessage, TokenPair,
+};
+pub use kinds::{
+    ChannelKind, Decision, DeliveryStatus, MessageKind, MessageStatus, ReviewDelivery, Role,
+    StoredCitation,
 };
 pub use reports::{PeriodCounts, QuestionRow};
 pub use sql::Value;
@@ -41,7 +47,7 @@ pub use staff::{
 };
 pub use web_history::{WebAnswer, WebExchange};
 
-use crate::config::{DatabaseConfig, PathsConfig};
+use crate::config::{DatabaseConfig, DatabaseKind, PathsConfig};
 use sql::Conn;
 
 /// SQLite migrations in order: index + 1 is the schema version they bring the database to.
@@ -112,22 +118,19 @@ impl Db {
     /// Opens the database `config` names: the SQLite file, or a pool on the PostgreSQL server
     /// (connecting and migrating on a blocking thread).
     pub async fn connect(config: &DatabaseConfig, paths: &PathsConfig) -> Result<Db, DbError> {
-        match config.kind.as_str() {
-            "sqlite" => {
+        match config.kind {
+            DatabaseKind::Sqlite => {
                 let path = config.path(paths);
                 tokio::task::spawn_blocking(move || Db::open(&path))
                     .await
                     .map_err(|e| DbError::Task(e.to_string()))?
             }
-            "postgres" => {
+            DatabaseKind::Postgres => {
                 let (url, size) = (config.url.clone(), config.pool_size);
                 tokio::task::spawn_blocking(move || Db::open_postgres(&url, size))
                     .await
                     .map_err(|e| DbError::Task(e.to_string()))?
             }
-            other => Err(DbError::Config(format!(
-                "database.kind must be \"sqlite\" or \"postgres\", not {other:?}"
-            ))),
         }
     }
 
@@ -390,20 +393,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_wrong_kind_or_an_unreachable_server_is_a_clear_error() {
+    async fn a_bad_url_or_an_unreachable_server_is_a_clear_error() {
         let paths = PathsConfig::default();
-        let config = |kind: &str, url: &str| DatabaseConfig {
-            kind: kind.into(),
+        let config = |url: &str| DatabaseConfig {
+            kind: DatabaseKind::Postgres,
             url: url.into(),
             ..DatabaseConfig::default()
         };
-        let wrong = Db::connect(&config("mysql", ""), &paths).await;
-        assert!(matches!(wrong, Err(DbError::Config(_))));
-        let bad_url = Db::connect(&config("postgres", "postgres://h:notaport/db"), &paths).await;
+        let bad_url = Db::connect(&config("postgres://h:notaport/db"), &paths).await;
         assert!(matches!(bad_url, Err(DbError::Config(_))));
         // Port 1 on the loopback: refused at once.
         let error = Db::connect(
-            &config("postgres", "postgres://hoiluat:secret@127.0.0.1:1/hoiluat"),
+            &config("postgres://hoiluat:secret@127.0.0.1:1/hoiluat"),
             &paths,
         )
         .await
@@ -418,7 +419,7 @@ mod tests {
     #[test]
     fn the_database_password_is_not_logged() {
         let config = DatabaseConfig {
-            kind: "postgres".into(),
+            kind: DatabaseKind::Postgres,
             url: "postgres://hoiluat:s3cret@10.0.0.5:5432/hoiluat".into(),
             ..DatabaseConfig::default()
         };

@@ -1,8 +1,12 @@
 //! Typed operations of the staff side: accounts, sessions, the review queue, reviews, curated
 //! answers and the audit log.
 
-use super::sql::{params, Row};
+use super::channel_log::Rating;
+use super::kinds::{ChannelKind, Decision, ReviewDelivery, Role, StoredCitation};
+use super::sql::{params, Conn, Row};
 use super::{now_text, Db, DbError};
+use crate::answer::curated::{CuratedEntry, CuratedSource, SourceError};
+use crate::answer::review::{AnswerStatus, FlagReason};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StaffAccount {
@@ -10,8 +14,7 @@ pub struct StaffAccount {
     pub username: String,
     pub display_name: String,
     pub password_hash: String,
-    /// `reviewer` or `admin`.
-    pub role: String,
+    pub role: Role,
     pub failed_logins: u32,
     /// RFC 3339; set while the account is locked after repeated failures.
     pub locked_until: Option<String>,
@@ -20,7 +23,7 @@ pub struct StaffAccount {
 
 impl StaffAccount {
     pub fn is_admin(&self) -> bool {
-        self.role == "admin"
+        self.role == Role::Admin
     }
 }
 
@@ -67,14 +70,14 @@ pub struct QueueFilter {
 pub struct QueueItem {
     pub answer_id: i64,
     pub created_at: String,
-    pub channel: String,
+    pub channel: ChannelKind,
     pub question: String,
-    pub status: String,
+    pub status: AnswerStatus,
     pub confidence: f64,
     pub topic: Option<String>,
-    /// Comma-separated reasons.
-    pub reasons: String,
-    pub decision: Option<String>,
+    /// Its flags' reasons, as stored (unordered, one per flag).
+    pub reasons: Vec<FlagReason>,
+    pub decision: Option<Decision>,
 }
 
 /// Everything the review page shows about one answer.
@@ -82,37 +85,37 @@ pub struct QueueItem {
 pub struct AnswerDetail {
     pub answer_id: i64,
     pub message_id: i64,
-    pub channel: String,
+    pub channel: ChannelKind,
     pub chat_id: String,
     pub conversation_id: String,
     pub question: String,
     pub received_at: String,
-    pub status: String,
+    pub status: AnswerStatus,
     pub decline_reason: Option<String>,
     pub text: String,
-    pub citations: String,
+    pub citations: Vec<StoredCitation>,
     pub confidence: f64,
     pub topic: Option<String>,
     pub created_at: String,
     /// (reason, detail, created_at)
-    pub flags: Vec<(String, Option<String>, String)>,
+    pub flags: Vec<(FlagReason, Option<String>, String)>,
     /// Earlier turns of the conversation, oldest first: (question, answer text).
     pub history: Vec<(String, String)>,
     pub review: Option<ReviewRecord>,
     /// (rating, at)
-    pub feedback: Vec<(String, String)>,
+    pub feedback: Vec<(Rating, String)>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ReviewRecord {
     pub id: i64,
     pub staff_name: String,
-    pub decision: String,
+    pub decision: Decision,
     pub text: Option<String>,
-    /// JSON array of the citations staff chose.
-    pub citations: String,
+    /// The citations staff chose.
+    pub citations: Vec<StoredCitation>,
     pub note: Option<String>,
-    pub delivery_status: Option<String>,
+    pub delivery_status: Option<ReviewDelivery>,
     pub delivery_error: Option<String>,
     pub created_at: String,
 }
@@ -122,11 +125,9 @@ pub struct ReviewRecord {
 pub struct NewReview {
     pub answer_id: i64,
     pub staff_id: i64,
-    /// approved | edited | rejected
-    pub decision: &'static str,
+    pub decision: Decision,
     pub text: Option<String>,
-    /// JSON array of citations.
-    pub citations: String,
+    pub citations: Vec<StoredCitation>,
     pub note: Option<String>,
     /// The question, for the curated answer an approval or edit creates.
     pub question: String,
@@ -137,7 +138,7 @@ pub struct CuratedAnswer {
     pub id: i64,
     pub question: String,
     pub answer_text: String,
-    pub citations: String,
+    pub citations: Vec<StoredCitation>,
     pub active: bool,
     pub updated_at: String,
 }
@@ -159,7 +160,7 @@ impl Db {
         username: String,
         display_name: String,
         password_hash: String,
-        role: &'static str,
+        role: Role,
     ) -> Result<i64, DbError> {
         self.run(move |c| {
             c.query_one(
@@ -335,7 +336,12 @@ impl Db {
                         status: row.get(4)?,
                         confidence: row.get(5)?,
                         topic: row.get(6)?,
-                        reasons: row.get::<Option<String>>(7)?.unwrap_or_default(),
+                        reasons: row
+                            .get::<Option<String>>(7)?
+                            .unwrap_or_default()
+                            .split(',')
+                            .filter_map(FlagReason::parse)
+                            .collect(),
                         decision: row.get(8)?,
                     })
                 })
@@ -467,7 +473,7 @@ impl Db {
             };
             let review_id: i64 = inserted.get(0)?;
             let mut curated_id = None;
-            if let (Some(text), true) = (&review.text, review.decision != "rejected") {
+            if let (Some(text), true) = (&review.text, review.decision != Decision::Rejected) {
                 let row = c.query_one(
                     "INSERT INTO curated_answers (question, answer_text, citations, review_id, created_by, created_at, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
@@ -493,7 +499,7 @@ impl Db {
     pub async fn set_review_delivery(
         &self,
         review_id: i64,
-        status: &'static str,
+        status: ReviewDelivery,
         error: Option<String>,
     ) -> Result<(), DbError> {
         self.run(move |c| {
@@ -510,39 +516,13 @@ impl Db {
         &self,
         include_retired: bool,
     ) -> Result<Vec<CuratedAnswer>, DbError> {
-        self.run(move |c| {
-            c.query(
-                "SELECT id, question, answer_text, citations, active, updated_at FROM curated_answers
-                 WHERE active = 1 OR ?1 = 1 ORDER BY id DESC",
-                params![include_retired],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(CuratedAnswer {
-                    id: r.get(0)?,
-                    question: r.get(1)?,
-                    answer_text: r.get(2)?,
-                    citations: r.get(3)?,
-                    active: r.get(4)?,
-                    updated_at: r.get(5)?,
-                })
-            })
-            .collect()
-        })
-        .await
+        self.run(move |c| curated_answers(c, include_retired)).await
     }
 
     /// How many curated answers exist and when the last one changed: cheap to read on every
     /// question, so the matcher reloads (and re-embeds) only after staff changed something.
     pub async fn curated_version(&self) -> Result<(i64, String), DbError> {
-        self.run(|c| {
-            let row = c.query_one(
-                "SELECT count(*), COALESCE(max(updated_at), '') FROM curated_answers",
-                params![],
-            )?;
-            Ok((row.get(0)?, row.get(1)?))
-        })
-        .await
+        self.run(curated_version).await
     }
 
     /// Edits or retires a curated answer, with its audit entry. Returns false if it does not exist.
@@ -596,5 +576,54 @@ impl Db {
             .collect()
         })
         .await
+    }
+}
+
+fn curated_answers(c: &mut Conn<'_>, include_retired: bool) -> Result<Vec<CuratedAnswer>, DbError> {
+    c.query(
+        "SELECT id, question, answer_text, citations, active, updated_at FROM curated_answers
+         WHERE active = 1 OR ?1 = 1 ORDER BY id DESC",
+        params![include_retired],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(CuratedAnswer {
+            id: r.get(0)?,
+            question: r.get(1)?,
+            answer_text: r.get(2)?,
+            citations: r.get(3)?,
+            active: r.get(4)?,
+            updated_at: r.get(5)?,
+        })
+    })
+    .collect()
+}
+
+fn curated_version(c: &mut Conn<'_>) -> Result<(i64, String), DbError> {
+    let row = c.query_one(
+        "SELECT count(*), COALESCE(max(updated_at), '') FROM curated_answers",
+        params![],
+    )?;
+    Ok((row.get(0)?, row.get(1)?))
+}
+
+/// The assistant's curated answers, read on its blocking thread (never from an async worker).
+impl CuratedSource for Db {
+    fn version(&self) -> Result<String, SourceError> {
+        let (count, updated) = self.run_blocking(curated_version)?;
+        Ok(format!("{count}@{updated}"))
+    }
+
+    fn active(&self) -> Result<Vec<CuratedEntry>, SourceError> {
+        let answers = self.run_blocking(|c| curated_answers(c, false))?;
+        Ok(answers
+            .into_iter()
+            .map(|answer| CuratedEntry {
+                id: answer.id,
+                question: answer.question,
+                text: answer.answer_text,
+                article_ids: answer.citations.into_iter().map(|c| c.article_id).collect(),
+            })
+            .collect())
     }
 }

@@ -1,8 +1,12 @@
-//! Wire formats of the HTTP API, converted from the domain types at the edge.
+//! Wire formats of the HTTP API — `POST /v1/ask`, `GET /v1/articles/{id}` and the web widget's
+//! endpoints — converted from the domain types at the edge. Nothing else knows these shapes.
 
 use serde::{Deserialize, Serialize};
 
-use crate::answer::{Answer, Citation, Outcome, Quote};
+use super::error::ApiError;
+use super::json::JsonRequest;
+use crate::answer::review::AnswerStatus;
+use crate::answer::{Answer, Citation, Quote};
 use crate::library::LibraryArticle;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -15,6 +19,12 @@ pub struct AskRequest {
     /// characters of `A–Z a–z 0–9 - _`.
     #[serde(default)]
     pub conversation_id: Option<String>,
+}
+
+impl JsonRequest for AskRequest {
+    fn invalid_json() -> ApiError {
+        ApiError::invalid_ask_json()
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -85,21 +95,10 @@ impl From<&crate::corpus::Amendment> for AmendmentDto {
 
 impl From<Answer> for AskResponse {
     fn from(answer: Answer) -> AskResponse {
-        let (status, decline_reason) = match &answer.outcome {
-            Outcome::Answered => ("answered", None),
-            Outcome::Declined { category } => (
-                "declined",
-                Some(
-                    category
-                        .clone()
-                        .unwrap_or_else(|| "no_relevant_text".into()),
-                ),
-            ),
-        };
         AskResponse {
+            status: answer.outcome.status().as_str().into(),
+            decline_reason: answer.outcome.decline_reason(),
             conversation_id: answer.conversation_id,
-            status: status.into(),
-            decline_reason,
             answer: answer.text,
             lead: answer.lead,
             quotes: answer.quotes.into_iter().map(QuoteDto::from).collect(),
@@ -258,10 +257,147 @@ impl From<crate::ingest::ProgressSnapshot> for IndexStatus {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The web widget (`bots/web/README.md` documents the protocol)
+
+/// `POST /v1/chat`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatRequest {
+    pub message: String,
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+    /// Chosen by the widget per message, so a retried request is recognised as the same message.
+    #[serde(default)]
+    pub client_message_id: Option<String>,
+}
+
+impl JsonRequest for ChatRequest {}
+
+/// One Server-Sent Event of `/v1/chat`, as JSON in its `data:` line.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatEvent {
+    /// The next piece of the answer text; the pieces concatenated are the whole text.
+    Delta {
+        text: String,
+    },
+    Done(Box<ChatDone>),
+    Error {
+        message: String,
+    },
+}
+
+/// The last event of an answered `/v1/chat`.
+#[derive(Debug, Serialize)]
+pub struct ChatDone {
+    /// Public id for `/v1/feedback`; `null` for a fixed notice.
+    pub answer_id: Option<String>,
+    pub conversation_id: String,
+    /// `answered`, `declined`, or `notice` (a fixed message such as "the service failed").
+    pub status: &'static str,
+    pub decline_reason: Option<String>,
+    pub citations: Vec<WidgetCitation>,
+    pub needs_review: bool,
+}
+
+impl ChatDone {
+    /// After an answer (or a decline) with this public id.
+    pub fn answer(answer: &Answer, answer_id: &str, conversation_id: &str) -> ChatDone {
+        ChatDone {
+            answer_id: Some(answer_id.to_owned()),
+            conversation_id: conversation_id.to_owned(),
+            status: answer.outcome.status().as_str(),
+            decline_reason: answer.outcome.decline_reason(),
+            citations: answer.quotes.iter().map(WidgetCitation::from).collect(),
+            needs_review: answer.needs_review,
+        }
+    }
+
+    /// After a fixed notice, which cannot be rated.
+    pub fn notice(conversation_id: &str) -> ChatDone {
+        ChatDone {
+            answer_id: None,
+            conversation_id: conversation_id.to_owned(),
+            status: AnswerStatus::Notice.as_str(),
+            decline_reason: None,
+            citations: Vec::new(),
+            needs_review: false,
+        }
+    }
+}
+
 /// `GET /v1/status`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatusResponse {
     pub documents: usize,
     pub articles: usize,
     pub index: IndexStatus,
+}
+
+/// A citation as the widget shows it: with the quoted passage and a link to the whole article.
+#[derive(Debug, Serialize)]
+pub struct WidgetCitation {
+    pub article_id: String,
+    pub reference: String,
+    pub unit: String,
+    pub heading: String,
+    pub document_title: String,
+    pub validity: String,
+    pub validity_label: String,
+    /// `YYYY-MM-DD`, `null` when unknown.
+    pub effective_date: Option<String>,
+    /// The quoted passage.
+    pub text: String,
+    /// Relative URL of the whole article.
+    pub url: String,
+}
+
+impl From<&Quote> for WidgetCitation {
+    fn from(quote: &Quote) -> WidgetCitation {
+        let citation = &quote.citation;
+        WidgetCitation {
+            article_id: citation.article_id.clone(),
+            reference: citation.reference.clone(),
+            unit: citation.unit.clone(),
+            heading: citation.heading.clone(),
+            document_title: citation.document_title.clone(),
+            validity: citation.validity.slug().into(),
+            validity_label: citation.validity_label.clone(),
+            effective_date: citation.effective_date.map(|d| d.to_string()),
+            text: quote.text.clone(),
+            url: format!("/v1/articles/{}", citation.article_id),
+        }
+    }
+}
+
+/// `POST /v1/feedback`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    pub answer_id: String,
+    pub rating: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+impl JsonRequest for FeedbackRequest {}
+
+/// `POST /v1/satisfaction`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SatisfactionRequest {
+    pub conversation_id: String,
+    /// Kept as raw JSON so that `"5"` or `4.5` get a precise error rather than "invalid JSON".
+    pub score: serde_json::Value,
+}
+
+impl JsonRequest for SatisfactionRequest {}
+
+/// The answer to a recorded rating.
+#[derive(Debug, Serialize)]
+pub struct Recorded {
+    /// `recorded`, or `already_recorded` for a repeated tap.
+    pub status: &'static str,
+    pub message: &'static str,
 }

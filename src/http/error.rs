@@ -1,5 +1,7 @@
-//! The one error type of the HTTP boundary: a stable machine code, a Vietnamese message for the
-//! user, and the status. Internal details are logged (in English) where they happen, never sent.
+//! The one error type of the JSON HTTP boundary — `POST /v1/ask`, the web widget's endpoints and
+//! the platforms' webhooks: a stable machine code, a message (Vietnamese for people, English for
+//! the platforms that read webhook answers), and the status the code decides. Internal details are
+//! logged (in English) where they happen, never sent.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -25,6 +27,21 @@ pub enum ErrorCode {
     Busy,
     Timeout,
     Internal,
+    // The web widget's (`/v1/chat`, `/v1/feedback`, `/v1/satisfaction`).
+    EmptyMessage,
+    MessageTooLong,
+    InvalidClientMessageId,
+    DuplicateMessage,
+    InvalidRating,
+    CommentTooLong,
+    AnswerNotFound,
+    InvalidScore,
+    ConversationNotFound,
+    RateLimited,
+    // The platforms' webhooks.
+    InvalidSignature,
+    InvalidSecretToken,
+    InvalidEvent,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +79,19 @@ impl ErrorCode {
             ErrorCode::Busy => "busy",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Internal => "internal_error",
+            ErrorCode::EmptyMessage => "empty_message",
+            ErrorCode::MessageTooLong => "message_too_long",
+            ErrorCode::InvalidClientMessageId => "invalid_client_message_id",
+            ErrorCode::DuplicateMessage => "duplicate_message",
+            ErrorCode::InvalidRating => "invalid_rating",
+            ErrorCode::CommentTooLong => "comment_too_long",
+            ErrorCode::AnswerNotFound => "answer_not_found",
+            ErrorCode::InvalidScore => "invalid_score",
+            ErrorCode::ConversationNotFound => "conversation_not_found",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::InvalidSecretToken => "invalid_secret_token",
+            ErrorCode::InvalidEvent => "invalid_event",
         }
     }
 
@@ -70,16 +100,40 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::InvalidUtf8 | ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidUtf8 | ErrorCode::InvalidJson | ErrorCode::InvalidEvent => {
+                StatusCode::BAD_REQUEST
+            }
             ErrorCode::EmptyQuestion
             | ErrorCode::QuestionTooLong
             | ErrorCode::InvalidCharacters
-            | ErrorCode::InvalidConversationId => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::ArticleNotFound | ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
+            | ErrorCode::InvalidConversationId
+            | ErrorCode::EmptyMessage
+            | ErrorCode::MessageTooLong
+            | ErrorCode::InvalidClientMessageId
+            | ErrorCode::InvalidRating
+            | ErrorCode::CommentTooLong
+            | ErrorCode::InvalidScore => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidSignature | ErrorCode::InvalidSecretToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::ArticleNotFound
+            | ErrorCode::RouteNotFound
+            | ErrorCode::AnswerNotFound
+            | ErrorCode::ConversationNotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::DuplicateMessage => StatusCode::CONFLICT,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::NotReady | ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Seconds a client should wait before trying again, for the codes that say "later".
+    fn retry_after(self) -> Option<&'static str> {
+        match self {
+            ErrorCode::NotReady => Some("30"),
+            ErrorCode::Busy => Some("2"),
+            ErrorCode::RateLimited => Some("10"),
+            _ => None,
         }
     }
 }
@@ -113,7 +167,16 @@ impl ApiError {
         )
     }
 
+    /// A body that is not the JSON its endpoint expects.
     pub fn invalid_json() -> ApiError {
+        ApiError::new(
+            ErrorCode::InvalidJson,
+            "Nội dung gửi lên không đúng định dạng JSON của hệ thống.",
+        )
+    }
+
+    /// A body that is not the JSON of `POST /v1/ask`, with the shape it should have.
+    pub fn invalid_ask_json() -> ApiError {
         ApiError::new(
             ErrorCode::InvalidJson,
             "Nội dung gửi lên không đúng định dạng. Hãy gửi JSON dạng {\"question\": \"câu hỏi của bạn\"}.",
@@ -162,6 +225,52 @@ impl ApiError {
             "Đã có lỗi xảy ra, vui lòng thử lại sau.",
         )
     }
+
+    pub fn invalid_client_message_id() -> ApiError {
+        ApiError::new(
+            ErrorCode::InvalidClientMessageId,
+            "Mã tin nhắn không hợp lệ. Bạn vui lòng tải lại trang rồi gửi lại.",
+        )
+    }
+
+    pub fn duplicate_message() -> ApiError {
+        ApiError::new(
+            ErrorCode::DuplicateMessage,
+            "Tin nhắn này đã được gửi trước đó.",
+        )
+    }
+
+    pub fn invalid_rating() -> ApiError {
+        ApiError::new(
+            ErrorCode::InvalidRating,
+            "Đánh giá không hợp lệ (chỉ nhận up, down, report hoặc human).",
+        )
+    }
+
+    pub fn comment_too_long() -> ApiError {
+        ApiError::new(
+            ErrorCode::CommentTooLong,
+            "Góp ý dài quá. Bạn vui lòng viết ngắn gọn hơn (dưới 500 ký tự) nhé.",
+        )
+    }
+
+    pub fn answer_not_found() -> ApiError {
+        ApiError::new(ErrorCode::AnswerNotFound, "Không tìm thấy câu trả lời này.")
+    }
+
+    pub fn invalid_score() -> ApiError {
+        ApiError::new(
+            ErrorCode::InvalidScore,
+            "Mức độ hài lòng phải là số nguyên từ 1 đến 5.",
+        )
+    }
+
+    pub fn conversation_not_found() -> ApiError {
+        ApiError::new(
+            ErrorCode::ConversationNotFound,
+            "Không tìm thấy cuộc trò chuyện này.",
+        )
+    }
 }
 
 impl From<AskError> for ApiError {
@@ -198,16 +307,55 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            let seconds = if self.code == ErrorCode::NotReady {
-                "30"
-            } else {
-                "2"
-            };
+        if let Some(seconds) = self.code.retry_after() {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_keep_their_names_statuses_and_retry_hints() {
+        let cases = [
+            (
+                ErrorCode::DuplicateMessage,
+                "duplicate_message",
+                StatusCode::CONFLICT,
+            ),
+            (
+                ErrorCode::RateLimited,
+                "rate_limited",
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            (
+                ErrorCode::InvalidSignature,
+                "invalid_signature",
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                ErrorCode::InvalidEvent,
+                "invalid_event",
+                StatusCode::BAD_REQUEST,
+            ),
+            (ErrorCode::Busy, "busy", StatusCode::SERVICE_UNAVAILABLE),
+        ];
+        for (code, name, status) in cases {
+            assert_eq!((code.as_str(), code.status()), (name, status));
+        }
+        let limited = ApiError::new(ErrorCode::RateLimited, "chậm lại").into_response();
+        assert_eq!(limited.headers()[header::RETRY_AFTER], "10");
+        let starting = ApiError::not_ready().into_response();
+        assert_eq!(starting.headers()[header::RETRY_AFTER], "30");
+        assert!(ApiError::answer_not_found()
+            .into_response()
+            .headers()
+            .get(header::RETRY_AFTER)
+            .is_none());
     }
 }

@@ -3,53 +3,66 @@
 
 pub mod dto;
 pub mod error;
+pub mod json;
 pub mod openapi;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::future::BoxFuture;
 use tokio::sync::Semaphore;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
-use crate::answer::Assistant;
+use crate::answer::{Answer, Assistant};
 use crate::config::ServerConfig;
 use crate::ingest::IngestProgress;
+use crate::ready::Ready;
 use dto::{ArticleResponse, AskRequest, AskResponse, IndexStatus, StatusResponse};
 use error::ApiError;
+use json::{BodyLimit, JsonBody};
 
 /// Longest accepted article id in a URL.
 const MAX_ARTICLE_ID_CHARS: usize = 100;
+
+/// Where `POST /v1/ask` records what it answered — the question, the answer and its flags — so
+/// that its flagged answers reach the staff queue like the channels' (in `serve`, the channels'
+/// dispatcher, over the database).
+pub trait AnswerLog: Send + Sync {
+    /// Records one exchange. Failures are the log's to report; the answer is given regardless.
+    fn record<'a>(&'a self, question: &'a str, answer: &'a Answer) -> BoxFuture<'a, ()>;
+}
 
 /// Shared state of the handlers. The assistant is set once start-up (which may ingest for minutes)
 /// has finished; until then the API answers "not ready" and `/readyz` says so.
 #[derive(Clone)]
 pub struct AppState {
-    assistant: Arc<OnceLock<Arc<Assistant>>>,
+    ready: Ready,
     /// How far the index is; reported by `/readyz` and `/v1/status`.
     index_progress: Arc<IngestProgress>,
     asks_in_flight: Arc<Semaphore>,
     max_body_bytes: usize,
     ask_timeout: Duration,
     queue_wait: Duration,
+    log: Option<Arc<dyn AnswerLog>>,
 }
 
 impl AppState {
     pub fn new(server: &ServerConfig) -> AppState {
         AppState {
-            assistant: Arc::new(OnceLock::new()),
+            ready: Ready::new(),
             index_progress: Arc::new(IngestProgress::default()),
             asks_in_flight: Arc::new(Semaphore::new(server.max_concurrent_asks)),
             max_body_bytes: server.max_body_bytes,
             ask_timeout: Duration::from_secs(server.request_timeout_secs),
             queue_wait: Duration::from_millis(server.queue_wait_ms),
+            log: None,
         }
     }
 
@@ -61,8 +74,14 @@ impl AppState {
         state
     }
 
+    /// Records every answer of `POST /v1/ask` in `log`.
+    pub fn with_answer_log(mut self, log: Arc<dyn AnswerLog>) -> AppState {
+        self.log = Some(log);
+        self
+    }
+
     pub fn set_ready(&self, assistant: Arc<Assistant>) {
-        let _ = self.assistant.set(assistant);
+        self.ready.set(assistant);
     }
 
     /// The progress start-up and the background ingest report into.
@@ -70,19 +89,37 @@ impl AppState {
         Arc::clone(&self.index_progress)
     }
 
-    /// The cell the assistant is set in once ready; channels wait on the same one.
-    pub fn assistant_cell(&self) -> Arc<OnceLock<Arc<Assistant>>> {
-        Arc::clone(&self.assistant)
+    /// The handle the assistant is set in once ready; channels and the console share it.
+    pub fn ready_handle(&self) -> Ready {
+        self.ready.clone()
     }
+}
 
-    fn assistant(&self) -> Result<&Arc<Assistant>, ApiError> {
-        self.assistant.get().ok_or_else(ApiError::not_ready)
+impl FromRef<AppState> for BodyLimit {
+    fn from_ref(state: &AppState) -> BodyLimit {
+        BodyLimit(state.max_body_bytes)
+    }
+}
+
+/// The assistant, or `not_ready` while start-up is loading it. Taken before the body, so a
+/// starting service says so whatever it is sent.
+struct ReadyAssistant(Arc<Assistant>);
+
+impl FromRequestParts<AppState> for ReadyAssistant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        state
+            .ready
+            .get()
+            .map(ReadyAssistant)
+            .ok_or_else(ApiError::not_ready)
     }
 }
 
 pub fn router(state: AppState) -> Router {
-    // Bodies are read as bytes so that every rejection becomes our JSON error; the limit is set a
-    // little above ours so the handler sees, and reports, the oversize itself.
+    // Bodies are read by `JsonBody`, so that every rejection becomes our JSON error; the limit is
+    // set a little above ours so the extractor sees, and reports, the oversize itself.
     let body_limit = state.max_body_bytes + 1;
     Router::new()
         .route("/v1/ask", post(ask))
@@ -113,26 +150,9 @@ pub fn router(state: AppState) -> Router {
 
 async fn ask(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    ReadyAssistant(assistant): ReadyAssistant,
+    JsonBody(request): JsonBody<AskRequest>,
 ) -> Result<Json<AskResponse>, ApiError> {
-    let assistant = state.assistant()?.clone();
-    if !is_json(&headers) {
-        return Err(ApiError::invalid_content_type());
-    }
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::payload_too_large(state.max_body_bytes)
-        } else {
-            ApiError::invalid_json()
-        }
-    })?;
-    if body.len() > state.max_body_bytes {
-        return Err(ApiError::payload_too_large(state.max_body_bytes));
-    }
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid_utf8())?;
-    let request: AskRequest = serde_json::from_str(text).map_err(|_| ApiError::invalid_json())?;
-
     // A short burst waits its turn (in arrival order: the semaphore is fair); a longer overload is
     // told to come back rather than queued without bound.
     let permit = match state.asks_in_flight.clone().try_acquire_owned() {
@@ -153,6 +173,7 @@ async fn ask(
     tracing::debug!(question_chars = request.question.chars().count(), "ask");
     // The permit lives with the work, not with this request: a timed-out question still occupies
     // its slot until the blocking work ends, so the limit bounds CPU work, not only waiting.
+    let question = request.question.clone();
     let work = tokio::spawn(async move {
         let answer = assistant
             .ask(request.question, request.conversation_id)
@@ -171,22 +192,16 @@ async fn ask(
         }
         Ok(Ok(answer)) => answer?,
     };
+    if let Some(log) = &state.log {
+        log.record(&question, &answer).await;
+    }
     Ok(Json(AskResponse::from(answer)))
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
-}
-
 async fn article(
-    State(state): State<AppState>,
+    ReadyAssistant(assistant): ReadyAssistant,
     Path(id): Path<String>,
 ) -> Result<Json<ArticleResponse>, ApiError> {
-    let assistant = state.assistant()?;
     let well_formed = id.len() <= MAX_ARTICLE_ID_CHARS
         && id
             .chars()
@@ -209,7 +224,7 @@ async fn healthz() -> impl IntoResponse {
 /// is indexed in the background while questions are answered).
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let index = IndexStatus::from(state.index_progress.snapshot());
-    match state.assistant.get() {
+    match state.ready.get() {
         Some(_) => (
             StatusCode::OK,
             Json(serde_json::json!({ "status": "ready", "index": index })),
@@ -230,8 +245,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// What the service holds and how far its index is.
-async fn status(State(state): State<AppState>) -> Result<Json<StatusResponse>, ApiError> {
-    let assistant = state.assistant()?;
+async fn status(
+    ReadyAssistant(assistant): ReadyAssistant,
+    State(state): State<AppState>,
+) -> Result<Json<StatusResponse>, ApiError> {
     let library = assistant.library();
     Ok(Json(StatusResponse {
         documents: library.documents().len(),

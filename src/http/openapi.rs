@@ -31,7 +31,12 @@ use super::dto::{
 use super::error::{ApiError, ErrorCode};
 use crate::answer::AskError;
 use crate::channels::web_history::{Exchange, History, HistoryAnswer, HistoryCitation};
-use crate::staff::html::esc;
+use crate::staff::html::Escape;
+
+/// HTML-escaped text for the reference page.
+fn esc(text: &str) -> String {
+    Escape(text).to_string()
+}
 
 /// The routes serving the description and its reference page.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
@@ -484,6 +489,20 @@ fn api_example(code: ErrorCode) -> ApiError {
         ErrorCode::Busy => ApiError::busy(),
         ErrorCode::Timeout => ApiError::timeout(),
         ErrorCode::Internal => ApiError::internal(),
+        ErrorCode::EmptyMessage => ApiError::new(code, crate::channels::notices::EMPTY),
+        ErrorCode::MessageTooLong => ApiError::new(code, crate::channels::notices::TOO_LONG),
+        ErrorCode::RateLimited => ApiError::new(code, crate::channels::notices::SLOW_DOWN),
+        ErrorCode::InvalidClientMessageId => ApiError::invalid_client_message_id(),
+        ErrorCode::DuplicateMessage => ApiError::duplicate_message(),
+        ErrorCode::InvalidRating => ApiError::invalid_rating(),
+        ErrorCode::CommentTooLong => ApiError::comment_too_long(),
+        ErrorCode::AnswerNotFound => ApiError::answer_not_found(),
+        ErrorCode::InvalidScore => ApiError::invalid_score(),
+        ErrorCode::ConversationNotFound => ApiError::conversation_not_found(),
+        // Webhooks are the platforms' business, not part of the public API.
+        ErrorCode::InvalidSignature | ErrorCode::InvalidSecretToken | ErrorCode::InvalidEvent => {
+            ApiError::new(code, "")
+        }
     }
 }
 
@@ -590,7 +609,10 @@ async fn openapi_json() -> Response {
 async fn reference_page() -> Response {
     static PAGE: OnceLock<String> = OnceLock::new();
     let page = PAGE.get_or_init(|| render_reference(document()));
-    crate::staff::html::html_response(StatusCode::OK, page.clone())
+    crate::staff::html::html_response(
+        StatusCode::OK,
+        crate::staff::html::Html::from_template(page.clone()),
+    )
 }
 
 const STYLE: &str = "

@@ -31,6 +31,8 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use crate::fsutil::write_atomically;
+
 /// One article (Điều) ready to be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Article {
@@ -394,7 +396,7 @@ pub fn run_import(
         let rendered = render::render_document(curated, &imported.articles);
         imported.warnings.extend(rendered.warnings);
         let path = out_dir.join(&curated.tep);
-        crate::fsutil::write_atomically(&path, rendered.markdown.as_bytes())
+        write_atomically(&path, rendered.markdown.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
         report.documents.push(DocumentReport {
             file: curated.tep.clone(),

@@ -1,16 +1,62 @@
-//! The staff side: the review console for Sở Tư pháp staff (sign-in, flagged answers, reviews
-//! delivered back to citizens, curated answers, statistics), with privacy masking.
+//! The staff side: the review console for Sở Tư pháp staff under `/staff` (sign-in, flagged
+//! answers, reviews delivered back to citizens, curated answers, statistics, the corpus), with
+//! privacy masking. Server-rendered Vietnamese HTML, no scripts, strict CSP.
+//!
+//! Every route but the sign-in page takes a [`session::Staff`] (or [`session::Admin`]); every
+//! POST checks the session's CSRF token; every review action is audited. Each feature is one
+//! file: `sign_in`, `queue`, `review`, `curated`, `stats`, `corpus`.
 
+pub mod accounts;
 pub mod auth;
-pub mod console;
-pub mod corpus_admin;
+pub mod corpus;
+pub mod curated;
+pub mod error;
 pub mod html;
 pub mod privacy;
+pub mod queue;
+pub mod review;
+pub mod session;
+pub mod sign_in;
 pub mod stats;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
+
+use crate::app::ReindexJob;
+use crate::channels::dispatch::Dispatcher;
+use crate::config::StaffConfig;
+use crate::corpus::edit::CorpusFiles;
 use crate::db::Db;
+use crate::ready::Ready;
+
+/// What the console's handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct StaffState {
+    pub db: Db,
+    /// Sends reviewed answers through the citizen's channel.
+    pub dispatcher: Dispatcher,
+    /// The assistant: the library reviews quote, the index a corpus change updates.
+    pub ready: Ready,
+    pub config: StaffConfig,
+    /// The corpus directory the corpus pages change.
+    pub corpus: Arc<CorpusFiles>,
+    /// The re-index that follows a corpus change.
+    pub reindex: ReindexJob,
+}
+
+/// The console's routes.
+pub fn routes(state: StaffState) -> Router {
+    Router::new()
+        .merge(sign_in::routes())
+        .merge(queue::routes())
+        .merge(review::routes())
+        .merge(curated::routes())
+        .merge(stats::routes())
+        .merge(corpus::routes())
+        .with_state(state)
+}
 
 /// Erases citizens' message texts older than `retention_days` once at start and then daily
 /// (0 keeps them). Rows stay for the statistics.

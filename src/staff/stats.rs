@@ -1,10 +1,21 @@
 //! Statistics for the plan's reports (Kế hoạch 137: ≥ 90% satisfaction, 6-month and annual
 //! reports): questions per day, channel and topic, answered vs declined, flags and review times,
-//! satisfaction, and the questions the corpus could not answer. Charts are inline SVG; any period
-//! exports as CSV.
+//! satisfaction, and the questions the corpus could not answer. The page (`/staff/stats`) draws
+//! inline SVG charts; any period exports as CSV (`/staff/stats.csv`, masked, audited).
 
-use super::html::esc;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{Duration as ChronoDuration, NaiveDate, Utc};
+use serde::Deserialize;
+
+use super::error::PageError;
+use super::html::{html, html_response, page, Html};
 use super::privacy::mask_personal_data;
+use super::session::Staff;
+use super::StaffState;
 use crate::db::{Db, DbError};
 
 /// The satisfaction target of the plan.
@@ -133,33 +144,182 @@ fn csv_field(value: &str) -> String {
 }
 
 /// A horizontal bar chart as inline SVG, labelled for screen readers.
-pub fn bar_chart(title: &str, data: &[(String, i64)]) -> String {
+pub fn bar_chart(title: &str, data: &[(String, i64)]) -> Html {
     if data.is_empty() {
-        return format!("<p class=\"muted\">{}: chưa có dữ liệu.</p>", esc(title));
+        return html!("<p class=\"muted\">{}: chưa có dữ liệu.</p>", title);
     }
     let max = data.iter().map(|(_, v)| *v).max().unwrap_or(1).max(1) as f64;
     let row_height = 22;
     let height = data.len() * row_height + 10;
-    let mut svg = format!(
-        "<figure><figcaption>{}</figcaption><svg role=\"img\" aria-label=\"{}\" width=\"640\" height=\"{height}\" viewBox=\"0 0 640 {height}\" xmlns=\"http://www.w3.org/2000/svg\">",
-        esc(title),
-        esc(title)
+    let mut svg = html!(
+        "<figure><figcaption>{0}</figcaption><svg role=\"img\" aria-label=\"{0}\" width=\"640\" height=\"{1}\" viewBox=\"0 0 640 {1}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        title,
+        height
     );
     for (i, (label, value)) in data.iter().enumerate() {
         let y = i * row_height + 5;
         let width = (*value as f64 / max * 360.0).max(1.0);
         let short: String = label.chars().take(38).collect();
-        svg.push_str(&format!(
-            "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text><rect x=\"250\" y=\"{y}\" width=\"{width:.0}\" height=\"16\" fill=\"#8b1a1a\"><title>{}: {value}</title></rect><text x=\"{:.0}\" y=\"{}\" font-size=\"12\">{value}</text>",
+        svg.push(html!(
+            "<text x=\"0\" y=\"{0}\" font-size=\"12\">{1}</text><rect x=\"250\" y=\"{2}\" width=\"{3:.0}\" height=\"16\" fill=\"#8b1a1a\"><title>{4}: {5}</title></rect><text x=\"{6:.0}\" y=\"{0}\" font-size=\"12\">{5}</text>",
             y + 13,
-            esc(&short),
-            esc(label),
-            255.0 + width,
-            y + 13
+            short,
+            y,
+            width,
+            label,
+            *value,
+            255.0 + width
         ));
     }
-    svg.push_str("</svg></figure>");
+    svg.push(html!("</svg></figure>"));
     svg
+}
+
+pub(super) fn routes() -> Router<StaffState> {
+    Router::new()
+        .route("/staff/stats", get(stats_page))
+        .route("/staff/stats.csv", get(stats_csv))
+}
+
+#[derive(Deserialize, Default)]
+struct PeriodQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// The period a page asks for: the last 30 days by default.
+fn period(query: &PeriodQuery) -> Result<Period, PageError> {
+    let today = Utc::now().date_naive();
+    let parse = |text: &str, default: NaiveDate| -> Result<NaiveDate, PageError> {
+        if text.is_empty() {
+            return Ok(default);
+        }
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| PageError::bad_date())
+    };
+    let to = parse(&query.to, today)?;
+    let from = parse(&query.from, to - ChronoDuration::days(29))?;
+    if from > to {
+        return Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            "Ngày bắt đầu phải trước ngày kết thúc.",
+        ));
+    }
+    Ok(Period {
+        from: from.to_string(),
+        to: to.to_string(),
+    })
+}
+
+async fn stats_page(
+    State(state): State<StaffState>,
+    staff: Staff,
+    Query(query): Query<PeriodQuery>,
+) -> Result<Response, PageError> {
+    let period = period(&query)?;
+    let stats = compute(&state.db, period.clone()).await?;
+    let percent = |part: i64, whole: i64| {
+        if whole > 0 {
+            format!("{:.0}%", part as f64 * 100.0 / whole as f64)
+        } else {
+            "—".into()
+        }
+    };
+    let satisfaction = match stats.satisfaction_rate() {
+        Some(rate) => {
+            let reached = rate >= SATISFACTION_TARGET;
+            html!(
+                "{:.0}% <span class=\"{}\">({} mục tiêu {:.0}%)</span>",
+                rate * 100.0,
+                if reached { "ok" } else { "error" },
+                if reached { "đạt" } else { "chưa đạt" },
+                SATISFACTION_TARGET * 100.0
+            )
+        }
+        None => html!("—"),
+    };
+    let median = stats
+        .median_review_hours
+        .map_or("—".to_owned(), |h| format!("{h:.1} giờ"));
+    let mut body = html!(
+        "<h1>Thống kê</h1><form method=\"get\" action=\"/staff/stats\" class=\"card\"><label>Từ ngày <input type=\"date\" name=\"from\" value=\"{0}\"></label> \
+         <label>Đến ngày <input type=\"date\" name=\"to\" value=\"{1}\"></label> <button type=\"submit\">Xem</button> \
+         <a href=\"/staff/stats.csv?from={0}&amp;to={1}\">Tải CSV của kỳ này</a></form>\
+         <div data-testid=\"kpis\"><span class=\"kpi\" data-testid=\"kpi-questions\">Câu hỏi<b>{2}</b></span>\
+         <span class=\"kpi\">Đã trả lời<b>{3} ({4})</b></span><span class=\"kpi\">Từ chối<b>{5}</b></span>\
+         <span class=\"kpi\" data-testid=\"kpi-flagged\">Cần xem lại<b>{6}</b></span><span class=\"kpi\" data-testid=\"kpi-reviewed\">Đã duyệt<b>{7}</b></span><span class=\"kpi\" data-testid=\"kpi-pending\">Chờ duyệt<b>{8}</b></span>\
+         <span class=\"kpi\">Thời gian duyệt (trung vị)<b>{9}</b></span>\
+         <span class=\"kpi\" data-testid=\"kpi-satisfaction\">Hài lòng ({10} lượt)<b>{11}</b></span>\
+         <span class=\"kpi\">👍 / 👎<b>{12} / {13}</b></span></div>",
+        period.from,
+        period.to,
+        stats.questions,
+        stats.answered,
+        percent(stats.answered, stats.answered + stats.declined),
+        stats.declined,
+        stats.flagged,
+        stats.reviewed,
+        (stats.flagged - stats.reviewed).max(0),
+        median,
+        stats.satisfaction_votes,
+        satisfaction,
+        stats.thumbs_up,
+        stats.thumbs_down,
+    );
+    body.push(bar_chart("Câu hỏi theo ngày", &stats.per_day));
+    body.push(bar_chart("Câu hỏi theo kênh", &stats.per_channel));
+    body.push(bar_chart("Câu hỏi theo lĩnh vực", &stats.per_topic));
+    body.push(html!(
+        "<h2>Câu hỏi chưa có văn bản để trả lời (nhiều nhất)</h2>"
+    ));
+    if stats.unanswered.is_empty() {
+        body.push(html!("<p class=\"muted\">Chưa có.</p>"));
+    } else {
+        body.push(html!(
+            "<table><thead><tr><th>Câu hỏi</th><th>Số lần</th></tr></thead><tbody>"
+        ));
+        for (question, count) in &stats.unanswered {
+            body.push(html!("<tr><td>{}</td><td>{}</td></tr>", question, *count));
+        }
+        body.push(html!("</tbody></table>"));
+    }
+    Ok(html_response(
+        StatusCode::OK,
+        page("Thống kê", staff.nav(), body),
+    ))
+}
+
+async fn stats_csv(
+    State(state): State<StaffState>,
+    staff: Staff,
+    Query(query): Query<PeriodQuery>,
+) -> Result<Response, PageError> {
+    let period = period(&query)?;
+    let csv = csv(&state.db, period.clone()).await?;
+    let _ = state
+        .db
+        .audit(
+            Some(staff.id()),
+            "export_csv",
+            Some(format!("{}..{}", period.from, period.to)),
+            None,
+        )
+        .await;
+    let mut response = (StatusCode::OK, format!("\u{feff}{csv}")).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"hoiluat-{}-{}.csv\"",
+        period.from, period.to
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -184,7 +344,7 @@ mod tests {
     #[test]
     fn charts_escape_labels() {
         let svg = bar_chart("Theo kênh", &[("<zalo>".into(), 3), ("web".into(), 1)]);
-        assert!(svg.contains("&lt;zalo&gt;"));
-        assert!(svg.contains("role=\"img\""));
+        assert!(svg.as_str().contains("&lt;zalo&gt;"));
+        assert!(svg.as_str().contains("role=\"img\""));
     }
 }

@@ -7,6 +7,7 @@
 //! Nothing outside this module knows Qdrant's types.
 
 pub mod edge;
+pub mod migrate;
 pub mod payload;
 pub mod qdrant;
 

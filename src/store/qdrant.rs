@@ -794,7 +794,10 @@ mod tests {
         assert_eq!(filter.must.len(), 3);
         assert_eq!(
             filter.must_not,
-            [Condition::matches("so_hieu", vec!["45/2013/QH13".to_owned()])],
+            [Condition::matches(
+                "so_hieu",
+                vec!["45/2013/QH13".to_owned()]
+            )],
             "an excluded document is a must-not match"
         );
         // "Nghị định" contains a space: it must stay a keyword match, not become full text.
@@ -805,7 +808,7 @@ mod tests {
     #[test]
     fn unreachable_servers_are_a_clear_error() {
         let config = StoreConfig {
-            kind: "qdrant".into(),
+            kind: crate::config::StoreKind::Qdrant,
             // Port 9 (discard) on loopback: nothing listens there.
             url: "http://127.0.0.1:9".into(),
             timeout_secs: 2,

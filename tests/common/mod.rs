@@ -79,3 +79,55 @@ pub fn fixture() -> &'static Fixture {
         }
     })
 }
+
+/// A fresh assistant over the fixture's model, index and library, with its own conversations and
+/// none of the sources a test may attach (history, curated answers): for tests that attach their
+/// own database to it without affecting the other tests of the process.
+pub fn own_assistant() -> std::sync::Arc<hoiluat::answer::Assistant> {
+    let fixture = fixture();
+    let shared = &fixture.started.assistant;
+    let config = &fixture.config;
+    let prompts =
+        hoiluat::answer::prompts::Prompts::load(&config.paths.prompts_dir).expect("prompts/ loads");
+    std::sync::Arc::new(hoiluat::answer::Assistant::new(
+        shared.embedder().clone(),
+        shared.store().clone(),
+        shared.library(),
+        std::sync::Arc::new(prompts),
+        config.retrieval.clone(),
+        &config.conversation,
+        config.server.max_question_chars,
+    ))
+}
+
+/// The marriage-age answer as staff approved it.
+pub const CURATED_MARRIAGE_AGE: &str =
+    "Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi trở lên thì được kết hôn (cán bộ đã kiểm tra).";
+
+/// Stores [`CURATED_MARRIAGE_AGE`] as the curated answer to "Nam nữ bao nhiêu tuổi thì được kết
+/// hôn?", resting on Điều 8 of the marriage law, approved by a reviewer created for it.
+pub async fn add_curated_marriage_age(db: &hoiluat::db::Db) {
+    let staff = db
+        .create_staff(
+            "lan".into(),
+            "Cán bộ Lan".into(),
+            "x".into(),
+            hoiluat::db::Role::Reviewer,
+        )
+        .await
+        .unwrap();
+    db.execute_sql(
+        "INSERT INTO curated_answers (question, answer_text, citations, created_by, created_at, updated_at)
+         VALUES ('Nam nữ bao nhiêu tuổi thì được kết hôn?', ?1, '[{\"article_id\":\"52-2014-qh13.dieu-8\"}]', ?2, '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')",
+        vec![CURATED_MARRIAGE_AGE.into(), staff.into()],
+    )
+    .await
+    .unwrap();
+}
+
+/// The integer the query `sql` returns (a `count(*)`), read from a test's SQLite database.
+pub async fn count(db: &hoiluat::db::Db, sql: &'static str) -> i64 {
+    db.call(move |c| c.query_row(sql, [], |r| r.get(0)))
+        .await
+        .unwrap()
+}

@@ -1,5 +1,17 @@
 //! Wiring: from a [`Config`] to a ready [`Assistant`] — prompts, corpus, model, index (ingesting
 //! what is missing). Shared by `hoiluat serve`, `hoiluat ingest` and `hoiluat ask`.
+//!
+//! - [`start`] loads everything and brings the index up to date;
+//! - [`reindex`] brings a running assistant up to date with the corpus directory, and
+//!   [`ReindexJob`] runs it on its own thread after the staff console changed the corpus;
+//! - [`Application`] is `hoiluat serve`: the database, the channels, the console and the HTTP
+//!   router around one assistant.
+
+mod application;
+mod reindex_job;
+
+pub use application::{Application, Served};
+pub use reindex_job::{ReindexJob, ReindexOutcome, ReindexStatus};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,7 +21,7 @@ use std::time::Instant;
 use crate::answer::prompts::{PromptError, Prompts};
 use crate::answer::Assistant;
 use crate::chunk::Chunk;
-use crate::config::Config;
+use crate::config::{Config, StoreKind};
 use crate::corpus::{load_corpus, CorpusLoad, Severity};
 use crate::embed::{E5Embedder, EmbedError, Embedder, ModelPaths, TokenCounter};
 use crate::ingest::{
@@ -204,7 +216,7 @@ pub fn index_dir(config: &Config) -> PathBuf {
 /// Whether the configured store is a Qdrant server (`store.kind = "qdrant"`) rather than the
 /// embedded engine.
 fn uses_qdrant_server(config: &Config) -> bool {
-    config.store.kind == "qdrant"
+    config.store.kind == StoreKind::Qdrant
 }
 
 /// Where this process records its last complete ingest (`ingest-state.json`): inside the embedded
@@ -289,6 +301,26 @@ fn needs_ingest_at_start(
     Ok(false)
 }
 
+/// How to ingest with `embedder`: the configured batch size, and the vector cache of its model
+/// (vectors embedded before are reused, new ones added).
+fn ingest_options(
+    config: &Config,
+    embedder: &dyn Embedder,
+    progress: bool,
+) -> Result<IngestOptions, StartError> {
+    let cache = VectorCache::open(
+        &config.paths.vector_cache_dir(),
+        embedder.model_id(),
+        embedder.dimension(),
+    )?;
+    Ok(IngestOptions {
+        batch_size: config.model.ingest_batch,
+        progress,
+        cache: Some(Arc::new(cache)),
+        ..IngestOptions::default()
+    })
+}
+
 /// Loads everything and brings the index up to date. Blocking (minutes on a first start).
 pub fn start(config: &Config, mode: IndexMode, progress: bool) -> Result<Started, StartError> {
     start_with(config, mode, progress, Arc::new(IngestProgress::default()))
@@ -346,17 +378,10 @@ pub fn start_with(
         let needs_ingest = matches!(mode, IndexMode::AlwaysIngest | IndexMode::Rebuild)
             || needs_ingest_at_start(config, store.as_ref(), &chunks, embedder.model_id())?;
         if needs_ingest {
-            let cache = VectorCache::open(
-                &config.paths.vector_cache_dir(),
-                embedder.model_id(),
-                embedder.dimension(),
-            )?;
             let options = IngestOptions {
-                batch_size: config.model.ingest_batch,
-                progress,
-                cache: Some(Arc::new(cache)),
                 tracker: tracker.clone(),
                 source_fingerprint: Some(source_fingerprint.clone()),
+                ..ingest_options(config, embedder.as_ref(), progress)?
             };
             let tier_of = |chunk: &Chunk| {
                 tiers
@@ -469,19 +494,10 @@ pub fn reindex(config: &Config, assistant: &Assistant) -> Result<IngestReport, S
             ..IngestReport::default()
         }
     } else {
-        let cache = VectorCache::open(
-            &config.paths.vector_cache_dir(),
-            embedder.model_id(),
-            embedder.dimension(),
-        )?;
+        let mut options = ingest_options(config, embedder.as_ref(), false)?;
         let tokenizer_digest = file_digest(&model_paths.tokenizer_file())?;
-        let options = IngestOptions {
-            batch_size: config.model.ingest_batch,
-            progress: false,
-            cache: Some(Arc::new(cache)),
-            source_fingerprint: Some(source_fingerprint(&corpus.source_digest, &tokenizer_digest)),
-            ..IngestOptions::default()
-        };
+        options.source_fingerprint =
+            Some(source_fingerprint(&corpus.source_digest, &tokenizer_digest));
         ingest(
             &chunks,
             embedder.as_ref(),

@@ -1,0 +1,566 @@
+//! Corpus administration (`/staff/corpus`, admins only): the documents with their validity status,
+//! an upload form for a new or corrected document in the corpus format (`corpus/FORMAT.md`), a
+//! form per document to mark it expired or replaced, and the re-index that follows.
+//!
+//! The files are changed by [`crate::corpus::edit`] (nothing the parser rejects is written), and
+//! each change requests a [`crate::app::ReindexJob`] run, which updates the live index while
+//! questions keep being answered. This file is the pages: forms, their checks, and the wording.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::error::PageError;
+use super::html::{html, html_response, page, Html};
+use super::session::{Admin, Staff};
+use super::sign_in::CsrfForm;
+use super::StaffState;
+use crate::answer::Assistant;
+use crate::app::ReindexOutcome;
+use crate::chunk::document_slug;
+use crate::corpus::edit::{EditError, ValidityChange, ValidityChanged, MAX_DOCUMENT_BYTES};
+use crate::corpus::{load_corpus, Diagnostic, Document, Severity, Validity};
+
+/// Request body limit of the upload form: URL-encoding triples the bytes of Vietnamese text.
+const UPLOAD_BODY_LIMIT: usize = 3 * MAX_DOCUMENT_BYTES + 4096;
+/// Longest accepted số hiệu of a replacing document.
+const MAX_SO_HIEU_CHARS: usize = 64;
+/// The form value for "replaced": stored as `tinh_trang: het_hieu_luc` plus `bi_thay_the_boi`.
+const REPLACED: &str = "bi_thay_the";
+
+pub(super) fn routes() -> Router<StaffState> {
+    Router::new()
+        .route("/staff/corpus", get(corpus_page))
+        .route(
+            "/staff/corpus/upload",
+            post(upload).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
+        )
+        .route("/staff/corpus/validity", post(set_validity))
+        .route("/staff/corpus/reindex", post(reindex))
+}
+
+/// The assistant whose index a change updates: not there while start-up is still loading it.
+fn ready_assistant(state: &StaffState) -> Result<Arc<Assistant>, PageError> {
+    state.ready.get().ok_or_else(|| {
+        PageError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Kho văn bản đang được nạp khi khởi động; vui lòng thử lại sau ít phút.",
+        )
+    })
+}
+
+/// After a change of the corpus file `file`: its audit entry, then a re-index for it.
+async fn changed(
+    state: &StaffState,
+    admin: &Staff,
+    assistant: Arc<Assistant>,
+    action: &'static str,
+    file: &str,
+    detail: String,
+) -> Result<(), PageError> {
+    state
+        .db
+        .audit(
+            Some(admin.id()),
+            action,
+            Some(format!("file:{file}")),
+            Some(detail),
+        )
+        .await?;
+    tracing::info!(staff = admin.id(), file, action, "corpus changed");
+    state.reindex.request(assistant);
+    Ok(())
+}
+
+/// Runs blocking file work (parsing, reading, writing the corpus) off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PageError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(PageError::internal)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The corpus page
+
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn corpus_page(
+    State(state): State<StaffState>,
+    Admin(admin): Admin,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, PageError> {
+    let dir = state.corpus.dir().to_owned();
+    let corpus = blocking(move || load_corpus(&dir))
+        .await?
+        .map_err(PageError::internal)?;
+    let notice = match query.done.as_str() {
+        "validity" => "Đã lưu tình trạng hiệu lực. Chỉ mục đang được cập nhật; câu trả lời vẫn được phục vụ trong lúc này.",
+        "reindex" => "Đã yêu cầu lập lại chỉ mục.",
+        _ => "",
+    };
+    let mut body = html!("<h1>Kho văn bản</h1>");
+    if !notice.is_empty() {
+        body.push(html!("<p class=\"ok\" role=\"status\">{}</p>", notice));
+    }
+    body.push(reindex_card(&state, &admin));
+    body.push(upload_form(&admin, "", &[]));
+    body.push(documents_table(&state, &admin, &corpus.documents));
+    if !corpus.rejected_files.is_empty() {
+        body.push(html!(
+            "<div class=\"card\"><h2>Tệp bị loại do có lỗi</h2>{}</div>",
+            diagnostics_table(&corpus.diagnostics, true)
+        ));
+    }
+    Ok(html_response(
+        StatusCode::OK,
+        page("Kho văn bản", admin.nav(), body),
+    ))
+}
+
+/// The re-index job's state and the button to run it.
+fn reindex_card(state: &StaffState, staff: &Staff) -> Html {
+    let status = state.reindex.status();
+    let (label, text) = if status.running {
+        (
+            "running",
+            html!(
+                "Đang lập chỉ mục (bắt đầu {}){}. Câu hỏi vẫn được trả lời theo chỉ mục hiện tại.",
+                status.started_at.as_deref().unwrap_or(""),
+                if status.pending {
+                    "; sẽ chạy thêm một lần cho thay đổi mới"
+                } else {
+                    ""
+                }
+            ),
+        )
+    } else {
+        match &status.last {
+            None => (
+                "idle",
+                html!("Chưa lập chỉ mục lại kể từ khi khởi động."),
+            ),
+            Some(ReindexOutcome {
+                finished_at,
+                result: Ok(report),
+            }) => (
+                "done",
+                html!(
+                    "Lần gần nhất hoàn tất lúc {}: {} đoạn mới, {} đoạn cập nhật thông tin, {} đoạn xóa, {} đoạn giữ nguyên ({:.1} giây).",
+                    finished_at,
+                    report.embedded + report.from_cache,
+                    report.refreshed,
+                    report.deleted,
+                    report.unchanged,
+                    report.elapsed.as_secs_f32()
+                ),
+            ),
+            Some(ReindexOutcome {
+                finished_at,
+                result: Err(error),
+            }) => (
+                "failed",
+                html!(
+                    "Lần gần nhất thất bại lúc {}; câu trả lời vẫn dùng kho văn bản trước đó. Chi tiết kỹ thuật: {}",
+                    finished_at,
+                    error
+                ),
+            ),
+        }
+    };
+    html!(
+        "<div class=\"card\"><h2>Chỉ mục tìm kiếm</h2><p data-testid=\"reindex-status\" data-state=\"{}\">{}</p>\
+         <p class=\"muted\">Chỉ mục được cập nhật tự động sau mỗi thay đổi; chỉ những văn bản thay đổi được xử lý lại. <a href=\"/staff/corpus\">Tải lại trang</a> để xem tiến độ.</p>\
+         <form method=\"post\" action=\"/staff/corpus/reindex\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <button type=\"submit\">Lập lại chỉ mục</button></form></div>",
+        label,
+        text,
+        staff.csrf()
+    )
+}
+
+fn upload_form(staff: &Staff, markdown: &str, diagnostics: &[Diagnostic]) -> Html {
+    let mut html = html!(
+        "<div class=\"card\"><h2>Tải lên văn bản</h2>\
+         <p class=\"muted\">Dán toàn bộ nội dung tệp Markdown theo định dạng kho văn bản (khối thông tin giữa hai dòng <code>---</code>, rồi các điều). \
+         Văn bản trùng số hiệu với văn bản đã có sẽ thay thế tệp cũ. Văn bản có lỗi sẽ không được lưu.</p>"
+    );
+    if !diagnostics.is_empty() {
+        html.push(diagnostics_table(diagnostics, false));
+    }
+    html.push(html!(
+        "<form method=\"post\" action=\"/staff/corpus/upload\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <p><label for=\"markdown\">Nội dung văn bản (Markdown)</label><br><textarea id=\"markdown\" name=\"markdown\" rows=\"16\" required>{}</textarea></p>\
+         <p><button type=\"submit\">Kiểm tra và lưu</button></p></form></div>",
+        staff.csrf(),
+        markdown
+    ));
+    html
+}
+
+/// Diagnostics as a table with Vietnamese labels (the messages themselves are the parser's).
+fn diagnostics_table(diagnostics: &[Diagnostic], with_file: bool) -> Html {
+    let mut html = html!("<table data-testid=\"diagnostics\"><thead><tr>");
+    if with_file {
+        html.push(html!("<th>Tệp</th>"));
+    }
+    html.push(html!(
+        "<th>Dòng</th><th>Mức độ</th><th>Nội dung</th></tr></thead><tbody>"
+    ));
+    for diagnostic in diagnostics {
+        html.push(html!("<tr>"));
+        if with_file {
+            html.push(html!("<td>{}</td>", diagnostic.file));
+        }
+        let severity = match diagnostic.severity {
+            Severity::Error => html!("<span class=\"error\">Lỗi</span>"),
+            Severity::Warning => html!("Cảnh báo"),
+        };
+        html.push(html!(
+            "<td>Dòng {}</td><td>{}</td><td>{}</td></tr>",
+            diagnostic.line,
+            severity,
+            diagnostic.message
+        ));
+    }
+    html.push(html!("</tbody></table>"));
+    html
+}
+
+/// The documents on disk, each with the status answers currently use and a validity form.
+fn documents_table(state: &StaffState, staff: &Staff, documents: &[Document]) -> Html {
+    let served = state.ready.get().map(|a| a.library());
+    let mut html = html!(
+        "<div class=\"card\"><h2>Văn bản ({})</h2><datalist id=\"so-hieu\">",
+        documents.len()
+    );
+    for document in documents {
+        html.push(html!("<option value=\"{}\">", document.meta.so_hieu));
+    }
+    html.push(html!(
+        "</datalist><table data-testid=\"documents\"><thead><tr><th>Tệp</th><th>Văn bản</th><th>Tình trạng hiệu lực</th>\
+         <th>Đang dùng để trả lời</th><th>Đổi tình trạng</th></tr></thead><tbody>"
+    ));
+    for document in documents {
+        let meta = &document.meta;
+        let mut validity = Html::text(meta.tinh_trang.label());
+        if !meta.bi_thay_the_boi.is_empty() {
+            validity.push(html!(
+                "<br>bị thay thế bởi {}",
+                meta.bi_thay_the_boi.join(", ")
+            ));
+        }
+        let in_use = match served.as_ref().map(|library| {
+            library
+                .documents()
+                .iter()
+                .find(|d| d.so_hieu == meta.so_hieu)
+                .map(|d| {
+                    d.tinh_trang == meta.tinh_trang && d.bi_thay_the_boi == meta.bi_thay_the_boi
+                })
+        }) {
+            None => "Đang khởi động",
+            Some(None) => "Chưa lập chỉ mục",
+            Some(Some(true)) => "Đã cập nhật",
+            Some(Some(false)) => "Chờ lập chỉ mục",
+        };
+        html.push(html!(
+            "<tr><td>{}</td><td>{} số {}<br><span class=\"muted\">{} điều/mục</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            document.source_file,
+            meta.ten,
+            meta.so_hieu,
+            document.articles.len(),
+            validity,
+            in_use,
+            validity_form(staff, document)
+        ));
+    }
+    html.push(html!("</tbody></table></div>"));
+    html
+}
+
+fn validity_form(staff: &Staff, document: &Document) -> Html {
+    let options = [
+        (Validity::Expired.slug(), "Hết hiệu lực"),
+        (REPLACED, "Bị thay thế (hết hiệu lực)"),
+        (Validity::PartlyExpired.slug(), "Hết hiệu lực một phần"),
+        (Validity::InForce.slug(), "Còn hiệu lực"),
+        (Validity::NotYetInForce.slug(), "Chưa có hiệu lực"),
+    ];
+    let select: Html = options
+        .into_iter()
+        .map(|(value, label)| html!("<option value=\"{}\">{}</option>", value, label))
+        .collect();
+    let id = document_slug(&document.source_file);
+    html!(
+        "<form method=\"post\" action=\"/staff/corpus/validity\"><input type=\"hidden\" name=\"csrf\" value=\"{0}\">\
+         <input type=\"hidden\" name=\"file\" value=\"{1}\">\
+         <label for=\"tt-{2}\">Tình trạng</label> <select id=\"tt-{2}\" name=\"tinh_trang\">{3}</select><br>\
+         <label for=\"tb-{2}\">Văn bản thay thế (số hiệu)</label> <input id=\"tb-{2}\" name=\"thay_the_boi\" list=\"so-hieu\" maxlength=\"200\" placeholder=\"ví dụ 52/2014/QH13\">\
+         <button type=\"submit\">Lưu</button></form>",
+        staff.csrf(),
+        document.source_file,
+        id,
+        select
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upload
+
+#[derive(Deserialize)]
+struct UploadForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    markdown: String,
+}
+
+/// Why an uploaded document was not saved, for staff; `None` for a failure of the service.
+fn refusal(error: &EditError) -> Option<String> {
+    Some(match error {
+        EditError::Empty => "Nội dung văn bản đang trống.".into(),
+        EditError::TooLarge { max_bytes } => {
+            format!("Văn bản dài quá giới hạn {} MB.", max_bytes / (1024 * 1024))
+        }
+        EditError::Invalid { .. } => {
+            "Văn bản có lỗi nên chưa được lưu. Vui lòng sửa theo các dòng dưới đây rồi gửi lại."
+                .into()
+        }
+        EditError::NoFileName => {
+            "Không đặt được tên tệp từ loại văn bản và số hiệu; vui lòng kiểm tra hai trường này."
+                .into()
+        }
+        EditError::FileNameTaken { file, so_hieu } => {
+            format!("Tên tệp {file} đã được dùng cho văn bản số {so_hieu}.")
+        }
+        EditError::NotADocumentFile => "Tệp văn bản không hợp lệ.".into(),
+        EditError::NotFound => "Không tìm thấy tệp văn bản này trong kho.".into(),
+        EditError::NotUtf8 => "Tệp văn bản không phải UTF-8.".into(),
+        EditError::HasErrors => {
+            "Tệp văn bản đang có lỗi; hãy tải lên bản đã sửa trước khi đổi tình trạng.".into()
+        }
+        EditError::NoFrontMatter => "Tệp văn bản không có khối thông tin đầu tệp.".into(),
+        EditError::WouldBreak => {
+            "Không cập nhật được tình trạng: tệp sau khi sửa không hợp lệ.".into()
+        }
+        EditError::Io(_) => return None,
+    })
+}
+
+async fn upload(
+    State(state): State<StaffState>,
+    Admin(admin): Admin,
+    Form(form): Form<UploadForm>,
+) -> Result<Response, PageError> {
+    admin.check_csrf(&form.csrf)?;
+    let assistant = ready_assistant(&state)?;
+    // Browsers send textarea lines with CRLF; the corpus is LF and NFC.
+    let markdown = crate::text::nfc(&form.markdown.replace("\r\n", "\n"));
+    let files = state.corpus.clone();
+    let text = markdown.clone();
+    let saved = match blocking(move || files.save(&text)).await? {
+        Ok(saved) => saved,
+        Err(error) => {
+            let Some(message) = refusal(&error) else {
+                return Err(PageError::internal(error));
+            };
+            let diagnostics = match error {
+                EditError::Invalid { diagnostics } => diagnostics,
+                _ => Vec::new(),
+            };
+            let body = html!(
+                "<h1>Kho văn bản</h1><p class=\"error\" role=\"alert\">{}</p>{}<p><a href=\"/staff/corpus\">Về trang kho văn bản</a></p>",
+                message,
+                upload_form(&admin, &markdown, &diagnostics)
+            );
+            return Ok(html_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page("Văn bản chưa hợp lệ", admin.nav(), body),
+            ));
+        }
+    };
+    let document = &saved.document;
+    let detail = format!(
+        "so_hieu={}; articles={}; replaced_existing={}; warnings={}",
+        document.meta.so_hieu,
+        document.articles.len(),
+        saved.replaced_existing,
+        saved.warnings.len()
+    );
+    changed(
+        &state,
+        &admin,
+        assistant,
+        "corpus_upload",
+        &saved.file,
+        detail,
+    )
+    .await?;
+    let mut body = html!(
+        "<h1>Kho văn bản</h1><p class=\"ok\" role=\"status\">Đã lưu {} số {} ({} điều/mục) vào tệp {}{}. Chỉ mục đang được cập nhật; câu trả lời vẫn được phục vụ trong lúc này.</p>",
+        document.meta.ten,
+        document.meta.so_hieu,
+        document.articles.len(),
+        saved.file,
+        if saved.replaced_existing { ", thay cho bản cũ" } else { "" }
+    );
+    if !saved.warnings.is_empty() {
+        body.push(html!(
+            "<div class=\"card\"><h2>Cảnh báo (văn bản vẫn được lưu)</h2>{}</div>",
+            diagnostics_table(&saved.warnings, false)
+        ));
+    }
+    body.push(html!(
+        "<p><a href=\"/staff/corpus\">Về trang kho văn bản</a></p>"
+    ));
+    Ok(html_response(
+        StatusCode::OK,
+        page("Đã lưu văn bản", admin.nav(), body),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validity
+
+#[derive(Deserialize)]
+struct ValidityForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    file: String,
+    #[serde(default)]
+    tinh_trang: String,
+    /// Comma-separated số hiệu of the replacing documents.
+    #[serde(default)]
+    thay_the_boi: String,
+}
+
+/// The change the form asks for, or why it cannot be made.
+fn validity_change(form: &ValidityForm) -> Result<ValidityChange, String> {
+    let replaced_by = parse_so_hieu_list(&form.thay_the_boi)?;
+    let validity = if form.tinh_trang == REPLACED {
+        if replaced_by.is_empty() {
+            return Err("Vui lòng nhập số hiệu văn bản thay thế.".into());
+        }
+        Validity::Expired
+    } else {
+        Validity::from_slug(&form.tinh_trang)
+            .ok_or_else(|| "Tình trạng hiệu lực không hợp lệ.".to_owned())?
+    };
+    Ok(ValidityChange {
+        validity,
+        replaced_by,
+    })
+}
+
+async fn set_validity(
+    State(state): State<StaffState>,
+    Admin(admin): Admin,
+    Form(form): Form<ValidityForm>,
+) -> Result<Response, PageError> {
+    admin.check_csrf(&form.csrf)?;
+    let assistant = ready_assistant(&state)?;
+    let change = validity_change(&form)
+        .map_err(|message| PageError::new(StatusCode::BAD_REQUEST, message))?;
+    let files = state.corpus.clone();
+    let file = form.file.clone();
+    let written = blocking(move || files.change_validity(&file, &change))
+        .await?
+        .map_err(|error| match refusal(&error) {
+            Some(message) => PageError::new(StatusCode::BAD_REQUEST, message),
+            None => PageError::internal(error),
+        })?;
+    let ValidityChanged {
+        so_hieu,
+        before,
+        after,
+        replaced_by,
+    } = written;
+    let detail = format!(
+        "so_hieu={so_hieu}; tinh_trang: {} -> {}; bi_thay_the_boi=[{}]",
+        before.slug(),
+        after.slug(),
+        replaced_by.join(", ")
+    );
+    changed(
+        &state,
+        &admin,
+        assistant,
+        "corpus_validity",
+        &form.file,
+        detail,
+    )
+    .await?;
+    Ok(Redirect::to("/staff/corpus?done=validity").into_response())
+}
+
+/// "a, b" → ["a", "b"]; each a plausible số hiệu that the front-matter list syntax can hold.
+fn parse_so_hieu_list(text: &str) -> Result<Vec<String>, String> {
+    let mut items: Vec<String> = Vec::new();
+    for item in text
+        .split([',', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let item = crate::text::nfc(item);
+        let valid = item.chars().count() <= MAX_SO_HIEU_CHARS
+            && item
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '/' | '-' | '.' | '_' | ' '));
+        if !valid {
+            return Err(format!(
+                "Số hiệu \"{}\" không hợp lệ (chỉ gồm chữ, số và các dấu / - . _).",
+                item.chars().take(MAX_SO_HIEU_CHARS).collect::<String>()
+            ));
+        }
+        if !items.contains(&item) {
+            items.push(item);
+        }
+    }
+    Ok(items)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Re-index
+
+async fn reindex(
+    State(state): State<StaffState>,
+    Admin(admin): Admin,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    admin.check_csrf(&form.csrf)?;
+    let assistant = ready_assistant(&state)?;
+    state
+        .db
+        .audit(Some(admin.id()), "corpus_reindex", None, None)
+        .await?;
+    state.reindex.request(assistant);
+    Ok(Redirect::to("/staff/corpus?done=reindex").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacing_documents_are_checked() {
+        assert_eq!(
+            parse_so_hieu_list(" 52/2014/QH13, 10/2026/NĐ-CP ;52/2014/QH13").unwrap(),
+            vec!["52/2014/QH13", "10/2026/NĐ-CP"]
+        );
+        assert!(parse_so_hieu_list("a]\nb: c").is_err());
+        assert!(parse_so_hieu_list("\"x\"").is_err());
+        assert!(parse_so_hieu_list("").unwrap().is_empty());
+    }
+}
