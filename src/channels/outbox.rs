@@ -24,7 +24,7 @@ use super::zalo_oa::{CONSULTATION_WINDOW, MAX_MESSAGES_IN_WINDOW};
 use super::{ChannelKind, ChannelSender, Reply, SendError};
 use crate::db::{Db, OutboxKind, OutboxStatus, Outbound, WindowFacts};
 
-/// Rows claimed at a time.
+/// Rows claimed at a time, at most.
 const BATCH: usize = 20;
 /// The least time between two messages to one chat.
 const PER_CHAT_GAP: Duration = Duration::from_secs(1);
@@ -56,7 +56,7 @@ impl Default for OutboxConfig {
             lease: Duration::from_secs(60),
             max_attempts: 4,
             retry_base: Duration::from_millis(500),
-            poll: Duration::from_secs(2),
+            poll: Duration::from_secs(1),
             send_timeout: Duration::from_secs(10),
         }
     }
@@ -130,10 +130,13 @@ impl Worker {
         if channels.is_empty() {
             return;
         }
+        // What the pace lets through in half a lease: claimed rows are sent well within it.
+        let batch = ((self.config.per_second * self.config.lease.as_secs_f64() / 2.0) as usize)
+            .clamp(1, BATCH);
         loop {
             let rows = match self
                 .db
-                .claim_outbound(channels.clone(), BATCH, self.config.lease)
+                .claim_outbound(channels.clone(), batch, self.config.lease)
                 .await
             {
                 Ok(rows) => rows,
@@ -150,7 +153,13 @@ impl Worker {
                 }
                 continue;
             }
+            let batch_started = Instant::now();
             for row in rows {
+                // Rows whose claim may run out before they are sent are left to the next round
+                // (or another worker): a row is never sent by two workers at once.
+                if batch_started.elapsed() > self.config.lease / 2 {
+                    break;
+                }
                 let id = row.id;
                 let outcome = self.attempt(&row).await;
                 let recorded = match outcome {
