@@ -108,7 +108,10 @@ impl Platforms {
 }
 
 async fn zalo_send(State(fake): State<Arc<Platforms>>, Json(body): Json<JsonValue>) -> Response {
-    let chat = body["recipient"]["user_id"].as_str().unwrap_or("").to_owned();
+    let chat = body["recipient"]["user_id"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
     let text = body["message"]["text"].as_str().unwrap_or("").to_owned();
     fake.sent.lock().unwrap().push(Sent {
         channel: ChannelKind::ZaloOa,
@@ -128,7 +131,11 @@ async fn bot_api(
     let body: JsonValue = serde_json::from_slice(&body).unwrap_or(JsonValue::Null);
     let ok = |result: JsonValue| Json(json!({"ok": true, "result": result})).into_response();
     if bot != format!("bot{BOT_TOKEN}") {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"ok": false, "error_code": 401, "description": "Unauthorized"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"ok": false, "error_code": 401, "description": "Unauthorized"})),
+        )
+            .into_response();
     }
     match method.to_ascii_lowercase().as_str() {
         "sendmessage" => {
@@ -256,10 +263,19 @@ async fn service_with(configure: impl FnOnce(&mut Config)) -> Service {
 /// Telegram's HTML as the citizen reads it.
 fn visible(html: &str) -> String {
     let mut text = html.to_owned();
-    for tag in ["<b>", "</b>", "<i>", "</i>", "<blockquote>", "</blockquote>"] {
+    for tag in [
+        "<b>",
+        "</b>",
+        "<i>",
+        "</i>",
+        "<blockquote>",
+        "</blockquote>",
+    ] {
         text = text.replace(tag, "");
     }
-    text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 async fn wait_until<F, Fut>(what: &str, mut check: F)
@@ -305,7 +321,10 @@ impl Service {
             if let Some(status) = self.status_of(channel, external_id).await {
                 return status;
             }
-            assert!(start.elapsed() < DEADLINE, "message {external_id} never handled");
+            assert!(
+                start.elapsed() < DEADLINE,
+                "message {external_id} never handled"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -449,9 +468,14 @@ impl ZaloUser<'_> {
 }
 
 async fn staff(db: &Db) -> i64 {
-    db.create_staff("lan".into(), "Nguyễn Thị Lan".into(), "x".into(), Role::Reviewer)
-        .await
-        .unwrap()
+    db.create_staff(
+        "lan".into(),
+        "Nguyễn Thị Lan".into(),
+        "x".into(),
+        Role::Reviewer,
+    )
+    .await
+    .unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -493,7 +517,10 @@ async fn a_dispute_is_offered_a_mediator_and_staff_take_the_conversation_over() 
         next_update: std::cell::Cell::new(1000),
     };
     let answer = an
-        .says("Hàng xóm xây tường lấn sang đất nhà tôi, mâu thuẫn kéo dài thì giải quyết thế nào?", 1)
+        .says(
+            "Hàng xóm xây tường lấn sang đất nhà tôi, mâu thuẫn kéo dài thì giải quyết thế nào?",
+            1,
+        )
         .await;
     let text = text_of(&answer);
     assert!(text.contains("hòa giải viên ở cơ sở"), "{text}");
@@ -514,22 +541,46 @@ async fn a_dispute_is_offered_a_mediator_and_staff_take_the_conversation_over() 
     let asked = an.taps(&human, 1).await;
     let prompt = text_of(&asked);
     assert!(prompt.contains("xã, phường hay đặc khu nào"), "{prompt}");
-    assert_eq!(asked[0].buttons, vec![("Bỏ qua".to_owned(), "tx:bỏ qua".to_owned())]);
+    assert_eq!(
+        asked[0].buttons,
+        vec![("Bỏ qua".to_owned(), "tx:bỏ qua".to_owned())]
+    );
     let handoffs = db.handoffs(HandoffFilter::Active, 10).await.unwrap();
     assert_eq!(handoffs.len(), 1);
-    assert_eq!(handoffs[0].reason, HandoffReason::Dispute, "the question was a dispute");
     assert_eq!(
-        db.scalar_i64("SELECT count(*) FROM feedback WHERE rating = 'human'", vec![]).await.unwrap(),
+        handoffs[0].reason,
+        HandoffReason::Dispute,
+        "the question was a dispute"
+    );
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT count(*) FROM feedback WHERE rating = 'human'",
+            vec![]
+        )
+        .await
+        .unwrap(),
         1
     );
 
     let contacts = text_of(&an.says("cam thanh", 1).await);
-    let mediator = contacts.find("Tổ hòa giải tổ dân phố 3 — 0255 3 000 000").expect(&contacts);
-    let legal_aid = contacts.find("Trung tâm Trợ giúp pháp lý nhà nước").expect(&contacts);
-    let department = contacts.find("Sở Tư pháp tỉnh Quảng Ngãi").expect(&contacts);
-    assert!(mediator < legal_aid && legal_aid < department, "a dispute lists the mediator first: {contacts}");
+    let mediator = contacts
+        .find("Tổ hòa giải tổ dân phố 3 — 0255 3 000 000")
+        .expect(&contacts);
+    let legal_aid = contacts
+        .find("Trung tâm Trợ giúp pháp lý nhà nước")
+        .expect(&contacts);
+    let department = contacts
+        .find("Sở Tư pháp tỉnh Quảng Ngãi")
+        .expect(&contacts);
+    assert!(
+        mediator < legal_aid && legal_aid < department,
+        "a dispute lists the mediator first: {contacts}"
+    );
     assert!(contacts.contains("ở Phường Cẩm Thành"), "{contacts}");
-    assert!(contacts.contains("chưa có số điện thoại trong danh bạ"), "the seed has no phone: {contacts}");
+    assert!(
+        contacts.contains("chưa có số điện thoại trong danh bạ"),
+        "the seed has no phone: {contacts}"
+    );
     assert!(contacts.contains("sẽ nhắn lại tại đây"), "{contacts}");
     let handoff = db.handoff(handoffs[0].id).await.unwrap().unwrap();
     assert_eq!(handoff.commune.as_deref(), Some(ward));
@@ -546,18 +597,26 @@ async fn a_dispute_is_offered_a_mediator_and_staff_take_the_conversation_over() 
                         "date": 1718000000, "text": "Tôi cần người đến hòa giải gấp"}
         }))
         .await;
-    assert_eq!(service.handled(ChannelKind::Telegram, &external).await, "with_staff");
+    assert_eq!(
+        service.handled(ChannelKind::Telegram, &external).await,
+        "with_staff"
+    );
     let transcript = db
         .transcript(ChannelKind::Telegram, an.conversation(), 50)
         .await
         .unwrap();
-    assert!(transcript.iter().any(|l| l.text == "Tôi cần người đến hòa giải gấp"));
+    assert!(transcript
+        .iter()
+        .any(|l| l.text == "Tôi cần người đến hòa giải gấp"));
 
     // Staff's reply goes through the outbox, to the citizen's chat.
     let reply = service
         .platform
         .staff_reply_text("Chiều nay tổ hòa giải sẽ liên hệ với bạn.");
-    db.queue_staff_reply(handoff.id, lan, reply).await.unwrap().unwrap();
+    db.queue_staff_reply(handoff.id, lan, reply)
+        .await
+        .unwrap()
+        .unwrap();
     service.platform.wake_outbox();
     let delivered = an.replies_after(before, 1).await;
     assert_eq!(
@@ -565,17 +624,32 @@ async fn a_dispute_is_offered_a_mediator_and_staff_take_the_conversation_over() 
         "Cán bộ Sở Tư pháp: Chiều nay tổ hòa giải sẽ liên hệ với bạn."
     );
     wait_until("the reply recorded as sent", || async {
-        db.scalar_i64("SELECT count(*) FROM outbox WHERE kind = 'staff_reply' AND status = 'sent'", vec![])
-            .await
-            .unwrap()
+        db.scalar_i64(
+            "SELECT count(*) FROM outbox WHERE kind = 'staff_reply' AND status = 'sent'",
+            vec![],
+        )
+        .await
+        .unwrap()
             == 1
     })
     .await;
-    assert!(db.handoff(handoff.id).await.unwrap().unwrap().first_response_at.is_some());
+    assert!(db
+        .handoff(handoff.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .first_response_at
+        .is_some());
 
     // Handed back: the assistant answers again.
-    assert!(db.close_handoff(handoff.id, lan, HandoffStatus::Returned).await.unwrap());
-    let again = text_of(&an.says("Hòa giải viên phải đáp ứng tiêu chuẩn gì?", 1).await);
+    assert!(db
+        .close_handoff(handoff.id, lan, HandoffStatus::Returned)
+        .await
+        .unwrap());
+    let again = text_of(
+        &an.says("Hòa giải viên phải đáp ứng tiêu chuẩn gì?", 1)
+            .await,
+    );
     assert!(again.contains("Điều 7"), "{again}");
 }
 
@@ -587,7 +661,11 @@ fn survey() -> NewSurvey {
             NewQuestion {
                 kind: QuestionKind::SingleChoice,
                 prompt: "Bạn muốn tìm hiểu lĩnh vực nào nhất?".into(),
-                options: vec!["Đất đai".into(), "Doanh nghiệp".into(), "Hôn nhân và gia đình".into()],
+                options: vec![
+                    "Đất đai".into(),
+                    "Doanh nghiệp".into(),
+                    "Hôn nhân và gia đình".into(),
+                ],
             },
             NewQuestion {
                 kind: QuestionKind::Scale,
@@ -612,7 +690,9 @@ async fn sme_requests_surveys_and_news_on_zalo_within_its_window() {
     let db = &service.db;
     let lan = staff(db).await;
     let survey_id = db.create_survey(survey(), lan).await.unwrap();
-    db.set_survey_status(survey_id, SurveyStatus::Open, lan).await.unwrap();
+    db.set_survey_status(survey_id, SurveyStatus::Open, lan)
+        .await
+        .unwrap();
     let binh = ZaloUser {
         service: &service,
         id: "2468458835296117922".into(),
@@ -621,7 +701,10 @@ async fn sme_requests_surveys_and_news_on_zalo_within_its_window() {
 
     // The SME offer after a business question, with its legal basis.
     let answer = binh
-        .says("Doanh nghiệp nhỏ và vừa được hỗ trợ tư vấn pháp lý như thế nào?", 1)
+        .says(
+            "Doanh nghiệp nhỏ và vừa được hỗ trợ tư vấn pháp lý như thế nào?",
+            1,
+        )
         .await;
     let text = text_of(&answer);
     assert!(text.contains("Gửi \"hỗ trợ doanh nghiệp\""), "{text}");
@@ -629,14 +712,20 @@ async fn sme_requests_surveys_and_news_on_zalo_within_its_window() {
         text.contains("Điều 14 Luật Hỗ trợ doanh nghiệp nhỏ và vừa số 04/2017/QH14, còn hiệu lực"),
         "{text}"
     );
-    assert!(text.contains("Điều 13 Nghị định"), "NĐ 80/2021 is cited too: {text}");
+    assert!(
+        text.contains("Điều 13 Nghị định"),
+        "NĐ 80/2021 is cited too: {text}"
+    );
 
     // The request, step by step; a bad tax code is asked again.
     assert!(text_of(&binh.says("hỗ trợ doanh nghiệp", 1).await).contains("Bước 1/4"));
     assert!(text_of(&binh.says("Công ty TNHH Nông sản Ví Dụ", 1).await).contains("Bước 2/4"));
     assert!(text_of(&binh.says("12345", 1).await).contains("Mã số thuế gồm 10 chữ số"));
     let step3 = text_of(&binh.says("4300123456", 1).await);
-    assert!(step3.contains("như trên"), "the previous question is offered: {step3}");
+    assert!(
+        step3.contains("như trên"),
+        "the previous question is offered: {step3}"
+    );
     assert!(text_of(&binh.says("như trên", 1).await).contains("Bước 4/4"));
     let confirm = text_of(&binh.says("ketoan@vidu.vn", 1).await);
     assert!(confirm.contains("• Mã số thuế: 4300123456"), "{confirm}");
@@ -652,23 +741,41 @@ async fn sme_requests_surveys_and_news_on_zalo_within_its_window() {
 
     // Thanks: the survey offer, answered to the end; a second thanks offers nothing.
     let offer = text_of(&binh.says("Cảm ơn ạ", 1).await);
-    assert!(offer.contains("\"Nhu cầu tìm hiểu pháp luật\" (3 câu hỏi"), "{offer}");
+    assert!(
+        offer.contains("\"Nhu cầu tìm hiểu pháp luật\" (3 câu hỏi"),
+        "{offer}"
+    );
     let first = text_of(&binh.says("có", 1).await);
-    assert!(first.starts_with("Khảo sát ẩn danh của Sở Tư pháp.\n\nCâu 1/3"), "{first}");
-    assert!(text_of(&binh.says("7", 1).await).contains("1 đến 3"), "out of range");
+    assert!(
+        first.starts_with("Khảo sát ẩn danh của Sở Tư pháp.\n\nCâu 1/3"),
+        "{first}"
+    );
+    assert!(
+        text_of(&binh.says("7", 1).await).contains("1 đến 3"),
+        "out of range"
+    );
     assert!(text_of(&binh.says("Doanh nghiệp", 1).await).contains("Câu 2/3"));
     assert!(text_of(&binh.says("5", 1).await).contains("Câu 3/3"));
-    assert!(text_of(&binh.says("Các quy định về hợp đồng lao động", 1).await).contains("hoàn thành khảo sát"));
+    assert!(
+        text_of(&binh.says("Các quy định về hợp đồng lao động", 1).await)
+            .contains("hoàn thành khảo sát")
+    );
     let thanks = text_of(&binh.says("cảm ơn", 1).await);
     assert!(!thanks.contains("khảo sát"), "offered once: {thanks}");
     let results = db.survey_results(survey_id).await.unwrap().unwrap();
     assert_eq!(results.questions[0].counts, vec![0, 1, 0]);
     assert_eq!(results.questions[1].counts, vec![0, 0, 0, 0, 1]);
-    assert_eq!(results.questions[2].texts, vec!["Các quy định về hợp đồng lao động"]);
+    assert_eq!(
+        results.questions[2].texts,
+        vec!["Các quy định về hợp đồng lao động"]
+    );
 
     // News: Bình subscribes; Cúc subscribed days ago and is outside Zalo's 48-hour window.
     let subscribed = text_of(&binh.says("đăng ký nhận tin", 1).await);
-    assert!(subscribed.contains("48 giờ"), "Zalo's rule is said: {subscribed}");
+    assert!(
+        subscribed.contains("48 giờ"),
+        "Zalo's rule is said: {subscribed}"
+    );
     let cuc = ZaloUser {
         service: &service,
         id: "555".into(),
@@ -684,7 +791,10 @@ async fn sme_requests_surveys_and_news_on_zalo_within_its_window() {
     )
     .await
     .unwrap();
-    let before = (service.fake.to(&binh.id).len(), service.fake.to(&cuc.id).len());
+    let before = (
+        service.fake.to(&binh.id).len(),
+        service.fake.to(&cuc.id).len(),
+    );
     let news = db
         .create_news(
             "Nghị định 168/2024/NĐ-CP".into(),
@@ -693,20 +803,48 @@ async fn sme_requests_surveys_and_news_on_zalo_within_its_window() {
         )
         .await
         .unwrap();
-    let text = service.platform.notice_text("Nghị định 168/2024/NĐ-CP", "Có hiệu lực từ 01/01/2025.");
+    let text = service
+        .platform
+        .notice_text("Nghị định 168/2024/NĐ-CP", "Có hiệu lực từ 01/01/2025.");
     assert_eq!(db.publish_news(news, text, lan).await.unwrap(), Some(2));
     service.platform.wake_outbox();
-    wait_until("the notice to Bình", || async { service.fake.to(&binh.id).len() > before.0 }).await;
-    assert!(service.fake.to(&binh.id).iter().all(|s| s.channel == ChannelKind::ZaloOa));
-    assert!(service.fake.to(&binh.id).last().unwrap().text.contains("📰 Nghị định 168/2024/NĐ-CP"));
-    wait_until("Cúc's notice held for the window", || async {
-        db.outbox_counts(hoiluat::db::OutboxKind::News, news).await.unwrap().get("waiting_window") == Some(&1)
+    wait_until("the notice to Bình", || async {
+        service.fake.to(&binh.id).len() > before.0
     })
     .await;
-    assert_eq!(service.fake.to(&cuc.id).len(), before.1, "nothing sent outside the window");
+    assert!(service
+        .fake
+        .to(&binh.id)
+        .iter()
+        .all(|s| s.channel == ChannelKind::ZaloOa));
+    assert!(service
+        .fake
+        .to(&binh.id)
+        .last()
+        .unwrap()
+        .text
+        .contains("📰 Nghị định 168/2024/NĐ-CP"));
+    wait_until("Cúc's notice held for the window", || async {
+        db.outbox_counts(hoiluat::db::OutboxKind::News, news)
+            .await
+            .unwrap()
+            .get("waiting_window")
+            == Some(&1)
+    })
+    .await;
+    assert_eq!(
+        service.fake.to(&cuc.id).len(),
+        before.1,
+        "nothing sent outside the window"
+    );
     // Cúc writes: the window is open again, the notice follows the answer.
     let after = cuc.says("xin chào", 2).await;
-    assert!(after.iter().any(|s| s.text.contains("📰 Nghị định 168/2024/NĐ-CP")), "{after:?}");
+    assert!(
+        after
+            .iter()
+            .any(|s| s.text.contains("📰 Nghị định 168/2024/NĐ-CP")),
+        "{after:?}"
+    );
     assert!(text_of(&binh.says("hủy nhận tin", 1).await).contains("ngừng nhận tin"));
     assert_eq!(
         db.subscriber_counts().await.unwrap(),
@@ -728,12 +866,24 @@ async fn the_outbox_is_paced_and_resumes_after_the_sending_process_died() {
     let lan = staff(&db).await;
     let chats: Vec<String> = (0..12).map(|i| (700_000 + i).to_string()).collect();
     for chat in &chats {
-        db.subscribe_news(ChannelKind::Telegram, chat.clone(), conversation_id(ChannelKind::Telegram, chat))
-            .await
-            .unwrap();
+        db.subscribe_news(
+            ChannelKind::Telegram,
+            chat.clone(),
+            conversation_id(ChannelKind::Telegram, chat),
+        )
+        .await
+        .unwrap();
     }
-    let news = db.create_news("Tin".into(), "Nội dung".into(), lan).await.unwrap();
-    assert_eq!(db.publish_news(news, "📰 Tin thử".into(), lan).await.unwrap(), Some(12));
+    let news = db
+        .create_news("Tin".into(), "Nội dung".into(), lan)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.publish_news(news, "📰 Tin thử".into(), lan)
+            .await
+            .unwrap(),
+        Some(12)
+    );
     *fake.too_many.lock().unwrap() = 1;
 
     // The first process: sends for a while, then dies (its runtime dropped mid-send).
@@ -771,11 +921,17 @@ async fn the_outbox_is_paced_and_resumes_after_the_sending_process_died() {
         .unwrap();
     wait_until("every subscriber's notice", || async {
         let sent = fake.sent();
-        chats.iter().all(|chat| sent.iter().any(|s| &s.chat == chat))
+        chats
+            .iter()
+            .all(|chat| sent.iter().any(|s| &s.chat == chat))
     })
     .await;
     wait_until("every row recorded", || async {
-        db.outbox_counts(hoiluat::db::OutboxKind::News, news).await.unwrap().get("sent") == Some(&12)
+        db.outbox_counts(hoiluat::db::OutboxKind::News, news)
+            .await
+            .unwrap()
+            .get("sent")
+            == Some(&12)
     })
     .await;
     let sent = fake.sent();
@@ -784,19 +940,33 @@ async fn the_outbox_is_paced_and_resumes_after_the_sending_process_died() {
         *per_chat.entry(message.chat.as_str()).or_default() += 1;
     }
     let duplicates: usize = per_chat.values().map(|n| n - 1).sum();
-    assert!(duplicates <= 1, "at most the message in flight when the process died: {per_chat:?}");
+    assert!(
+        duplicates <= 1,
+        "at most the message in flight when the process died: {per_chat:?}"
+    );
     // The pace: 5 per second, so consecutive sends of one process are at least ~200 ms apart.
-    let gaps: Vec<Duration> = sent.windows(2).map(|w| w[1].at.duration_since(w[0].at)).collect();
-    let quick = gaps.iter().filter(|gap| **gap < Duration::from_millis(150)).count();
+    let gaps: Vec<Duration> = sent
+        .windows(2)
+        .map(|w| w[1].at.duration_since(w[0].at))
+        .collect();
+    let quick = gaps
+        .iter()
+        .filter(|gap| **gap < Duration::from_millis(150))
+        .count();
     assert!(quick <= 1, "sends closer than the pace allows: {gaps:?}");
     // The 429 paused the platform for its retry_after.
     let refused = fake.refused.lock().unwrap().clone();
     assert_eq!(refused.len(), 1);
-    let next = sent.iter().find(|s| s.at > refused[0]).expect("sends after the 429");
+    let next = sent
+        .iter()
+        .find(|s| s.at > refused[0])
+        .expect("sends after the 429");
     assert!(
         next.at.duration_since(refused[0]) >= Duration::from_millis(950),
         "the platform waited its retry_after"
     );
     // Nothing is claimed or queued any more; the buttons of a notice let the citizen leave.
-    assert!(sent.iter().all(|s| s.buttons == vec![("Hủy nhận tin".to_owned(), "tx:hủy nhận tin".to_owned())]));
+    assert!(sent
+        .iter()
+        .all(|s| s.buttons == vec![("Hủy nhận tin".to_owned(), "tx:hủy nhận tin".to_owned())]));
 }

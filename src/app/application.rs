@@ -13,9 +13,9 @@ use crate::config::Config;
 use crate::corpus::edit::CorpusFiles;
 use crate::db::Db;
 use crate::http::{self, AppState};
-use crate::ready::Ready;
 use crate::platform::wording::PlatformWording;
 use crate::platform::Platform;
+use crate::ready::Ready;
 use crate::staff::{self, PlatformState, StaffState};
 
 /// The service, built and not yet serving.
@@ -72,12 +72,13 @@ impl Application {
                 corpus: Arc::new(CorpusFiles::new(config.paths.corpus_dir.clone())),
                 reindex: ReindexJob::new(config.clone()),
             };
-            router = router
-                .merge(staff::routes(staff_state.clone()))
-                .merge(staff::platform_routes(PlatformState {
-                    staff: staff_state,
-                    platform,
-                }));
+            router =
+                router
+                    .merge(staff::routes(staff_state.clone()))
+                    .merge(staff::platform_routes(PlatformState {
+                        staff: staff_state,
+                        platform,
+                    }));
         }
         if config.channels.web.enabled {
             // Embedding sites also read /v1/articles for the widget's citations: CORS covers all.

@@ -25,9 +25,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
+use super::hook::ConversationHook;
 use super::notices;
 use super::ratelimit::Decision;
-use super::hook::ConversationHook;
 use super::{ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError};
 use crate::answer::review::AnswerStatus;
 use crate::answer::{Answer, AskError, Assistant};
@@ -526,7 +526,9 @@ impl Dispatcher {
             InboundKind::Text(text) => match self.before_assistant(message, &text).await {
                 Some(reply) => (reply, None),
                 None => {
-                    let (reply, failure) = self.ask(text.clone(), message.conversation_id.clone()).await;
+                    let (reply, failure) = self
+                        .ask(text.clone(), message.conversation_id.clone())
+                        .await;
                     match hook {
                         Some(hook) => (hook.after(message, &text, reply).await, failure),
                         None => (reply, failure),

@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 
 use super::zalo_oa::{CONSULTATION_WINDOW, MAX_MESSAGES_IN_WINDOW};
 use super::{ChannelKind, ChannelSender, Reply, SendError};
-use crate::db::{Db, OutboxKind, OutboxStatus, Outbound, WindowFacts};
+use crate::db::{Db, Outbound, OutboxKind, OutboxStatus, WindowFacts};
 
 /// Rows claimed at a time, at most.
 const BATCH: usize = 20;
@@ -164,7 +164,11 @@ impl Worker {
                 let outcome = self.attempt(&row).await;
                 let recorded = match outcome {
                     Outcome::Done(status, error) => {
-                        tracing::debug!(outbox = id, status = status.as_str(), "outbound message done");
+                        tracing::debug!(
+                            outbox = id,
+                            status = status.as_str(),
+                            "outbound message done"
+                        );
                         self.db.finish_outbound(id, status, error).await
                     }
                     Outcome::Later {
@@ -233,7 +237,8 @@ impl Worker {
             }
         }
         let interval = Duration::from_secs_f64(1.0 / self.config.per_second.max(0.01));
-        self.next_send.insert(row.channel, Instant::now() + interval);
+        self.next_send
+            .insert(row.channel, Instant::now() + interval);
         self.last_to_chat.insert(chat, Instant::now());
 
         let reply = (self.render)(row);
@@ -241,7 +246,9 @@ impl Worker {
         match result {
             Ok(()) => Outcome::Done(OutboxStatus::Sent, None),
             Err(SendError::OutsideWindow { reason }) => window_closed(row.kind, &reason),
-            Err(SendError::Permanent { reason }) => Outcome::Done(OutboxStatus::Failed, Some(reason)),
+            Err(SendError::Permanent { reason }) => {
+                Outcome::Done(OutboxStatus::Failed, Some(reason))
+            }
             Err(SendError::Retryable {
                 reason,
                 retry_after,

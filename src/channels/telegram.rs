@@ -34,9 +34,7 @@ use teloxide::{ApiError, Bot, RequestError};
 use super::dispatch::Dispatcher;
 use super::notices;
 use super::split::{split_message, Measure};
-use super::{
-    ChannelKind, ChannelSender, Choice, Inbound, InboundKind, OutPart, Reply, SendError,
-};
+use super::{ChannelKind, ChannelSender, Choice, Inbound, InboundKind, OutPart, Reply, SendError};
 use crate::answer::Answer;
 use crate::config::TelegramConfig;
 use crate::db::{DbError, FeedbackOutcome, Rating};
@@ -221,10 +219,10 @@ const HUMAN_TEXT: &str = "gặp cán bộ";
 /// no-op, and the chat is the one the button was shown in.
 fn tapped(query: &CallbackQuery, text: &str) -> Inbound {
     let user_id = query.from.id.0.to_string();
-    let chat_id = query
-        .message
-        .as_ref()
-        .map_or_else(|| user_id.clone(), |message| message.chat().id.0.to_string());
+    let chat_id = query.message.as_ref().map_or_else(
+        || user_id.clone(),
+        |message| message.chat().id.0.to_string(),
+    );
     Inbound {
         channel: ChannelKind::Telegram,
         external_id: format!("cb:{}", query.id),

@@ -202,7 +202,13 @@ impl Db {
         self.transaction(move |c| {
             let deleted = c.execute("DELETE FROM directory_entries WHERE id = ?1", params![id])?;
             if deleted == 1 {
-                audit_in(c, staff_id, "directory_delete", format!("directory:{id}"), None)?;
+                audit_in(
+                    c,
+                    staff_id,
+                    "directory_delete",
+                    format!("directory:{id}"),
+                    None,
+                )?;
             }
             Ok(deleted == 1)
         })

@@ -65,7 +65,8 @@ pub struct TranscriptLine {
     pub text: String,
 }
 
-const COLUMNS: &str = "h.id, h.channel, h.conversation_id, h.chat_id, h.reason, h.commune, h.status, h.requested_at,
+const COLUMNS: &str =
+    "h.id, h.channel, h.conversation_id, h.chat_id, h.reason, h.commune, h.status, h.requested_at,
     s.display_name, h.taken_at, h.first_response_at, h.closed_at";
 
 fn handoff_row(row: &Row) -> Result<Handoff, DbError> {

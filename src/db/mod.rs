@@ -61,9 +61,8 @@ pub use web_history::{WebAnswer, WebExchange};
 
 // The plan's platform around the chatbot (migration 4).
 pub use directory::{DirectoryEntry, NewDirectoryEntry};
-pub use flows::FlowState;
 pub(crate) use flows::stored_ago;
-pub(crate) use reports::hours_between;
+pub use flows::FlowState;
 pub use handoffs::{
     Handoff, HandoffFilter, NewHandoff, Speaker, TranscriptLine, MAX_STAFF_REPLY_CHARS,
 };
@@ -75,6 +74,7 @@ pub use platform_kinds::{
     DirectoryRole, FlowKind, HandoffReason, HandoffStatus, NewsStatus, OutboxKind, OutboxStatus,
     QuestionKind, ResponseStatus, SmeStatus, SurveyStatus,
 };
+pub(crate) use reports::hours_between;
 pub use sme::{NewSmeRequest, SmeRequest};
 pub use surveys::{
     IdleConversation, NewQuestion, NewSurvey, QuestionResults, Survey, SurveyAnswerRow,

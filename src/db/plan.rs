@@ -41,8 +41,7 @@ fn count(c: &mut Conn<'_>, sql: &str, from: &str, to: &str) -> Result<i64, DbErr
 }
 
 fn response_hours(c: &mut Conn<'_>, sql: &str, from: &str, to: &str) -> Result<Vec<f64>, DbError> {
-    Ok(c
-        .query(sql, params![from, to])?
+    Ok(c.query(sql, params![from, to])?
         .iter()
         .map(|r| Ok(hours_between(&r.get::<String>(0)?, &r.get::<String>(1)?)))
         .collect::<Result<Vec<_>, DbError>>()?

@@ -33,7 +33,8 @@ pub struct SmeRequest {
     pub closed_at: Option<String>,
 }
 
-const COLUMNS: &str = "r.id, r.channel, r.conversation_id, r.chat_id, r.company, r.tax_code, r.question, r.contact,
+const COLUMNS: &str =
+    "r.id, r.channel, r.conversation_id, r.chat_id, r.company, r.tax_code, r.question, r.contact,
     r.status, s.display_name, r.note, r.created_at, r.first_response_at, r.closed_at";
 
 fn request_row(row: &Row) -> Result<SmeRequest, DbError> {

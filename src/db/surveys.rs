@@ -176,7 +176,13 @@ impl Db {
                 params![id, status, now_text()],
             )?;
             if changed == 1 {
-                audit_in(c, staff_id, &format!("survey_{status}"), format!("survey:{id}"), None)?;
+                audit_in(
+                    c,
+                    staff_id,
+                    &format!("survey_{status}"),
+                    format!("survey:{id}"),
+                    None,
+                )?;
             }
             Ok(changed == 1)
         })

@@ -57,7 +57,10 @@ impl ConversationHook for Platform {
     fn greeting(&self, _channel: ChannelKind) -> Option<Reply> {
         Some(Reply::Prompt {
             text: notices::GREETING.to_owned(),
-            choices: vec![Choice::new(&self.wording.buttons.subscribe, "đăng ký nhận tin")],
+            choices: vec![Choice::new(
+                &self.wording.buttons.subscribe,
+                "đăng ký nhận tin",
+            )],
         })
     }
 }
@@ -131,7 +134,12 @@ impl Platform {
         Ok(None)
     }
 
-    async fn set_flow(&self, message: &StoredMessage, kind: FlowKind, data: String) -> Result<(), DbError> {
+    async fn set_flow(
+        &self,
+        message: &StoredMessage,
+        kind: FlowKind,
+        data: String,
+    ) -> Result<(), DbError> {
         self.db
             .set_flow(
                 message.channel,
@@ -201,7 +209,10 @@ impl Platform {
         }
         Ok(Reply::Prompt {
             text,
-            choices: vec![Choice::new(&self.wording.buttons.unsubscribe, "hủy nhận tin")],
+            choices: vec![Choice::new(
+                &self.wording.buttons.unsubscribe,
+                "hủy nhận tin",
+            )],
         })
     }
 
@@ -217,7 +228,10 @@ impl Platform {
         }
         Ok(Reply::Prompt {
             text: words.news_unsubscribed.clone(),
-            choices: vec![Choice::new(&self.wording.buttons.subscribe, "đăng ký nhận tin")],
+            choices: vec![Choice::new(
+                &self.wording.buttons.subscribe,
+                "đăng ký nhận tin",
+            )],
         })
     }
 
@@ -314,12 +328,23 @@ impl Platform {
             CommuneMatch::One { name, key } => {
                 self.clear_flow(message).await?;
                 self.db
-                    .set_commune(message.channel, message.conversation_id.clone(), name.clone(), key.clone())
+                    .set_commune(
+                        message.channel,
+                        message.conversation_id.clone(),
+                        name.clone(),
+                        key.clone(),
+                    )
                     .await?;
                 self.db
-                    .set_handoff_commune(message.channel, message.conversation_id.clone(), name.clone())
+                    .set_handoff_commune(
+                        message.channel,
+                        message.conversation_id.clone(),
+                        name.clone(),
+                    )
                     .await?;
-                self.contacts(message, reason, Some((name, key))).await.map(Some)
+                self.contacts(message, reason, Some((name, key)))
+                    .await
+                    .map(Some)
             }
             CommuneMatch::Several(candidates) => {
                 let list: Vec<String> = candidates
@@ -373,7 +398,10 @@ impl Platform {
         commune: Option<(String, String)>,
     ) -> Result<Reply, DbError> {
         let words = &self.wording.wording;
-        let key = commune.as_ref().map(|(_, key)| key.clone()).unwrap_or_default();
+        let key = commune
+            .as_ref()
+            .map(|(_, key)| key.clone())
+            .unwrap_or_default();
         let mut entries = self.db.directory_for(key.clone()).await?;
         let order: [DirectoryRole; 4] = match reason {
             HandoffReason::Dispute => [
@@ -488,9 +516,13 @@ impl Platform {
             survey: survey.id,
             index: 0,
         };
-        self.set_flow(message, FlowKind::SurveyOffer, step.data()).await?;
+        self.set_flow(message, FlowKind::SurveyOffer, step.data())
+            .await?;
         Ok(Reply::Prompt {
-            text: format!("{thanks}\n\n{}", super::surveys::offer_text(&self.wording, &survey)),
+            text: format!(
+                "{thanks}\n\n{}",
+                super::surveys::offer_text(&self.wording, &survey)
+            ),
             choices: self.yes_no(),
         })
     }
@@ -544,7 +576,8 @@ impl Platform {
             survey: survey_id,
             index: 0,
         };
-        self.set_flow(message, FlowKind::Survey, step.data()).await?;
+        self.set_flow(message, FlowKind::Survey, step.data())
+            .await?;
         Ok(prompt)
     }
 
@@ -561,14 +594,19 @@ impl Platform {
             return Ok(None);
         };
         if is_command(text, &commands.yes) {
-            return self.begin_survey(message, step.response, step.survey).await.map(Some);
+            return self
+                .begin_survey(message, step.response, step.survey)
+                .await
+                .map(Some);
         }
         if is_command(text, &commands.no) {
             self.clear_flow(message).await?;
             self.db
                 .set_response_status(step.response, ResponseStatus::Declined)
                 .await?;
-            return Ok(Some(Reply::Notice(self.wording.wording.survey_declined.clone())));
+            return Ok(Some(Reply::Notice(
+                self.wording.wording.survey_declined.clone(),
+            )));
         }
         // Something else (a new question): the offer lapses, unanswered.
         self.clear_flow(message).await?;
@@ -601,7 +639,9 @@ impl Platform {
                 // Say why, and ask the same question again (its buttons too).
                 let again = question_prompt(&self.wording, &survey, step.index);
                 let (text, choices) = match again {
-                    Some(Reply::Prompt { text, choices }) => (format!("{}\n\n{text}", unreadable.0), choices),
+                    Some(Reply::Prompt { text, choices }) => {
+                        (format!("{}\n\n{text}", unreadable.0), choices)
+                    }
                     _ => (unreadable.0, Vec::new()),
                 };
                 return Ok(Some(Reply::Prompt { text, choices }));
@@ -624,7 +664,8 @@ impl Platform {
         };
         match question_prompt(&self.wording, &survey, next.index) {
             Some(prompt) => {
-                self.set_flow(message, FlowKind::Survey, next.data()).await?;
+                self.set_flow(message, FlowKind::Survey, next.data())
+                    .await?;
                 Ok(Some(prompt))
             }
             None => {
@@ -632,7 +673,9 @@ impl Platform {
                 self.db
                     .set_response_status(step.response, ResponseStatus::Completed)
                     .await?;
-                Ok(Some(Reply::Notice(self.wording.wording.survey_done.clone())))
+                Ok(Some(Reply::Notice(
+                    self.wording.wording.survey_done.clone(),
+                )))
             }
         }
     }
@@ -710,7 +753,9 @@ impl Platform {
             }
             Step::Question => {
                 let question = match &draft.previous {
-                    Some(previous) if is_command(answer, &commands.same_question) => previous.clone(),
+                    Some(previous) if is_command(answer, &commands.same_question) => {
+                        previous.clone()
+                    }
                     _ if unreadable || answer.chars().count() > sme::MAX_QUESTION_CHARS => {
                         return Ok(prompt(too_long(sme::MAX_QUESTION_CHARS), cancel));
                     }
@@ -747,7 +792,11 @@ impl Platform {
                     })
                     .await?;
                 self.clear_flow(message).await?;
-                tracing::info!(request = id, channel = message.channel.as_str(), "SME support request received");
+                tracing::info!(
+                    request = id,
+                    channel = message.channel.as_str(),
+                    "SME support request received"
+                );
                 Ok(Reply::Notice(fill(
                     &words.sme_sent,
                     &[("id", &id.to_string()), ("contact", &draft.contact)],

@@ -62,7 +62,10 @@ fn base_name(key: &str) -> &str {
 /// How the commune a citizen typed was found among `communes` ((name, key) pairs).
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommuneMatch {
-    One { name: String, key: String },
+    One {
+        name: String,
+        key: String,
+    },
     /// Several fit: the citizen chooses (at most six).
     Several(Vec<(String, String)>),
     None,
@@ -91,7 +94,8 @@ pub fn find_commune(typed: &str, communes: &[(String, String)]) -> CommuneMatch 
             .iter()
             .filter(|(_, key)| {
                 let base = base_name(key);
-                base.contains(typed_base) || (base.chars().count() >= 3 && typed_base.contains(base))
+                base.contains(typed_base)
+                    || (base.chars().count() >= 3 && typed_base.contains(base))
             })
             .collect()
     } else {
@@ -160,7 +164,11 @@ pub fn parse_csv(text: &str) -> Result<Vec<NewDirectoryEntry>, ImportErrors> {
             .iter()
             .map(|h| strip_diacritics(&fold_case(h)).replace(' ', "_"))
             .collect(),
-        Err(error) => return Err(ImportErrors(vec![format!("Không đọc được dòng tiêu đề: {error}")])),
+        Err(error) => {
+            return Err(ImportErrors(vec![format!(
+                "Không đọc được dòng tiêu đề: {error}"
+            )]))
+        }
     };
     let position = |name: &str| header.iter().position(|h| h == name);
     for required in ["xa_phuong", "vai_tro", "ho_ten"] {
@@ -284,10 +292,16 @@ mod tests {
     use super::*;
 
     fn communes() -> Vec<(String, String)> {
-        ["Phường Cẩm Thành", "Xã Bình Sơn", "Xã Sơn Hà", "Xã Sơn Hải", "Đặc khu Lý Sơn"]
-            .iter()
-            .map(|name| (name.to_string(), commune_key(name)))
-            .collect()
+        [
+            "Phường Cẩm Thành",
+            "Xã Bình Sơn",
+            "Xã Sơn Hà",
+            "Xã Sơn Hải",
+            "Đặc khu Lý Sơn",
+        ]
+        .iter()
+        .map(|name| (name.to_string(), commune_key(name)))
+        .collect()
     }
 
     #[test]
@@ -313,7 +327,9 @@ mod tests {
         assert_eq!(find_commune("Hà Nội", &communes()), CommuneMatch::None);
         assert_eq!(find_commune("", &communes()), CommuneMatch::None);
         assert_eq!(commune_key("Cấp tỉnh"), "");
-        assert!(looks_like_a_question("Thủ tục ly hôn đơn phương mất bao lâu vậy ạ"));
+        assert!(looks_like_a_question(
+            "Thủ tục ly hôn đơn phương mất bao lâu vậy ạ"
+        ));
         assert!(!looks_like_a_question("Xã Bình Sơn"));
     }
 
@@ -350,9 +366,15 @@ mod tests {
                    Xã Bình Sơn,hoa_giai_vien,Tổ hòa giải thôn 2,0912 345 678\n";
         let ImportErrors(errors) = parse_csv(csv).unwrap_err();
         assert_eq!(errors.len(), 2, "{errors:?}");
-        assert!(errors[0].starts_with("Dòng 2:") && errors[0].contains("vai trò"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("Dòng 2:") && errors[0].contains("vai trò"),
+            "{errors:?}"
+        );
         assert!(errors[0].contains("số điện thoại"), "{errors:?}");
-        assert!(errors[1].starts_with("Dòng 3:") && errors[1].contains("họ tên"), "{errors:?}");
+        assert!(
+            errors[1].starts_with("Dòng 3:") && errors[1].contains("họ tên"),
+            "{errors:?}"
+        );
         let ImportErrors(errors) = parse_csv("ten,so\nA,1\n").unwrap_err();
         assert!(errors.iter().any(|e| e.contains("xa_phuong")), "{errors:?}");
     }

@@ -212,13 +212,26 @@ pub async fn build(
 
     let mut topics = Vec::new();
     for (cluster, centroid) in centroids.iter().enumerate() {
-        let members: Vec<usize> = (0..groups.len()).filter(|i| assignment[*i] == cluster).collect();
+        let members: Vec<usize> = (0..groups.len())
+            .filter(|i| assignment[*i] == cluster)
+            .collect();
         if members.is_empty() {
             continue;
         }
-        topics.push(topic(&groups, &vectors, &members, centroid, &weeks, &satisfaction));
+        topics.push(topic(
+            &groups,
+            &vectors,
+            &members,
+            centroid,
+            &weeks,
+            &satisfaction,
+        ));
     }
-    topics.sort_by(|a, b| b.questions.cmp(&a.questions).then_with(|| a.label.cmp(&b.label)));
+    topics.sort_by(|a, b| {
+        b.questions
+            .cmp(&a.questions)
+            .then_with(|| a.label.cmp(&b.label))
+    });
 
     Ok(ListeningReport {
         from: from.to_string(),
@@ -258,7 +271,8 @@ async fn vectors_of(
             .map(|(hash, _)| hash.clone())
             .zip(embedded)
             .collect();
-        db.store_question_vectors(model.clone(), fresh.clone()).await?;
+        db.store_question_vectors(model.clone(), fresh.clone())
+            .await?;
         cached.extend(fresh);
     }
     Ok(hashes
@@ -332,7 +346,11 @@ pub fn kmeans(points: &[Vec<f32>], weights: &[f64], k: usize) -> (Vec<usize>, Ve
             let best = centroids
                 .iter()
                 .enumerate()
-                .max_by(|a, b| cosine(point, a.1).total_cmp(&cosine(point, b.1)).then_with(|| b.0.cmp(&a.0)))
+                .max_by(|a, b| {
+                    cosine(point, a.1)
+                        .total_cmp(&cosine(point, b.1))
+                        .then_with(|| b.0.cmp(&a.0))
+                })
                 .map_or(0, |(c, _)| c);
             if assignment[i] != best {
                 assignment[i] = best;
@@ -463,7 +481,11 @@ fn unresolved(groups: &[(String, Group)], vectors: &[Vec<f32>]) -> Vec<Unresolve
         }
     }
     let mut items: Vec<Unresolved> = leaders.into_iter().map(|(_, item)| item).collect();
-    items.sort_by(|a, b| b.asked.cmp(&a.asked).then_with(|| a.question.cmp(&b.question)));
+    items.sort_by(|a, b| {
+        b.asked
+            .cmp(&a.asked)
+            .then_with(|| a.question.cmp(&b.question))
+    });
     items.truncate(MAX_UNRESOLVED);
     items
 }
@@ -566,7 +588,11 @@ mod tests {
         assert_ne!(assignment[0], assignment[2]);
         assert_ne!(assignment[4], assignment[0]);
         assert_ne!(assignment[4], assignment[2]);
-        assert_eq!(kmeans(&points, &weights, 3).0, assignment, "same input, same topics");
+        assert_eq!(
+            kmeans(&points, &weights, 3).0,
+            assignment,
+            "same input, same topics"
+        );
         assert_eq!(kmeans(&[], &[], 3).0, Vec::<usize>::new());
         // Fewer distinct points than k: no empty centre is invented.
         let same = vec![unit(&[1.0, 0.0, 0.0]); 4];

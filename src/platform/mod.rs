@@ -260,7 +260,10 @@ fn render_outbound(wording: &PlatformWording, row: &Outbound) -> Reply {
         },
         OutboxKind::SurveyOffer => Reply::Prompt {
             text: row.text.clone(),
-            choices: vec![Choice::new(&buttons.yes, "có"), Choice::new(&buttons.no, "không")],
+            choices: vec![
+                Choice::new(&buttons.yes, "có"),
+                Choice::new(&buttons.no, "không"),
+            ],
         },
         OutboxKind::StaffReply | OutboxKind::SmeReply => Reply::Notice(row.text.clone()),
     }
@@ -284,7 +287,10 @@ async fn seed_directory(db: &Db) -> anyhow::Result<()> {
     let entries = directory::parse_csv(DIRECTORY_SEED)
         .map_err(|errors| anyhow::anyhow!("seed/directory.csv: {}", errors.0.join(" ")))?;
     let stored = db.replace_directory(entries, None).await?;
-    tracing::info!(entries = stored, "directory seeded with the provincial desks; staff must import the communes");
+    tracing::info!(
+        entries = stored,
+        "directory seeded with the provincial desks; staff must import the communes"
+    );
     Ok(())
 }
 

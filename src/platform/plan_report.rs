@@ -226,7 +226,10 @@ mod tests {
         assert_eq!(value("Số câu hỏi được trả lời"), "15 / 20 (75.0%)");
         let csv = to_csv("2026-01-01", "2026-06-30", &table);
         assert!(csv.starts_with("ky_bao_cao,nhom,chi_tieu,gia_tri,ghi_chu\n"));
-        assert!(csv.contains("2026-01-01 – 2026-06-30,2. Mức độ hài lòng"), "{csv}");
+        assert!(
+            csv.contains("2026-01-01 – 2026-06-30,2. Mức độ hài lòng"),
+            "{csv}"
+        );
         assert!(csv.contains(",— qua kênh zalo_oa,12,"), "{csv}");
     }
 }

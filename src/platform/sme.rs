@@ -86,7 +86,10 @@ mod tests {
     #[test]
     fn tax_codes_and_contacts() {
         assert_eq!(tax_code("4300123456"), Some("4300123456".into()));
-        assert_eq!(tax_code("4300 123 456 - 001"), Some("4300123456-001".into()));
+        assert_eq!(
+            tax_code("4300 123 456 - 001"),
+            Some("4300123456-001".into())
+        );
         assert_eq!(tax_code("430012345"), None);
         assert_eq!(tax_code("4300123456-01"), None);
         assert_eq!(tax_code("MST 4300123456"), None);

@@ -133,7 +133,9 @@ pub fn read_answer(
     match question.question.kind {
         QuestionKind::SingleChoice => {
             let options = &question.question.options;
-            if let Some(number) = leading_number(trimmed).filter(|n| (1..=options.len()).contains(n)) {
+            if let Some(number) =
+                leading_number(trimmed).filter(|n| (1..=options.len()).contains(n))
+            {
                 return Ok(SurveyAnswer::Choice(number as i64));
             }
             let said = strip_diacritics(&fold_case(trimmed));
@@ -242,7 +244,11 @@ pub async fn offer_once(
         }
     }
     if queued > 0 {
-        tracing::info!(queued, survey = survey.id, "survey offered at the end of conversations");
+        tracing::info!(
+            queued,
+            survey = survey.id,
+            "survey offered at the end of conversations"
+        );
     }
     Ok(queued)
 }
@@ -268,9 +274,18 @@ mod tests {
     #[test]
     fn answers_are_read_by_number_or_by_text() {
         let wording = repo_wording();
-        let choice = question(QuestionKind::SingleChoice, &["Đất đai", "Hôn nhân và gia đình"]);
-        assert_eq!(read_answer(&wording, &choice, "2"), Ok(SurveyAnswer::Choice(2)));
-        assert_eq!(read_answer(&wording, &choice, " 1. Đất đai "), Ok(SurveyAnswer::Choice(1)));
+        let choice = question(
+            QuestionKind::SingleChoice,
+            &["Đất đai", "Hôn nhân và gia đình"],
+        );
+        assert_eq!(
+            read_answer(&wording, &choice, "2"),
+            Ok(SurveyAnswer::Choice(2))
+        );
+        assert_eq!(
+            read_answer(&wording, &choice, " 1. Đất đai "),
+            Ok(SurveyAnswer::Choice(1))
+        );
         assert_eq!(
             read_answer(&wording, &choice, "hon nhan va gia dinh"),
             Ok(SurveyAnswer::Choice(2))
@@ -278,7 +293,10 @@ mod tests {
         assert!(read_answer(&wording, &choice, "3").is_err());
         assert!(read_answer(&wording, &choice, "12 tháng").is_err());
         let scale = question(QuestionKind::Scale, &[]);
-        assert_eq!(read_answer(&wording, &scale, "5 ạ"), Ok(SurveyAnswer::Scale(5)));
+        assert_eq!(
+            read_answer(&wording, &scale, "5 ạ"),
+            Ok(SurveyAnswer::Scale(5))
+        );
         let error = read_answer(&wording, &scale, "rất tốt").unwrap_err();
         assert!(error.0.contains("1 đến 5"), "{error:?}");
         let text = question(QuestionKind::Text, &[]);
@@ -286,7 +304,10 @@ mod tests {
             read_answer(&wording, &text, "  Cần thêm hướng dẫn về đất đai "),
             Ok(SurveyAnswer::Text("Cần thêm hướng dẫn về đất đai".into()))
         );
-        assert_eq!(read_answer(&wording, &text, "bỏ qua"), Ok(SurveyAnswer::Skipped));
+        assert_eq!(
+            read_answer(&wording, &text, "bỏ qua"),
+            Ok(SurveyAnswer::Skipped)
+        );
         assert!(read_answer(&wording, &text, &"a".repeat(301)).is_err());
         assert!(read_answer(&wording, &text, "a\u{7}b").is_err());
     }

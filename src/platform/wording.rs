@@ -143,22 +143,54 @@ impl PlatformWording {
         let w = &self.wording;
         let needs: [(&str, &str, &[&str]); 20] = [
             ("news_notice", &w.news_notice, &["title", "body"]),
-            ("handoff_commune_unknown", &w.handoff_commune_unknown, &["commune"]),
-            ("handoff_commune_choose", &w.handoff_commune_choose, &["list"]),
-            ("handoff_contacts", &w.handoff_contacts, &["place", "contacts"]),
+            (
+                "handoff_commune_unknown",
+                &w.handoff_commune_unknown,
+                &["commune"],
+            ),
+            (
+                "handoff_commune_choose",
+                &w.handoff_commune_choose,
+                &["list"],
+            ),
+            (
+                "handoff_contacts",
+                &w.handoff_contacts,
+                &["place", "contacts"],
+            ),
             ("handoff_no_contacts", &w.handoff_no_contacts, &["commune"]),
             ("handoff_why_dispute", &w.handoff_why_dispute, &["citation"]),
-            ("handoff_why_legal_aid", &w.handoff_why_legal_aid, &["citation"]),
+            (
+                "handoff_why_legal_aid",
+                &w.handoff_why_legal_aid,
+                &["citation"],
+            ),
             ("offer_dispute", &w.offer_dispute, &["citation"]),
             ("offer_legal_aid", &w.offer_legal_aid, &["citation"]),
             ("offer_sme", &w.offer_sme, &["citation"]),
             ("survey_offer", &w.survey_offer, &["title", "count"]),
-            ("survey_choice", &w.survey_choice, &["number", "count", "prompt", "options"]),
-            ("survey_scale", &w.survey_scale, &["number", "count", "prompt"]),
-            ("survey_text", &w.survey_text, &["number", "count", "prompt", "max"]),
+            (
+                "survey_choice",
+                &w.survey_choice,
+                &["number", "count", "prompt", "options"],
+            ),
+            (
+                "survey_scale",
+                &w.survey_scale,
+                &["number", "count", "prompt"],
+            ),
+            (
+                "survey_text",
+                &w.survey_text,
+                &["number", "count", "prompt", "max"],
+            ),
             ("survey_invalid_number", &w.survey_invalid_number, &["max"]),
             ("sme_start", &w.sme_start, &["citation"]),
-            ("sme_ask_question_previous", &w.sme_ask_question_previous, &["question"]),
+            (
+                "sme_ask_question_previous",
+                &w.sme_ask_question_previous,
+                &["question"],
+            ),
             (
                 "sme_confirm",
                 &w.sme_confirm,
@@ -272,7 +304,9 @@ mod tests {
         let wording = repo_wording();
         assert!(wording.wording.news_notice.contains("hủy nhận tin"));
         let text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts").join(FILE),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("prompts")
+                .join(FILE),
         )
         .unwrap();
         let broken = text.replace("{citation}). Gửi \\\"hỗ trợ", "). Gửi \\\"hỗ trợ");
@@ -302,7 +336,10 @@ mod tests {
         assert!(is_command("hủy", &commands.cancel));
         // "đúng" (right) is not "dừng" (stop), though both fold to "dung".
         assert!(!is_command("đúng", &commands.cancel));
-        assert!(!is_command("Đăng ký nhận tin thì có mất phí không?", &commands.subscribe));
+        assert!(!is_command(
+            "Đăng ký nhận tin thì có mất phí không?",
+            &commands.subscribe
+        ));
         assert!(!is_command("", &commands.yes));
     }
 }

@@ -69,7 +69,11 @@ fn list_body(
     let wanted = strip_diacritics(&fold_case(filter.trim()));
     let shown: Vec<&DirectoryEntry> = entries
         .iter()
-        .filter(|e| wanted.is_empty() || e.entry.commune_key.contains(&wanted) || strip_diacritics(&fold_case(&e.entry.name)).contains(&wanted))
+        .filter(|e| {
+            wanted.is_empty()
+                || e.entry.commune_key.contains(&wanted)
+                || strip_diacritics(&fold_case(&e.entry.name)).contains(&wanted)
+        })
         .collect();
     let communes = entries
         .iter()
@@ -86,7 +90,10 @@ fn list_body(
         communes
     );
     if let Some(count) = imported {
-        body.push(html!("<p class=\"ok\" role=\"status\">Đã nhập {} mục từ tệp CSV.</p>", count));
+        body.push(html!(
+            "<p class=\"ok\" role=\"status\">Đã nhập {} mục từ tệp CSV.</p>",
+            count
+        ));
     }
     if !errors.is_empty() {
         body.push(html!("<div class=\"card\" role=\"alert\" data-testid=\"import-errors\"><p class=\"error\">Tệp CSV chưa được nhập (không có thay đổi nào):</p><ul>"));
@@ -113,9 +120,17 @@ fn list_body(
             } else {
                 html!("<br><span class=\"muted\">{}</span>", e.note)
             },
-            if e.phone.is_empty() { "—" } else { e.phone.as_str() },
+            if e.phone.is_empty() {
+                "—"
+            } else {
+                e.phone.as_str()
+            },
             e.hours,
-            if e.verified { "đã xác minh" } else { "chưa" },
+            if e.verified {
+                "đã xác minh"
+            } else {
+                "chưa"
+            },
             if staff.is_admin() {
                 html!("<td><a href=\"/staff/directory/{}\">Sửa</a></td>", entry.id)
             } else {
@@ -138,7 +153,9 @@ fn list_body(
             PROVINCIAL
         ));
     } else {
-        body.push(html!("<p class=\"muted\">Chỉ quản trị viên được sửa danh bạ.</p>"));
+        body.push(html!(
+            "<p class=\"muted\">Chỉ quản trị viên được sửa danh bạ.</p>"
+        ));
     }
     body
 }
@@ -276,7 +293,12 @@ async fn save(
     if !phone.is_empty() && !valid_phone(&phone) {
         return refuse("Số điện thoại không hợp lệ.");
     }
-    if !form.commune_code.trim().chars().all(|c| c.is_ascii_alphanumeric()) {
+    if !form
+        .commune_code
+        .trim()
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric())
+    {
         return refuse("Mã xã chỉ được gồm chữ và số.");
     }
     let commune = match form.commune.trim() {
@@ -298,7 +320,10 @@ async fn save(
     let id = form.id.trim().parse::<i64>().ok();
     match state.db.save_directory_entry(id, entry, admin.id()).await? {
         Some(_) => Ok(Redirect::to("/staff/directory").into_response()),
-        None => Err(PageError::new(StatusCode::NOT_FOUND, "Không tìm thấy mục này.")),
+        None => Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            "Không tìm thấy mục này.",
+        )),
     }
 }
 
@@ -343,7 +368,10 @@ async fn import(
     };
     match parsed {
         Ok(entries) if !entries.is_empty() => {
-            let stored = state.db.replace_directory(entries, Some(admin.id())).await?;
+            let stored = state
+                .db
+                .replace_directory(entries, Some(admin.id()))
+                .await?;
             tracing::info!(staff = admin.id(), entries = stored, "directory imported");
             Ok(Redirect::to(&format!("/staff/directory?imported={stored}")).into_response())
         }

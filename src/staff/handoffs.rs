@@ -17,9 +17,7 @@ use super::labels;
 use super::privacy::mask_personal_data;
 use super::session::Staff;
 use super::PlatformState;
-use crate::db::{
-    Handoff, HandoffFilter, HandoffStatus, Speaker, MAX_STAFF_REPLY_CHARS,
-};
+use crate::db::{Handoff, HandoffFilter, HandoffStatus, Speaker, MAX_STAFF_REPLY_CHARS};
 use crate::platform::directory::commune_key;
 
 /// Lines of a conversation shown.
@@ -123,14 +121,29 @@ async fn detail(
     }
     if raw {
         let _ = db
-            .audit(Some(staff.id()), "view_raw", Some(format!("handoff:{id}")), None)
+            .audit(
+                Some(staff.id()),
+                "view_raw",
+                Some(format!("handoff:{id}")),
+                None,
+            )
             .await;
     }
     let transcript = db
-        .transcript(handoff.channel, handoff.conversation_id.clone(), TRANSCRIPT_LINES)
+        .transcript(
+            handoff.channel,
+            handoff.conversation_id.clone(),
+            TRANSCRIPT_LINES,
+        )
         .await?;
     let contacts = db
-        .directory_for(handoff.commune.as_deref().map(commune_key).unwrap_or_default())
+        .directory_for(
+            handoff
+                .commune
+                .as_deref()
+                .map(commune_key)
+                .unwrap_or_default(),
+        )
         .await?;
 
     let mut body = html!(
@@ -214,7 +227,9 @@ async fn detail(
             csrf
         ));
     }
-    body.push(html!("<div class=\"card\"><h2>Người liên hệ gợi ý</h2><ul data-testid=\"contacts\">"));
+    body.push(html!(
+        "<div class=\"card\"><h2>Người liên hệ gợi ý</h2><ul data-testid=\"contacts\">"
+    ));
     for contact in &contacts {
         let entry = &contact.entry;
         body.push(html!(
@@ -302,11 +317,19 @@ async fn reply(
     if text.is_empty() || text.chars().count() > MAX_STAFF_REPLY_CHARS {
         return Ok(back(id, Some("length")));
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Ok(back(id, Some("characters")));
     }
     let message = state.platform.staff_reply_text(&text);
-    match state.staff.db.queue_staff_reply(id, staff.id(), message).await? {
+    match state
+        .staff
+        .db
+        .queue_staff_reply(id, staff.id(), message)
+        .await?
+    {
         Some(_) => {
             state.platform.wake_outbox();
             Ok(back(id, None))

@@ -104,7 +104,9 @@ fn report_body(report: &ListeningReport, printable: bool) -> Html {
     }
     body.push(html!("<h2>Chủ đề người dân quan tâm</h2>"));
     if report.topics.is_empty() {
-        body.push(html!("<p class=\"muted\">Chưa có câu hỏi trong kỳ này.</p>"));
+        body.push(html!(
+            "<p class=\"muted\">Chưa có câu hỏi trong kỳ này.</p>"
+        ));
     } else {
         body.push(html!(
             "<table data-testid=\"topics\"><thead><tr><th>Chủ đề (câu hỏi tiêu biểu)</th><th>Lĩnh vực</th><th>Số câu hỏi</th><th>Theo tuần (từ {})</th><th>Tuần cuối so với tuần trước</th><th>Chưa có văn bản / cán bộ sửa</th><th>👍 / 👎</th><th>Hài lòng</th></tr></thead><tbody>",
@@ -178,7 +180,11 @@ async fn report_page(
     let report = build(&state, &query).await?;
     Ok(html_response(
         StatusCode::OK,
-        page("Lắng nghe dư luận", staff.nav(), report_body(&report, false)),
+        page(
+            "Lắng nghe dư luận",
+            staff.nav(),
+            report_body(&report, false),
+        ),
     ))
 }
 
@@ -199,7 +205,11 @@ async fn print_page(
         .await;
     Ok(html_response(
         StatusCode::OK,
-        page("Lắng nghe dư luận (bản in)", None, report_body(&report, true)),
+        page(
+            "Lắng nghe dư luận (bản in)",
+            None,
+            report_body(&report, true),
+        ),
     ))
 }
 

@@ -33,7 +33,11 @@ pub(super) fn routes() -> Router<PlatformState> {
 async fn list(State(state): State<PlatformState>, staff: Staff) -> Result<Response, PageError> {
     Ok(html_response(
         StatusCode::OK,
-        page("Tin pháp luật", staff.nav(), list_body(&state, &staff, None).await?),
+        page(
+            "Tin pháp luật",
+            staff.nav(),
+            list_body(&state, &staff, None).await?,
+        ),
     ))
 }
 
@@ -208,7 +212,12 @@ async fn publish(
     let text = state.platform.notice_text(&item.title, &item.body);
     match db.publish_news(id, text, staff.id()).await? {
         Some(recipients) => {
-            tracing::info!(staff = staff.id(), news = id, recipients, "notice published");
+            tracing::info!(
+                staff = staff.id(),
+                news = id,
+                recipients,
+                "notice published"
+            );
             state.platform.wake_outbox();
         }
         None => tracing::debug!(news = id, "notice published before"),

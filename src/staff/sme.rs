@@ -112,7 +112,12 @@ async fn detail(
         .await?
         .ok_or_else(|| PageError::new(StatusCode::NOT_FOUND, "Không tìm thấy yêu cầu này."))?;
     let _ = db
-        .audit(Some(staff.id()), "view_sme", Some(format!("sme:{id}")), None)
+        .audit(
+            Some(staff.id()),
+            "view_sme",
+            Some(format!("sme:{id}")),
+            None,
+        )
         .await;
     let r = &request.request;
     let mut body = html!(
@@ -149,7 +154,11 @@ async fn detail(
         options.push(html!(
             "<option value=\"{}\"{}>{}</option>",
             status.as_str(),
-            Html::literal(if *status == request.status { " selected" } else { "" }),
+            Html::literal(if *status == request.status {
+                " selected"
+            } else {
+                ""
+            }),
             labels::sme_status(*status)
         ));
     }
@@ -182,7 +191,9 @@ async fn detail(
         .filter(|line| matches!(line.speaker, crate::db::Speaker::Staff { .. }))
         .collect();
     if !sent.is_empty() {
-        body.push(html!("<div class=\"card\"><h2>Đã nhắn cho doanh nghiệp</h2>"));
+        body.push(html!(
+            "<div class=\"card\"><h2>Đã nhắn cho doanh nghiệp</h2>"
+        ));
         for line in sent {
             if let crate::db::Speaker::Staff { name, status } = &line.speaker {
                 body.push(html!(
@@ -221,8 +232,9 @@ async fn set_status(
     Form(form): Form<StatusForm>,
 ) -> Result<Response, PageError> {
     staff.check_csrf(&form.csrf)?;
-    let status = SmeStatus::parse(&form.status)
-        .ok_or_else(|| PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "Trạng thái không hợp lệ."))?;
+    let status = SmeStatus::parse(&form.status).ok_or_else(|| {
+        PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "Trạng thái không hợp lệ.")
+    })?;
     let note = form.note.trim();
     if note.chars().count() > 500 || note.chars().any(char::is_control) {
         return Err(PageError::new(
@@ -237,7 +249,10 @@ async fn set_status(
         .update_sme_request(id, staff.id(), status, note)
         .await?
     {
-        return Err(PageError::new(StatusCode::NOT_FOUND, "Không tìm thấy yêu cầu này."));
+        return Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            "Không tìm thấy yêu cầu này.",
+        ));
     }
     Ok(Redirect::to(&format!("/staff/sme/{id}")).into_response())
 }
@@ -253,7 +268,9 @@ async fn reply(
     let limit = MAX_STAFF_REPLY_CHARS.min(MAX_QUESTION_CHARS * 2);
     if text.is_empty()
         || text.chars().count() > limit
-        || text.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+        || text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
         return Err(PageError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -118,7 +118,9 @@ fn read_form(fields: &[(String, String)]) -> Result<NewSurvey, String> {
     let title = field("title");
     let intro = field("intro");
     if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS || !clean(&title) {
-        return Err(format!("Tên khảo sát phải có từ 1 đến {MAX_TITLE_CHARS} ký tự."));
+        return Err(format!(
+            "Tên khảo sát phải có từ 1 đến {MAX_TITLE_CHARS} ký tự."
+        ));
     }
     if intro.chars().count() > MAX_INTRO_CHARS || !clean(&intro) {
         return Err(format!("Lời giới thiệu tối đa {MAX_INTRO_CHARS} ký tự."));
@@ -130,7 +132,9 @@ fn read_form(fields: &[(String, String)]) -> Result<NewSurvey, String> {
             continue;
         }
         if prompt.chars().count() > MAX_PROMPT_CHARS || !clean(&prompt) {
-            return Err(format!("Câu {slot}: câu hỏi tối đa {MAX_PROMPT_CHARS} ký tự."));
+            return Err(format!(
+                "Câu {slot}: câu hỏi tối đa {MAX_PROMPT_CHARS} ký tự."
+            ));
         }
         let kind = QuestionKind::parse(&field(&format!("q{slot}_kind")))
             .ok_or_else(|| format!("Câu {slot}: loại câu hỏi không hợp lệ."))?;
@@ -188,7 +192,11 @@ async fn create(
             let surveys = state.db.surveys().await?;
             Ok(html_response(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                page("Khảo sát", staff.nav(), list_body(&staff, &surveys, Some(&error))),
+                page(
+                    "Khảo sát",
+                    staff.nav(),
+                    list_body(&staff, &surveys, Some(&error)),
+                ),
             ))
         }
     }
@@ -211,9 +219,14 @@ async fn set_status(
     staff.check_csrf(&form.csrf)?;
     let status = SurveyStatus::parse(&form.status)
         .filter(|status| *status != SurveyStatus::Draft)
-        .ok_or_else(|| PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "Thao tác không hợp lệ."))?;
+        .ok_or_else(|| {
+            PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "Thao tác không hợp lệ.")
+        })?;
     if !state.db.set_survey_status(id, status, staff.id()).await? {
-        return Err(PageError::new(StatusCode::NOT_FOUND, "Không tìm thấy khảo sát này."));
+        return Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            "Không tìm thấy khảo sát này.",
+        ));
     }
     Ok(Redirect::to(&format!("/staff/surveys/{id}")).into_response())
 }
@@ -237,7 +250,9 @@ async fn results(
     );
     let (action, label) = match survey.status {
         SurveyStatus::Open => ("closed", "Đóng khảo sát"),
-        SurveyStatus::Draft | SurveyStatus::Closed => ("open", "Mở khảo sát (trợ lý bắt đầu mời người dân)"),
+        SurveyStatus::Draft | SurveyStatus::Closed => {
+            ("open", "Mở khảo sát (trợ lý bắt đầu mời người dân)")
+        }
     };
     body.push(html!(
         "<form method=\"post\" action=\"/staff/surveys/{}/status\" class=\"card\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\" name=\"status\" value=\"{}\">{}</button> · <a href=\"/staff/surveys/{}/csv\">Tải CSV kết quả</a></form>",
@@ -331,7 +346,13 @@ async fn export(
     let rows = state.db.survey_answer_rows(id).await?;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let _ = writer.write_record([
-        "phieu", "kenh", "trang_thai", "hoan_thanh_luc", "cau", "loai", "tra_loi",
+        "phieu",
+        "kenh",
+        "trang_thai",
+        "hoan_thanh_luc",
+        "cau",
+        "loai",
+        "tra_loi",
     ]);
     for row in rows {
         let options = survey
@@ -362,7 +383,12 @@ async fn export(
     let csv = String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default();
     let _ = state
         .db
-        .audit(Some(staff.id()), "export_survey", Some(format!("survey:{id}")), None)
+        .audit(
+            Some(staff.id()),
+            "export_survey",
+            Some(format!("survey:{id}")),
+            None,
+        )
         .await;
     Ok(csv_response(&format!("khao-sat-{id}.csv"), &csv))
 }
@@ -372,7 +398,10 @@ mod tests {
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -390,7 +419,10 @@ mod tests {
         .unwrap();
         assert_eq!(survey.title, "Nhu cầu tìm hiểu pháp luật");
         assert_eq!(survey.questions.len(), 2);
-        assert_eq!(survey.questions[0].options, vec!["Đất đai", "Hôn nhân và gia đình"]);
+        assert_eq!(
+            survey.questions[0].options,
+            vec!["Đất đai", "Hôn nhân và gia đình"]
+        );
         assert_eq!(survey.questions[1].kind, QuestionKind::Scale);
         let one_option = read_form(&form(&[
             ("title", "X"),
@@ -400,6 +432,11 @@ mod tests {
         ]));
         assert!(one_option.unwrap_err().contains("từ 2 đến"));
         assert!(read_form(&form(&[("title", "X")])).is_err(), "no question");
-        assert!(read_form(&form(&[("title", ""), ("q1_prompt", "?"), ("q1_kind", "text")])).is_err());
+        assert!(read_form(&form(&[
+            ("title", ""),
+            ("q1_prompt", "?"),
+            ("q1_kind", "text")
+        ]))
+        .is_err());
     }
 }
