@@ -285,12 +285,12 @@ async fn vectors_of(
         .collect())
 }
 
-/// About √(n/2) topics: a handful for a small period, [`MAX_TOPICS`] at most.
+/// About √n topics: a handful for a small period, [`MAX_TOPICS`] at most.
 pub fn topic_count(distinct: usize) -> usize {
     if distinct == 0 {
         return 0;
     }
-    ((distinct as f64 / 2.0).sqrt().round() as usize).clamp(1, MAX_TOPICS.min(distinct))
+    ((distinct as f64).sqrt().round() as usize).clamp(1, MAX_TOPICS.min(distinct))
 }
 
 /// Weighted spherical k-means (cosine on unit vectors): the cluster of each point and the
@@ -603,8 +603,8 @@ mod tests {
     fn topic_counts_and_weeks() {
         assert_eq!(topic_count(0), 0);
         assert_eq!(topic_count(1), 1);
-        assert_eq!(topic_count(8), 2);
-        assert_eq!(topic_count(100), 7);
+        assert_eq!(topic_count(8), 3);
+        assert_eq!(topic_count(100), 10);
         assert_eq!(topic_count(100_000), MAX_TOPICS);
         // Sunday 7 December 2026, 23:30 UTC is Monday 8 December in Vietnam.
         assert_eq!(

@@ -109,7 +109,7 @@ fn report_body(report: &ListeningReport, printable: bool) -> Html {
         ));
     } else {
         body.push(html!(
-            "<table data-testid=\"topics\"><thead><tr><th>Chủ đề (câu hỏi tiêu biểu)</th><th>Lĩnh vực</th><th>Số câu hỏi</th><th>Theo tuần (từ {})</th><th>Tuần cuối so với tuần trước</th><th>Chưa có văn bản / cán bộ sửa</th><th>👍 / 👎</th><th>Hài lòng</th></tr></thead><tbody>",
+            "<table data-testid=\"topics\"><thead><tr><th>Chủ đề (câu hỏi tiêu biểu)</th><th>Lĩnh vực</th><th>Số câu hỏi</th><th>Theo tuần (từ {})</th><th>Tuần cuối so với tuần trước</th><th>Chưa có văn bản / cán bộ sửa</th><th>Thích / không thích</th><th>Hài lòng</th></tr></thead><tbody>",
             report.weeks.first().map(|w| w.format("%d/%m").to_string()).unwrap_or_default()
         ));
         for topic in &report.topics {
@@ -156,7 +156,7 @@ fn report_body(report: &ListeningReport, printable: bool) -> Html {
     if report.unresolved.is_empty() {
         body.push(html!("<p class=\"muted\">Không có.</p>"));
     } else {
-        body.push(html!("<table data-testid=\"unresolved\"><thead><tr><th>Câu hỏi</th><th>Số lần hỏi</th><th>Chưa có văn bản</th><th>Cán bộ sửa</th><th>👎</th></tr></thead><tbody>"));
+        body.push(html!("<table data-testid=\"unresolved\"><thead><tr><th>Câu hỏi</th><th>Số lần hỏi</th><th>Chưa có văn bản</th><th>Cán bộ sửa</th><th>Không thích</th></tr></thead><tbody>"));
         for item in &report.unresolved {
             body.push(html!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
