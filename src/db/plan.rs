@@ -3,6 +3,7 @@
 //! into the 6-month report's table. A period is two stored-time bounds compared as text, like
 //! `reports.rs`.
 
+use super::kinds::ChannelKind;
 use super::reports::hours_between;
 use super::sql::{params, Conn};
 use super::{Db, DbError};
@@ -10,7 +11,7 @@ use super::{Db, DbError};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanCounts {
     /// (channel, distinct people who asked at least one question).
-    pub people_per_channel: Vec<(String, i64)>,
+    pub people_per_channel: Vec<(ChannelKind, i64)>,
     /// (commune, distinct people) where the citizen named their commune.
     pub people_per_commune: Vec<(String, i64)>,
     pub questions: i64,

@@ -5,6 +5,7 @@
 //! one CSV.
 
 use crate::db::{Db, DbError, PlanCounts};
+use crate::staff::labels;
 
 /// The plan's satisfaction target (mục II.2.b: "đạt 90%").
 pub const SATISFACTION_TARGET: f64 = 0.90;
@@ -71,7 +72,7 @@ pub fn rows(counts: &PlanCounts) -> Vec<Indicator> {
     for (channel, n) in &counts.people_per_channel {
         out.push(row(
             REACH,
-            &format!("— qua kênh {channel}"),
+            &format!("— qua kênh {}", labels::channel(*channel)),
             n.to_string(),
             "",
         ));
@@ -196,11 +197,12 @@ pub fn to_csv(from: &str, to: &str, indicators: &[Indicator]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::ChannelKind;
 
     #[test]
     fn the_table_states_the_target_and_the_medians() {
         let counts = PlanCounts {
-            people_per_channel: vec![("zalo_oa".into(), 12), ("web".into(), 3)],
+            people_per_channel: vec![(ChannelKind::ZaloOa, 12), (ChannelKind::Web, 3)],
             people_per_commune: vec![("Phường Cẩm Thành".into(), 2)],
             questions: 20,
             answered: 15,
@@ -230,6 +232,6 @@ mod tests {
             csv.contains("2026-01-01 – 2026-06-30,2. Mức độ hài lòng"),
             "{csv}"
         );
-        assert!(csv.contains(",— qua kênh zalo_oa,12,"), "{csv}");
+        assert!(csv.contains(",— qua kênh Zalo OA,12,"), "{csv}");
     }
 }

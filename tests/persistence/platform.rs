@@ -826,7 +826,7 @@ fn plan_counts_and_platform_retention(place: &Place) -> Result<(), Failed> {
         let counts = db.plan_counts(today.clone(), format!("{today}T99")).await?;
         assert_eq!(
             counts.people_per_channel,
-            vec![("zalo_oa".to_owned(), 2), ("telegram".to_owned(), 1)]
+            vec![(ChannelKind::ZaloOa, 2), (ChannelKind::Telegram, 1)]
         );
         assert_eq!(
             counts.people_per_commune,
