@@ -9,6 +9,8 @@
 //!   and hand it back;
 //! - an SME request filled in on Zalo, a survey offered once and answered, legal news within
 //!   Zalo's 48-hour window (a subscriber outside it gets the notice when they write again);
+//! - a survey offered when a conversation went quiet: on Telegram with its buttons, not on Zalo OA
+//!   past Zalo's 8 messages, never twice;
 //! - the outbox's pace (per platform and per chat, a 429's `retry_after`) and its resumption
 //!   after the process that was sending died.
 
@@ -231,7 +233,7 @@ fn service_config(dir: &std::path::Path, platforms: &str) -> Config {
     };
     config.platform.outbox_per_second = 20.0;
     config.platform.outbox_lease_secs = 2;
-    // The end-of-conversation offer by time is tested in the persistence suite; here the
+    // No minute's sweep: a test calls `surveys::offer_once` itself (no idle time then), or the
     // citizen's thanks offers the survey.
     config.platform.survey_offer_after_idle_mins = 0;
     config
@@ -849,6 +851,111 @@ async fn sme_requests_surveys_and_news_on_zalo_within_its_window() {
     assert_eq!(
         db.subscriber_counts().await.unwrap(),
         vec![(ChannelKind::ZaloOa, 1)]
+    );
+}
+
+/// The end-of-conversation offer, as the minute's sweep makes it (`surveys::offer_once`, here with
+/// no idle time): a quiet Telegram chat gets the invitation with its buttons and takes it; a Zalo
+/// OA citizen who already had Zalo's 8 messages since they last wrote gets nothing (the
+/// invitation is dropped, not held); neither is invited to the same survey again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_conversation_is_offered_the_survey_once_within_each_platforms_window() {
+    let service = service_with(|_| {}).await;
+    let db = &service.db;
+    let lan = staff(db).await;
+    let survey_id = db.create_survey(survey(), lan).await.unwrap();
+    db.set_survey_status(survey_id, SurveyStatus::Open, lan)
+        .await
+        .unwrap();
+    let an = TelegramUser {
+        service: &service,
+        id: 424242,
+        next_update: std::cell::Cell::new(5000),
+    };
+    let cuc = ZaloUser {
+        service: &service,
+        id: "8817".into(),
+        counter: std::cell::Cell::new(0),
+    };
+    an.says("Hòa giải viên phải đáp ứng tiêu chuẩn gì?", 1)
+        .await;
+    cuc.says(
+        "Doanh nghiệp nhỏ và vừa được hỗ trợ tư vấn pháp lý như thế nào?",
+        1,
+    )
+    .await;
+    // Cúc then received seven notices: with the answer, Zalo's 8 messages since she wrote.
+    for i in 0..7 {
+        db.enqueue_outbound(hoiluat::db::NewOutbound {
+            channel: ChannelKind::ZaloOa,
+            chat_id: cuc.id.clone(),
+            conversation_id: cuc.conversation(),
+            kind: hoiluat::db::OutboxKind::News,
+            source_id: None,
+            dedupe_key: None,
+            text: format!("📰 Tin {i}"),
+            staff_id: None,
+        })
+        .await
+        .unwrap();
+    }
+    service.platform.wake_outbox();
+    wait_until("Cúc's seven notices", || async {
+        service.fake.to(&cuc.id).len() >= 8
+    })
+    .await;
+    let before = (
+        service.fake.to(&an.chat()).len(),
+        service.fake.to(&cuc.id).len(),
+    );
+
+    let channels = [ChannelKind::Telegram, ChannelKind::ZaloOa];
+    let queued = hoiluat::platform::surveys::offer_once(&service.platform, &channels)
+        .await
+        .unwrap();
+    assert_eq!(queued, 2);
+    let offer = an.replies_after(before.0, 1).await;
+    assert!(
+        visible(&offer[0].text).contains("\"Nhu cầu tìm hiểu pháp luật\" (3 câu hỏi"),
+        "{offer:?}"
+    );
+    assert_eq!(
+        offer[0].buttons,
+        vec![
+            ("Có".to_owned(), "tx:có".to_owned()),
+            ("Không".to_owned(), "tx:không".to_owned())
+        ]
+    );
+    wait_until("Cúc's invitation dropped", || async {
+        db.outbox_counts(hoiluat::db::OutboxKind::SurveyOffer, survey_id)
+            .await
+            .unwrap()
+            .get("outside_window")
+            == Some(&1)
+    })
+    .await;
+    assert_eq!(
+        service.fake.to(&cuc.id).len(),
+        before.1,
+        "nothing sent past Zalo's 8 messages"
+    );
+    // An taps "Có": the first question.
+    let first = text_of(&an.taps("tx:có", 1).await);
+    assert!(first.contains("Câu 1/3"), "{first}");
+    assert!(text_of(&an.says("hủy", 1).await).contains("Đã dừng"));
+    // Once per citizen and survey, taken, cancelled or dropped.
+    assert_eq!(
+        hoiluat::platform::surveys::offer_once(&service.platform, &channels)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        db.outbox_counts(hoiluat::db::OutboxKind::SurveyOffer, survey_id)
+            .await
+            .unwrap()
+            .get("sent"),
+        Some(&1)
     );
 }
 
