@@ -812,7 +812,10 @@ async fn an_officer_runs_the_platform_from_the_console_in_headless_chromium() {
         land.contains("Giá đất bồi thường khi thu hồi") && land.contains("Giá đền bù đất"),
         "{rows:#?}"
     );
-    assert!(!land.contains("khai sinh") && !land.contains("kết hôn"), "{rows:#?}");
+    assert!(
+        !land.contains("khai sinh") && !land.contains("kết hôn"),
+        "{rows:#?}"
+    );
     let unresolved = browser.text_of("[data-testid=unresolved]").await;
     assert!(unresolved.contains("Giá đất bồi thường"), "{unresolved}");
     shot(&browser, "lang-nghe.png").await;
