@@ -86,7 +86,8 @@ named_enum! {
         Sent => "sent",
         /// Refused by the platform, or out of attempts (with why).
         Failed => "failed",
-        /// The platform's window is closed and the message cannot wait (a staff reply).
+        /// The platform's window is closed and the message is not worth holding (a survey
+        /// invitation belongs to the end of a conversation): dropped.
         OutsideWindow => "outside_window",
         /// The window is closed: sent when the citizen writes again, within 7 days.
         WaitingWindow => "waiting_window",
