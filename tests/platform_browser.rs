@@ -11,15 +11,12 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, State};
-use axum::routing::post;
-use axum::{Json, Router};
 use common::webdriver::{require_chromium, save_screenshot, Browser};
+use common::zalo_bot::{serve, FakeZaloBot, BOT_TOKEN};
 use hoiluat::app::ReindexJob;
 use hoiluat::channels::dispatch::{Dispatcher, Submitted};
 use hoiluat::channels::zalo_bot::ZaloBotSender;
@@ -32,12 +29,11 @@ use hoiluat::platform::Platform;
 use hoiluat::ready::Ready;
 use hoiluat::staff::auth::hash_password;
 use hoiluat::staff::{platform_routes, routes, PlatformState, StaffState};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const USERNAME: &str = "minh";
 const DISPLAY_NAME: &str = "Trần Văn Minh";
 const PASSWORD: &str = "mật-khẩu-đủ-dài-2026";
-const BOT_TOKEN: &str = "1234:zalo-bot-token";
 
 /// A directory in the import format: one ward's mediator and justice officer (made up for the
 /// test, as the docs say: the real list is loaded by staff), and a row that is wrong.
@@ -48,51 +44,6 @@ const GOOD_CSV: &str = "ma_xa,xa_phuong,vai_tro,ho_ten,dien_thoai,gio_lam_viec,d
                         21025,Phường Cẩm Thành,tu_phap_xa,Công chức Tư pháp - Hộ tịch phường (dữ liệu thử),0255 3 000 002,Giờ hành chính,\n\
                         ,Cấp tỉnh,so_tu_phap,Sở Tư pháp tỉnh Quảng Ngãi,,,\n\
                         ,Cấp tỉnh,tro_giup_phap_ly,Trung tâm Trợ giúp pháp lý nhà nước tỉnh Quảng Ngãi,,,\n";
-
-// ---------------------------------------------------------------------------------------------
-// The fake Zalo Bot Platform
-
-#[derive(Clone, Default)]
-struct FakeZaloBot {
-    sent: Arc<Mutex<Vec<Value>>>,
-}
-
-impl FakeZaloBot {
-    fn texts_to(&self, chat: &str) -> Vec<String> {
-        self.sent
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|m| m["chat_id"] == chat)
-            .map(|m| m["text"].as_str().unwrap_or("").to_owned())
-            .collect()
-    }
-}
-
-async fn fake_send(
-    State(fake): State<FakeZaloBot>,
-    Path(method): Path<String>,
-    Json(body): Json<Value>,
-) -> Json<Value> {
-    if method == format!("bot{BOT_TOKEN}/sendMessage") {
-        fake.sent.lock().unwrap().push(body);
-    }
-    Json(json!({"ok": true, "result": {"message_id": "m1", "date": 1718000000000i64}}))
-}
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
-    address
-}
 
 // ---------------------------------------------------------------------------------------------
 // The service
@@ -108,13 +59,7 @@ struct Service {
 async fn service() -> Service {
     let fixture = common::fixture();
     let dir = tempfile::tempdir().unwrap();
-    let fake = FakeZaloBot::default();
-    let platform_address = serve(
-        Router::new()
-            .route("/{*method}", post(fake_send))
-            .with_state(fake.clone()),
-    )
-    .await;
+    let (fake, platform_address) = FakeZaloBot::start().await;
     let mut config = fixture.config.clone();
     config.database.path = Some(dir.path().join("h.sqlite3"));
     config.channels.retry_base_ms = 10;
@@ -123,7 +68,7 @@ async fn service() -> Service {
         enabled: true,
         token: BOT_TOKEN.into(),
         secret_token: "secret-token-1".into(),
-        api_base: format!("http://{platform_address}"),
+        api_base: platform_address,
     };
     config.platform.survey_offer_after_idle_mins = 0;
     let db = Db::connect(&config.database, &config.paths).await.unwrap();

@@ -4,7 +4,7 @@
 
 use super::directory::audit_in;
 use super::kinds::ChannelKind;
-use super::outbox::{insert_outbound, NewOutbound};
+use super::outbox::queue_staff_message;
 use super::platform_kinds::{HandoffReason, HandoffStatus, OutboxKind, OutboxStatus};
 use super::sql::{params, Row};
 use super::{now_text, Db, DbError};
@@ -252,19 +252,8 @@ impl Db {
             else {
                 return Ok(None);
             };
-            let outbound = NewOutbound {
-                channel: row.get(0)?,
-                chat_id: row.get(1)?,
-                conversation_id: row.get(2)?,
-                kind: OutboxKind::StaffReply,
-                source_id: Some(id),
-                dedupe_key: None,
-                text,
-                staff_id: Some(staff_id),
-            };
-            let outbox_id = insert_outbound(c, &outbound)?.ok_or_else(|| {
-                DbError::Decode("a staff reply has no dedupe key and is always stored".into())
-            })?;
+            let outbox_id =
+                queue_staff_message(c, &row, OutboxKind::StaffReply, id, staff_id, text)?;
             c.execute(
                 "UPDATE handoffs SET first_response_at = COALESCE(first_response_at, ?2) WHERE id = ?1",
                 params![id, now_text()],

@@ -53,6 +53,32 @@ pub struct WindowFacts {
     pub sent_since: i64,
 }
 
+/// Queues staff's message to the chat a handoff or an SME request came from, inside the caller's
+/// transaction: `chat` is that row's `channel, chat_id, conversation_id`. Without a dedupe key the
+/// row is always stored; its id.
+pub(crate) fn queue_staff_message(
+    c: &mut Conn<'_>,
+    chat: &Row,
+    kind: OutboxKind,
+    source_id: i64,
+    staff_id: i64,
+    text: String,
+) -> Result<i64, DbError> {
+    let outbound = NewOutbound {
+        channel: chat.get(0)?,
+        chat_id: chat.get(1)?,
+        conversation_id: chat.get(2)?,
+        kind,
+        source_id: Some(source_id),
+        dedupe_key: None,
+        text,
+        staff_id: Some(staff_id),
+    };
+    insert_outbound(c, &outbound)?.ok_or_else(|| {
+        DbError::Decode("a staff message has no dedupe key and is always stored".into())
+    })
+}
+
 /// Inserts a row inside the caller's transaction; `None` when its dedupe key was used before.
 pub(crate) fn insert_outbound(c: &mut Conn<'_>, row: &NewOutbound) -> Result<Option<i64>, DbError> {
     let now = now_text();

@@ -5,7 +5,7 @@
 
 use super::directory::audit_in;
 use super::kinds::ChannelKind;
-use super::outbox::{insert_outbound, NewOutbound};
+use super::outbox::queue_staff_message;
 use super::platform_kinds::{OutboxKind, SmeStatus};
 use super::sql::{params, Row};
 use super::{now_text, Db, DbError};
@@ -163,18 +163,8 @@ impl Db {
             else {
                 return Ok(None);
             };
-            let outbound = NewOutbound {
-                channel: row.get(0)?,
-                chat_id: row.get(1)?,
-                conversation_id: row.get(2)?,
-                kind: OutboxKind::SmeReply,
-                source_id: Some(id),
-                dedupe_key: None,
-                text,
-                staff_id: Some(staff_id),
-            };
-            let outbox_id = insert_outbound(c, &outbound)?
-                .ok_or_else(|| DbError::Decode("an SME reply has no dedupe key".into()))?;
+            let outbox_id =
+                queue_staff_message(c, &row, OutboxKind::SmeReply, id, staff_id, text)?;
             c.execute(
                 "UPDATE sme_requests SET status = CASE WHEN status = 'closed' THEN status ELSE 'answered' END,
                    first_response_at = COALESCE(first_response_at, ?2),

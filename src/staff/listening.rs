@@ -188,21 +188,33 @@ async fn report_page(
     ))
 }
 
+/// The report of a page that takes it out of the console (printed, downloaded): audited with
+/// its period.
+async fn build_audited(
+    state: &StaffState,
+    staff: &Staff,
+    query: &PeriodQuery,
+    action: &'static str,
+) -> Result<ListeningReport, PageError> {
+    let report = build(state, query).await?;
+    let _ = state
+        .db
+        .audit(
+            Some(staff.id()),
+            action,
+            Some(format!("{}..{}", report.from, report.to)),
+            None,
+        )
+        .await;
+    Ok(report)
+}
+
 async fn print_page(
     State(state): State<StaffState>,
     staff: Staff,
     Query(query): Query<PeriodQuery>,
 ) -> Result<Response, PageError> {
-    let report = build(&state, &query).await?;
-    let _ = state
-        .db
-        .audit(
-            Some(staff.id()),
-            "print_listening",
-            Some(format!("{}..{}", report.from, report.to)),
-            None,
-        )
-        .await;
+    let report = build_audited(&state, &staff, &query, "print_listening").await?;
     Ok(html_response(
         StatusCode::OK,
         page(
@@ -218,16 +230,7 @@ async fn export(
     staff: Staff,
     Query(query): Query<PeriodQuery>,
 ) -> Result<Response, PageError> {
-    let report = build(&state, &query).await?;
-    let _ = state
-        .db
-        .audit(
-            Some(staff.id()),
-            "export_listening",
-            Some(format!("{}..{}", report.from, report.to)),
-            None,
-        )
-        .await;
+    let report = build_audited(&state, &staff, &query, "export_listening").await?;
     Ok(csv_response(
         &format!("lang-nghe-{}-{}.csv", report.from, report.to),
         &listening::to_csv(&report),
