@@ -22,6 +22,7 @@ pub struct Config {
     pub staff: StaffConfig,
     pub store: StoreConfig,
     pub metrics: MetricsConfig,
+    pub platform: PlatformConfig,
 }
 
 /// Prometheus metrics (`src/metrics.rs`, `docs/operations.md`). Off unless one of the two is set.
@@ -697,6 +698,7 @@ impl Config {
         self.store.validate()?;
         self.database.validate()?;
         self.metrics.validate()?;
+        self.platform.validate()?;
         self.validate_channels()
     }
 
@@ -844,5 +846,44 @@ mod tests {
             assert!(Config::load(Some(Path::new("missing.toml"))).is_err());
             Ok(())
         });
+    }
+}
+
+/// The platform around the chatbot (`src/platform/`: handoffs, surveys, SME requests, legal news;
+/// `docs/nen-tang.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlatformConfig {
+    /// Take part in the chat flows and run the outbox (the console pages are there either way).
+    pub enabled: bool,
+    /// Messages per second the outbox sends to one platform at most (legal news, staff replies).
+    pub outbox_per_second: f64,
+    /// A worker's claim on an outbox row; after it, another replica (or a restart) sends the row.
+    pub outbox_lease_secs: u64,
+    /// Offer the open survey this many minutes after a conversation's last question, through the
+    /// outbox (Zalo and Telegram); 0 offers it only when the citizen says thanks.
+    pub survey_offer_after_idle_mins: u64,
+}
+
+impl Default for PlatformConfig {
+    fn default() -> Self {
+        PlatformConfig {
+            enabled: true,
+            outbox_per_second: 10.0,
+            outbox_lease_secs: 60,
+            survey_offer_after_idle_mins: 10,
+        }
+    }
+}
+
+impl PlatformConfig {
+    fn validate(&self) -> Result<(), String> {
+        if !(self.outbox_per_second > 0.0 && self.outbox_per_second <= 30.0) {
+            return Err(
+                "platform.outbox_per_second must be above 0 and at most 30 (Telegram's limit)"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 }
