@@ -73,8 +73,15 @@ async fn marriage_age_is_answered_by_quoting_article_8() {
         "{text}"
     );
     assert!(text.contains("không phải là tư vấn pháp lý"), "{text}");
-    assert!(answer["confidence"].as_f64().unwrap() >= 0.6, "{answer}");
-    assert_eq!(answer["needs_review"], false);
+    // The confidence is the calibrated probability that the first article answers; below
+    // `retrieval.review_below` the answer is flagged for staff, above it not.
+    let confidence = answer["confidence"].as_f64().unwrap();
+    let review_below = f64::from(hoiluat::config::Config::default().retrieval.review_below);
+    assert_eq!(
+        answer["needs_review"],
+        confidence < review_below,
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -98,10 +105,12 @@ async fn weather_is_declined_politely() {
 }
 
 #[tokio::test]
-async fn unanswerable_question_is_declined_and_flagged_for_staff() {
+async fn a_question_that_is_not_law_is_declined_by_meaning_and_flagged_for_staff() {
+    // No pattern of prompts/out_of_scope.toml names it: the guard (src/answer/guard.rs) judges
+    // the question's embedding not to be about law.
     let answer = ask("Ai là tổng thống Mỹ hiện nay?", None).await;
     assert_eq!(answer["status"], "declined", "{answer}");
-    assert_eq!(answer["decline_reason"], "no_relevant_text");
+    assert_eq!(answer["decline_reason"], "ngoai_pham_vi");
     assert_eq!(answer["needs_review"], true);
     assert!(answer["quotes"].as_array().unwrap().is_empty());
 }

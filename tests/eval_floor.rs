@@ -86,7 +86,12 @@ fn shipped_corpus_meets_the_recorded_quality_floor() {
                 }
             }
         };
-        check("Recall@10", ranked.recall_at_10, expected.recall_at_10, true);
+        check(
+            "Recall@10",
+            ranked.recall_at_10,
+            expected.recall_at_10,
+            true,
+        );
         check("MRR@10", ranked.mrr_at_10, expected.mrr_at_10, true);
         check(
             "first quote gold",

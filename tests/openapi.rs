@@ -269,7 +269,7 @@ async fn documented_examples_validate_and_succeed_on_the_service() {
             conforms(document, path, method, status, &body);
         }
     }
-    assert_eq!(operations, 8);
+    assert_eq!(operations, 9);
 }
 
 #[tokio::test]

@@ -107,15 +107,20 @@ fn killed_ingest_resumes_and_restart_is_fast() {
     let port = free_port();
     let config = write_config(dir.path(), port);
 
-    // 1. Start an ingest and kill it hard once embedding is under way.
+    // 1. Start an ingest and kill it hard once some of it is durable. The writer flushes the
+    // index every 10 s and logs its progress every 15 s, after that iteration's flush check:
+    // the first progress line means a flush has happened.
     let mut first = hoiluat(&config, &["ingest"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let lines = wait_for_line(&mut first, "ingest plan", Duration::from_secs(120));
-    let plan = lines.last().unwrap().clone();
-    std::thread::sleep(Duration::from_secs(6));
+    let lines = wait_for_line(&mut first, "per_second", Duration::from_secs(180));
+    let plan = lines
+        .iter()
+        .find(|line| line.contains("ingest plan"))
+        .cloned()
+        .unwrap_or_default();
     first.kill().unwrap();
     first.wait().unwrap();
     assert!(
@@ -197,8 +202,12 @@ fn a_first_start_logs_no_warning_an_operator_cannot_act_on() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // `hoiluat: ready` is serve's own line, after start-up (and its ingest) finished.
-    let lines = wait_for_line(&mut child, "hoiluat: ready", Duration::from_secs(180));
+    // The application's own ready line, after start-up (and its ingest of the core) finished.
+    let lines = wait_for_line(
+        &mut child,
+        "hoiluat::app::application: ready",
+        Duration::from_secs(180),
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     let noise: Vec<&String> = lines
@@ -207,7 +216,9 @@ fn a_first_start_logs_no_warning_an_operator_cannot_act_on() {
         .collect();
     assert!(noise.is_empty(), "a first start warned:\n{noise:#?}");
     assert!(
-        lines.iter().any(|line| line.contains("index up to date")),
+        lines
+            .iter()
+            .any(|line| line.contains("core indexed") || line.contains("index up to date")),
         "{lines:#?}"
     );
 }

@@ -201,7 +201,23 @@ async fn chat_streams_the_answer_in_pieces_then_done_with_citations() {
 
     assert_eq!(done["type"], "done");
     assert_eq!(done["status"], "answered");
-    assert_eq!(done["needs_review"], false);
+    // Flagged for staff exactly when the core flagged it (the calibrated confidence is under
+    // `retrieval.review_below`), as stored with the answer.
+    let stored = query_strings(
+        &service.db,
+        "SELECT a.confidence < 0.55, count(f.id) FROM answers a LEFT JOIN flags f ON f.answer_id = a.id GROUP BY a.id",
+    )
+    .await;
+    assert_eq!(
+        hoiluat::config::Config::default().retrieval.review_below,
+        0.55
+    );
+    assert_eq!(
+        done["needs_review"],
+        stored[0][0] == "1",
+        "{done} {stored:?}"
+    );
+    assert_eq!(stored[0][1] != "0", stored[0][0] == "1", "{stored:?}");
     let conversation = done["conversation_id"].as_str().unwrap();
     assert!(conversation.starts_with("web-"), "{conversation}");
     let citation = &done["citations"][0];

@@ -550,6 +550,24 @@ fn add_errors(document: &mut Value) {
             responses[status.to_string()] = error_response(status, &errors);
         }
     }
+    // While the core is being indexed, `/readyz` answers `not_ready` with how far the index is
+    // (`/v1/status` is not served yet then): the error body plus `index`.
+    let schema = &mut document["paths"]["/readyz"]["get"]["responses"]["503"]["content"]
+        ["application/json"]["schema"];
+    *schema = json!({
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": false,
+        "properties": {
+            "error": {
+                "allOf": [
+                    { "$ref": "#/components/schemas/Error/properties/error" },
+                    { "properties": { "code": { "enum": [ErrorCode::NotReady.as_str()] } } }
+                ]
+            },
+            "index": { "$ref": "#/components/schemas/IndexStatus" }
+        }
+    });
 }
 
 fn error_response(status: u16, errors: &[Documented]) -> Value {
