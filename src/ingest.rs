@@ -6,11 +6,12 @@
 //! corpus fingerprint lets a later start skip the whole comparison.
 //!
 //! An ingest runs in three steps so that `serve` can answer before the whole compendium is embedded
-//! (about an hour on two cores): [`prepare`] compares the corpus with the store, deletes what left
-//! the corpus and refreshes changed payloads (cheap); [`PendingIngest::embed_tiers_up_to`] embeds the
-//! chunks of the first tiers (the curated core and the 2024 laws), after which answers can be given;
-//! [`PendingIngest::finish`] embeds the rest in priority order (the most-asked fields first) and
-//! writes the state. [`IngestProgress`] tells `/readyz`, the log and the terminal how far it is.
+//! (about an hour on two cores): [`prepare`] compares the corpus with the store and refreshes
+//! changed payloads (cheap); [`PendingIngest::embed_tiers_up_to`] embeds the chunks of the first
+//! tiers (the curated core and the 2024 laws), after which answers can be given;
+//! [`PendingIngest::finish`] embeds the rest in priority order (the most-asked fields first), then
+//! deletes what left the corpus, and writes the state. Deleting last keeps a re-index free of
+//! downtime: a changed article's old chunks stay searchable until its new ones are stored. [`IngestProgress`] tells `/readyz`, the log and the terminal how far it is.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -342,6 +343,8 @@ pub struct PendingIngest {
     chunks: Arc<[Chunk]>,
     /// Indexes into `chunks` of what is left to embed, with their tier, in the order to embed them.
     to_embed: Vec<(u32, usize)>,
+    /// Stored points no longer in the corpus, deleted once everything new is stored.
+    stale: Vec<Uuid>,
     state_path: PathBuf,
     report: IngestReport,
     started: Instant,
@@ -349,8 +352,9 @@ pub struct PendingIngest {
     _lock: IngestLock,
 }
 
-/// Compares `chunks` with the store: deletes stored points that left the corpus, rewrites changed
-/// payloads with their stored vectors, and lists what is left to embed, ordered by `tier_of` (0 first).
+/// Compares `chunks` with the store: rewrites changed payloads with their stored vectors, and
+/// lists what is left to embed, ordered by `tier_of` (0 first), and what left the corpus (deleted
+/// by [`PendingIngest::finish`], after the new chunks are stored).
 /// The state file is removed first, so an interrupted run is never taken for a complete one.
 pub fn prepare(
     chunks: Arc<[Chunk]>,
@@ -376,7 +380,6 @@ pub fn prepare(
         .filter(|id| !wanted.contains(id))
         .copied()
         .collect();
-    store.delete(&stale)?;
 
     let mut to_embed: Vec<usize> = Vec::new();
     let mut to_refresh: Vec<&Chunk> = Vec::new();
@@ -433,6 +436,7 @@ pub fn prepare(
         },
         chunks,
         to_embed: ordered,
+        stale,
         state_path,
         started,
         _lock: lock,
@@ -467,7 +471,9 @@ impl PendingIngest {
         Ok(())
     }
 
-    /// Embeds everything left, flushes, and records the complete ingest in the state file.
+    /// Embeds everything left, then deletes the points that left the corpus (so a changed
+    /// article is searchable throughout: its old chunks go only once its new ones are stored),
+    /// flushes, and records the complete ingest in the state file.
     pub fn finish(
         mut self,
         embedder: &dyn Embedder,
@@ -475,6 +481,7 @@ impl PendingIngest {
         options: &IngestOptions,
     ) -> Result<IngestReport, IngestError> {
         self.embed_tiers_up_to(u32::MAX, embedder, store, options)?;
+        store.delete(&self.stale)?;
         store.flush()?;
         let state = IngestState {
             corpus_fingerprint: corpus_fingerprint(&self.chunks),
