@@ -369,4 +369,30 @@ mod tests {
         let unauthorized = classify("m", StatusCode::UNAUTHORIZED, &json!({"ok": false}), None);
         assert!(matches!(unauthorized, Err(SendError::Permanent { .. })));
     }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// Any body is read or refused, never a panic; a message's text and ids come through
+        /// exactly as sent, whatever they hold.
+        #[test]
+        fn any_payload_is_read_or_refused(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            text in crate::proptest_support::outside_text(60),
+            id in crate::proptest_support::outside_text(8),
+        ) {
+            let _ = parse_event(&bytes);
+            let body = serde_json::json!({"event_name": "message.text.received", "message": {
+                "message_id": id, "from": {"id": "u1"}, "chat": {"id": "c1"}, "text": text}});
+            let inbound = parse_event(body.to_string().as_bytes()).unwrap().unwrap();
+            proptest::prop_assert_eq!(inbound.external_id, format!("message.text.received:c1:{id}"));
+            match inbound.kind {
+                InboundKind::Text(read) => proptest::prop_assert_eq!(read, text),
+                other => proptest::prop_assert!(
+                    matches!(other, InboundKind::Follow | InboundKind::Help),
+                    "{other:?}"
+                ),
+            }
+        }
+    }
 }
