@@ -310,7 +310,7 @@ async fn chat_input_errors_are_json_with_a_code_and_a_vietnamese_message() {
         ),
         (
             "application/json",
-            json!({"message": "a\u{1b}[31m"}).to_string(),
+            json!({"message": "a\u{fffe}"}).to_string(),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_characters",
         ),

@@ -209,8 +209,10 @@ pub enum AskError {
     EmptyQuestion,
     #[error("the question is longer than {max} characters")]
     QuestionTooLong { max: usize },
-    #[error("the question contains control characters")]
-    ControlCharacters,
+    /// Characters no text holds (Unicode noncharacters): garbage, not a question. Stray control,
+    /// zero-width and odd space characters are removed before this is checked.
+    #[error("the question contains characters no text can hold")]
+    UnusableCharacters,
     #[error("the conversation id must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'")]
     InvalidConversationId,
     #[error(transparent)]
@@ -611,11 +613,14 @@ impl Assistant {
             confidence: top_confidence,
             needs_review,
             flags: Vec::new(),
+            follows: None,
         })
     }
 
+    /// The question as answered: what pasting adds that cannot matter (stray control, zero-width
+    /// and odd space characters) removed first, then checked for what is truly unusable.
     fn validate_question(&self, question: &str) -> Result<String, AskError> {
-        let question = crate::text::nfc(question.trim());
+        let question = crate::text::nfc(crate::text::clean_input(question).trim());
         if question.is_empty() {
             return Err(AskError::EmptyQuestion);
         }
@@ -624,11 +629,8 @@ impl Assistant {
                 max: self.max_question_chars,
             });
         }
-        if question
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-        {
-            return Err(AskError::ControlCharacters);
+        if crate::text::has_unusable_characters(&question) {
+            return Err(AskError::UnusableCharacters);
         }
         Ok(question)
     }

@@ -559,7 +559,9 @@ impl Dispatcher {
             Err(AskError::QuestionTooLong { .. }) => {
                 (Reply::Notice(notices::TOO_LONG.into()), None)
             }
-            Err(AskError::ControlCharacters) => (Reply::Notice(notices::INVALID_TEXT.into()), None),
+            Err(AskError::UnusableCharacters) => {
+                (Reply::Notice(notices::INVALID_TEXT.into()), None)
+            }
             Err(error) => {
                 tracing::error!(%error, "ask failed");
                 (
