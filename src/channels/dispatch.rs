@@ -244,18 +244,23 @@ impl Dispatcher {
         }))
     }
 
-    /// Records a citizen's rating of the answer with this public id; 👎, "báo lỗi" and "gặp cán
-    /// bộ" put the answer in the staff queue.
+    /// Records a citizen's rating of the answer with this public id, given on `channel`; 👎,
+    /// "báo lỗi" and "gặp cán bộ" put the answer in the staff queue. An answer of another channel
+    /// is unknown here: it is rated only where it was given.
     pub async fn feedback(
         &self,
+        channel: ChannelKind,
         answer_public_id: String,
         rating: Rating,
         comment: Option<String>,
     ) -> Result<FeedbackOutcome, DbError> {
-        self.inner
-            .db
-            .insert_feedback(answer_public_id, rating, comment)
-            .await
+        let db = &self.inner.db;
+        match db.answer_by_public_id(answer_public_id.clone()).await? {
+            Some(answer) if answer.channel == channel => {
+                db.insert_feedback(answer_public_id, rating, comment).await
+            }
+            _ => Ok(FeedbackOutcome::UnknownAnswer),
+        }
     }
 
     /// Records an end-of-conversation rating (1..=5, checked by the caller): one per

@@ -174,7 +174,7 @@ async fn handle_callback(
     let reply_text = match query.data.as_deref().and_then(parse_feedback_data) {
         Some((rating, answer_id)) => {
             let outcome = dispatcher
-                .feedback(answer_id.to_owned(), rating, None)
+                .feedback(ChannelKind::Telegram, answer_id.to_owned(), rating, None)
                 .await?;
             tracing::debug!(rating = rating.as_str(), ?outcome, "telegram feedback");
             match (outcome, rating) {

@@ -178,6 +178,7 @@ async fn chat(
     };
     // An unknown or malformed id starts a new conversation rather than failing: the widget keeps
     // its id in sessionStorage, which a site's scripts could have garbled.
+    // An id of another channel's conversation too: the web's ids are its own ("web-…").
     let conversation_id = request
         .conversation_id
         .filter(|id| is_valid_conversation_id(id))
@@ -324,7 +325,7 @@ async fn feedback(
     };
     let outcome = state
         .dispatcher
-        .feedback(request.answer_id, rating, comment)
+        .feedback(ChannelKind::Web, request.answer_id, rating, comment)
         .await
         .map_err(|error| {
             tracing::error!(%error, "cannot store feedback");
@@ -379,15 +380,10 @@ async fn satisfaction(
 // ---------------------------------------------------------------------------------------------
 // Request checks shared by the endpoints
 
-/// Line breaks and tabs are text; other control characters are not (the assistant's own rule).
-fn has_control_characters(text: &str) -> bool {
-    text.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-}
-
-/// 1–64 ASCII letters, digits, `-` or `_`: the assistant's rule for conversation ids.
+/// 1–64 ASCII letters, digits, `-` or `_` (the assistant's rule for conversation ids), in the
+/// web's own namespace (`web-…`).
 fn is_valid_conversation_id(id: &str) -> bool {
-    !id.is_empty()
+    ChannelKind::Web.owns_conversation(id)
         && id.len() <= MAX_CONVERSATION_ID_CHARS
         && id
             .chars()
@@ -505,9 +501,15 @@ mod tests {
     #[test]
     fn conversation_ids_follow_the_assistants_rule() {
         assert!(is_valid_conversation_id("web-0123abc_DEF"));
-        assert!(is_valid_conversation_id(&"a".repeat(64)));
-        assert!(!is_valid_conversation_id(&"a".repeat(65)));
+        assert!(is_valid_conversation_id(&format!("web-{}", "a".repeat(60))));
+        assert!(!is_valid_conversation_id(&format!(
+            "web-{}",
+            "a".repeat(61)
+        )));
         assert!(!is_valid_conversation_id(""));
+        // Ids of other channels' conversations, and ids outside the web's namespace.
+        assert!(!is_valid_conversation_id("telegram-0123456789abcdef"));
+        assert!(!is_valid_conversation_id(&"a".repeat(64)));
         assert!(!is_valid_conversation_id("web 1"));
         assert!(!is_valid_conversation_id("hôn-nhân"));
         let fresh = new_conversation_id();
