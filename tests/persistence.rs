@@ -769,17 +769,20 @@ fn staff_sessions_and_lockout(place: &Place) -> Result<(), Failed> {
         assert!(!found.is_admin() && !found.disabled);
         assert!(account("nobody").await?.is_none());
 
-        // Failures count up; a lock, once set, stays until a successful sign-in resets it.
-        db.record_login_failure(lan, None).await?;
-        let locked_until = ago(-900);
-        db.record_login_failure(lan, Some(locked_until.clone()))
-            .await?;
-        db.record_login_failure(lan, None).await?;
+        // Every attempt counts before its check; the third of three locks the account, and a
+        // locked account lets no attempt through until the lock runs out.
+        let attempt = |now: String| db.count_login_attempt(lan, 3, now, ago(-900));
+        assert_eq!(attempt(ago(0)).await?, Some(1));
+        assert_eq!(attempt(ago(0)).await?, Some(2));
+        assert_eq!(attempt(ago(0)).await?, Some(3));
         let found = account("lan").await?.ok_or("missing")?;
-        assert_eq!(
-            (found.failed_logins, found.locked_until),
-            (3, Some(locked_until))
-        );
+        assert!(found.locked_until.is_some());
+        assert_eq!(attempt(ago(0)).await?, None, "locked");
+        assert_eq!(account("lan").await?.ok_or("missing")?.failed_logins, 3);
+        // Once the lock has run out, counting starts again.
+        assert_eq!(attempt(ago(-1000)).await?, Some(1));
+        let found = account("lan").await?.ok_or("missing")?;
+        assert_eq!(found.locked_until, None);
         db.reset_login_failures(lan).await?;
         let found = account("lan").await?.ok_or("missing")?;
         assert_eq!((found.failed_logins, found.locked_until), (0, None));

@@ -575,3 +575,96 @@ async fn a_flagged_answer_is_edited_approved_and_delivered_to_the_citizen() {
         StatusCode::SEE_OTHER
     );
 }
+
+/// Concurrent wrong passwords cannot outrun the lock-out: each attempt is counted before its
+/// password is checked, so no more than `max_failed_logins` passwords are ever tried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_wrong_passwords_are_locked_out_after_the_limit() {
+    let console = console().await;
+    // Each attempt gets its sign-in form first; then all 40 are posted at once.
+    let page = send(&console.app, get("/staff/login", None)).await;
+    let token = cookie_value(&page.cookies, "hl_login").unwrap();
+    let start = Arc::new(tokio::sync::Barrier::new(40));
+    let attempts = (0..40).map(|n| {
+        let app = console.app.clone();
+        let token = token.clone();
+        let start = Arc::clone(&start);
+        tokio::spawn(async move {
+            let request = form(
+                "/staff/login",
+                &format!("hl_login={token}"),
+                &[
+                    ("csrf", &token),
+                    ("username", "lan"),
+                    ("password", &format!("đoán-sai-lần-{n}-nhé")),
+                ],
+            );
+            start.wait().await;
+            send(&app, request).await
+        })
+    });
+    let attempts: Vec<_> = attempts.collect();
+    let mut wrong = 0;
+    for attempt in attempts {
+        let reply = attempt.await.unwrap();
+        match reply.status {
+            // Locked, or told to come back (sign-ins admitted at once are bounded too).
+            _ if reply.body.contains("tạm khóa") || reply.body.contains("thử lại sau") => {}
+            StatusCode::UNAUTHORIZED if reply.body.contains("không đúng") => wrong += 1,
+            other => panic!("{other}: {}", reply.body),
+        }
+    }
+    // The console's limit is 3: no more passwords than that were tried.
+    assert_eq!(wrong, 3);
+    let after = try_login(&console.app, "lan", PASSWORD).await;
+    assert!(after.body.contains("tạm khóa"), "{}", after.body);
+}
+
+/// Password checks (argon2id, 19 MiB each) run a few at a time on their own threads, and a
+/// flood of sign-ins beyond what waits for them is told to come back, instead of each taking
+/// memory and blocking threads the database and the answers need.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_sign_ins_is_bounded() {
+    let console = console().await;
+    let page = send(&console.app, get("/staff/login", None)).await;
+    let token = cookie_value(&page.cookies, "hl_login").unwrap();
+    let attempts = (0..120).map(|n| {
+        let app = console.app.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            send(
+                &app,
+                form(
+                    "/staff/login",
+                    &format!("hl_login={token}"),
+                    &[
+                        ("csrf", &token),
+                        ("username", &format!("khong-co-{n}")),
+                        ("password", "mật-khẩu-đoán-bừa"),
+                    ],
+                ),
+            )
+            .await
+        })
+    });
+    // Spawned all at once (the iterator is lazy).
+    let attempts: Vec<_> = attempts.collect();
+    let mut busy = 0;
+    for attempt in attempts {
+        let reply = attempt.await.unwrap();
+        match reply.status {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(reply.body.contains("thử lại"), "{}", reply.body);
+                busy += 1;
+            }
+            other => panic!("{other}: {}", reply.body),
+        }
+    }
+    assert!(
+        busy > 0,
+        "every one of 120 concurrent sign-ins was checked at once"
+    );
+    // Once the flood is over, signing in works again.
+    login(&console.app, "lan").await;
+}

@@ -189,18 +189,31 @@ impl Db {
         .await
     }
 
-    /// Counts a failed login; locks the account until `lock_until` when given.
-    pub async fn record_login_failure(
+    /// Counts a sign-in attempt before its password is checked, in one statement: the count of
+    /// failures in a row goes up by one (restarting at 1 once a lock-out has run out), and the
+    /// attempt that reaches `max_failures` locks the account until `lock_until` (a right password
+    /// then unlocks it through [`Db::reset_login_failures`]). Returns the count, or `None` when
+    /// the account is locked at `now`. Concurrent attempts are serialised by the row's lock, so no
+    /// more than `max_failures` are ever let through.
+    pub async fn count_login_attempt(
         &self,
         staff_id: i64,
-        lock_until: Option<String>,
-    ) -> Result<(), DbError> {
+        max_failures: u32,
+        now: String,
+        lock_until: String,
+    ) -> Result<Option<u32>, DbError> {
         self.run(move |c| {
-            c.execute(
-                "UPDATE staff SET failed_logins = failed_logins + 1, locked_until = COALESCE(?2, locked_until) WHERE id = ?1",
-                params![staff_id, lock_until],
-            )
-            .map(|_| ())
+            let row = c.query_opt(
+                "UPDATE staff SET
+                   failed_logins = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END,
+                   locked_until = CASE
+                     WHEN (CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END) >= ?3 THEN ?4
+                     ELSE NULL END
+                 WHERE id = ?1 AND (locked_until IS NULL OR locked_until <= ?2)
+                 RETURNING failed_logins",
+                params![staff_id, now, max_failures, lock_until],
+            )?;
+            row.map(|row| row.get(0)).transpose()
         })
         .await
     }
