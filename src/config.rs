@@ -848,7 +848,10 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("HOILUAT__CHANNELS__ZALO_OA__APP_ID", "0012345678");
             jail.set_env("HOILUAT__CHANNELS__ZALO_OA__OA_SECRET_KEY", "1e5");
-            jail.set_env("HOILUAT__CHANNELS__ZALO_OA__APP_SECRET", "123456789012345678901234567890");
+            jail.set_env(
+                "HOILUAT__CHANNELS__ZALO_OA__APP_SECRET",
+                "123456789012345678901234567890",
+            );
             jail.set_env("HOILUAT__CHANNELS__ZALO_OA__ACCESS_TOKEN", "true");
             jail.set_env("HOILUAT__CHANNELS__ZALO_OA__REFRESH_TOKEN", "12.50");
             jail.set_env("HOILUAT__CHANNELS__ZALO_BOT__SECRET_TOKEN", "00012345");

@@ -65,7 +65,11 @@ Nội dung.
 #[test]
 fn the_documented_environment_variables_are_accepted_as_written() {
     let mut examples = 0;
-    for guide in ["bots/zalo/README.md", "bots/telegram/README.md", "bots/web/README.md"] {
+    for guide in [
+        "bots/zalo/README.md",
+        "bots/telegram/README.md",
+        "bots/web/README.md",
+    ] {
         let text = std::fs::read_to_string(common::repo().join(guide)).unwrap();
         let mut assignments: Vec<(String, String)> = Vec::new();
         for line in text.lines().map(str::trim) {

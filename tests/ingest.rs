@@ -341,9 +341,16 @@ impl Embedder for Watching<'_> {
     fn dimension(&self) -> usize {
         self.inner.dimension()
     }
-    fn embed_passages(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, hoiluat::embed::EmbedError> {
+    fn embed_passages(
+        &self,
+        texts: &[String],
+    ) -> Result<Vec<Vec<f32>>, hoiluat::embed::EmbedError> {
         let stored = self.store.fingerprints().unwrap();
-        let gone = self.replaced.iter().filter(|id| !stored.contains_key(id)).count();
+        let gone = self
+            .replaced
+            .iter()
+            .filter(|id| !stored.contains_key(id))
+            .count();
         self.gone_while_embedding
             .fetch_max(gone, std::sync::atomic::Ordering::SeqCst);
         self.inner.embed_passages(texts)
@@ -384,7 +391,11 @@ fn a_changed_article_stays_searchable_while_it_is_reindexed() {
     // Staff correct a word of one article: its chunks get new ids (ids come from the text).
     let path = corpus_dir.join(DOCUMENT);
     let source = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, source.replacen("hòa giải viên", "hoà giải viên ở cơ sở", 1)).unwrap();
+    std::fs::write(
+        &path,
+        source.replacen("hòa giải viên", "hoà giải viên ở cơ sở", 1),
+    )
+    .unwrap();
     let after = chunks_of();
     let new_ids: std::collections::HashSet<_> = after.iter().map(|c| c.id).collect();
     let replaced: std::collections::HashSet<_> = before

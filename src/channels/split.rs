@@ -152,7 +152,11 @@ mod tests {
             for measure in [Measure::Chars, Measure::Utf16] {
                 let parts = split_message(&text, 2000, measure);
                 assert!(parts.iter().all(|p| measure.len(p) <= 2000));
-                let kept: String = parts.concat().chars().filter(|c| !c.is_whitespace()).collect();
+                let kept: String = parts
+                    .concat()
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
                 let sent: String = text.chars().filter(|c| !c.is_whitespace()).collect();
                 assert_eq!(kept, sent);
             }
