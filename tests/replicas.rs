@@ -11,9 +11,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -91,30 +90,8 @@ fn start_replica(dir: &Path, corpus: &Path, database_url: &str, api: &str) -> Re
         ),
     )
     .expect("write the configuration");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hoiluat"))
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .env("RUST_LOG", "info")
-        .env_remove("HOILUAT_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start hoiluat serve");
-    // Wait for "ready" on stderr, then keep draining it so the child never blocks on a full pipe.
-    let stderr = child.stderr.take().expect("piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains(" ready") || line.contains("\"ready\"") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    let replica = Replica { child, port };
-    rx.recv_timeout(Duration::from_secs(300))
-        .expect("the replica became ready");
-    replica
+    let child = common::serve_until_ready(&config, port);
+    Replica { child, port }
 }
 
 fn webhook(message_id: &str, user: &str, text: &str) -> JsonValue {
