@@ -108,6 +108,8 @@ named_enum! {
 named_enum! {
     /// How sending a reviewed answer to the citizen ended.
     pub enum ReviewDelivery {
+        /// Committed with the review, waiting for a channel worker to send it.
+        Pending => "pending",
         Sent => "sent",
         Failed => "failed",
         /// The channel cannot reach the citizen any more (the web, the API).

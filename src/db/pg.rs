@@ -24,6 +24,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("pg/schema_0001.sql"),
     include_str!("pg/schema_0002.sql"),
     include_str!("pg/schema_0003.sql"),
+    include_str!("pg/schema_0004.sql"),
 ];
 
 /// The advisory lock key replicas take while migrating (any constant; this one spells "hoiluat").

@@ -1,7 +1,7 @@
 //! Typed operations of the staff side: accounts, sessions, the review queue, reviews, curated
 //! answers and the audit log.
 
-use super::channel_log::Rating;
+use super::channel_log::{rfc3339, stored_message, Rating, MESSAGE_COLUMNS};
 use super::kinds::{ChannelKind, Decision, ReviewDelivery, Role, StoredCitation};
 use super::sql::{params, Conn, Row};
 use super::{now_text, Db, DbError};
@@ -131,6 +131,35 @@ pub struct NewReview {
     pub note: Option<String>,
     /// The question, for the curated answer an approval or edit creates.
     pub question: String,
+    /// For a follow-up, the question it followed: the curated answer's context.
+    pub context: Option<String>,
+    /// How the reviewed answer's delivery starts: `Pending` (a channel worker sends it), or
+    /// already ended (the channel cannot reach the citizen), with why.
+    pub delivery: Option<(ReviewDelivery, Option<String>)>,
+}
+
+/// A reviewed answer a worker has claimed to send: the review's text and citations, and the
+/// message it answers (its chat and channel).
+#[derive(Debug, Clone)]
+pub struct ReviewToDeliver {
+    pub review_id: i64,
+    pub answer_id: i64,
+    pub text: String,
+    pub citations: Vec<StoredCitation>,
+    pub message: super::StoredMessage,
+    pub received_at: String,
+}
+
+/// What a retention sweep erased.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    pub messages: usize,
+    /// Citizens' comments on answers.
+    pub comments: usize,
+    /// Flag details quoting those comments.
+    pub flag_details: usize,
+    /// Curated answers retired with their question.
+    pub curated: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -468,9 +497,10 @@ impl Db {
     pub async fn insert_review(&self, review: NewReview) -> Result<ReviewOutcome, DbError> {
         self.transaction(move |c| {
             let now = now_text();
+            let (delivery_status, delivery_error) = review.delivery.clone().unzip();
             let inserted = c.query_opt(
-                "INSERT INTO reviews (answer_id, staff_id, decision, text, citations, note, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (answer_id) DO NOTHING RETURNING id",
+                "INSERT INTO reviews (answer_id, staff_id, decision, text, citations, note, created_at, delivery_status, delivery_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (answer_id) DO NOTHING RETURNING id",
                 params![
                     review.answer_id,
                     review.staff_id,
@@ -478,7 +508,9 @@ impl Db {
                     &review.text,
                     &review.citations,
                     &review.note,
-                    &now
+                    &now,
+                    delivery_status,
+                    delivery_error.flatten()
                 ],
             )?;
             let Some(inserted) = inserted else {
@@ -505,6 +537,72 @@ impl Db {
                 ],
             )?;
             Ok(ReviewOutcome::Stored { review_id, curated_id })
+        })
+        .await
+    }
+
+    /// Claims the delivery of a reviewed answer for `lease`, like [`Db::claim_message`]: `None`
+    /// when it is not pending any more or another worker (on any replica) holds a live claim.
+    pub async fn claim_review_delivery(
+        &self,
+        review_id: i64,
+        lease: std::time::Duration,
+    ) -> Result<Option<ReviewToDeliver>, DbError> {
+        let now = chrono::Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+        let (now, until) = (rfc3339(now), rfc3339(until));
+        self.run(move |c| {
+            let claimed = c.execute(
+                "UPDATE reviews SET claimed_until = ?2
+                 WHERE id = ?1 AND delivery_status = 'pending' AND (claimed_until IS NULL OR claimed_until < ?3)",
+                params![review_id, until, now],
+            )?;
+            if claimed != 1 {
+                return Ok(None);
+            }
+            let review = c.query_one(
+                "SELECT a.id, COALESCE(r.text, ''), r.citations, a.message_id
+                 FROM reviews r JOIN answers a ON a.id = r.answer_id WHERE r.id = ?1",
+                params![review_id],
+            )?;
+            let message_id: i64 = review.get(3)?;
+            let message = c.query_one(
+                &format!("SELECT {MESSAGE_COLUMNS}, received_at FROM messages WHERE id = ?1"),
+                params![message_id],
+            )?;
+            Ok(Some(ReviewToDeliver {
+                review_id,
+                answer_id: review.get(0)?,
+                text: review.get(1)?,
+                citations: review.get(2)?,
+                message: stored_message(&message)?,
+                received_at: message.get(9)?,
+            }))
+        })
+        .await
+    }
+
+    /// Reviewed answers owed a delivery that nobody is sending: unclaimed (older than
+    /// `unclaimed_older_than`, so as not to race the request that queued them), or claimed by a
+    /// worker whose lease ran out. `(review id, conversation id)`, oldest first.
+    pub async fn orphaned_review_deliveries(
+        &self,
+        unclaimed_older_than: std::time::Duration,
+    ) -> Result<Vec<(i64, String)>, DbError> {
+        let now = chrono::Utc::now();
+        let before = now - chrono::Duration::from_std(unclaimed_older_than).unwrap_or_default();
+        let (now, before) = (rfc3339(now), rfc3339(before));
+        self.run(move |c| {
+            c.query(
+                "SELECT r.id, a.conversation_id FROM reviews r JOIN answers a ON a.id = r.answer_id
+                 WHERE r.delivery_status = 'pending'
+                   AND ((r.claimed_until IS NULL AND r.created_at <= ?2) OR r.claimed_until < ?1)
+                 ORDER BY r.id",
+                params![now, before],
+            )?
+            .iter()
+            .map(|row| Ok((row.get(0)?, row.get(1)?)))
+            .collect()
         })
         .await
     }
