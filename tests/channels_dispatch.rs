@@ -509,6 +509,7 @@ async fn a_conversation_continues_from_the_database_after_a_restart() {
         }],
         confidence: 0.8,
         needs_review: false,
+        follows: None,
     })
     .await
     .unwrap();
@@ -663,4 +664,53 @@ async fn feedback_typed_as_a_message_rates_the_latest_answer() {
         (2, 2),
         "both rate the marriage-age answer and flag it"
     );
+}
+
+/// Telegram shows an answer as its lead, quotes and disclaimer: a curated answer's lead is the
+/// whole staff text, every paragraph of it, not its first line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_curated_answer_keeps_every_paragraph_on_telegram() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    let staff = db
+        .create_staff(
+            "lan".into(),
+            "Cán bộ Lan".into(),
+            "x".into(),
+            hoiluat::db::Role::Reviewer,
+        )
+        .await
+        .unwrap();
+    let paragraphs = [
+        "Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi trở lên thì được kết hôn.",
+        "Tuổi được tính theo ngày sinh ghi trong giấy khai sinh.",
+        "Cần thêm thông tin, bạn hỏi UBND xã nơi cư trú.",
+    ];
+    db.execute_sql(
+        "INSERT INTO curated_answers (question, answer_text, citations, created_by, created_at, updated_at)
+         VALUES ('Nam nữ bao nhiêu tuổi thì được kết hôn?', ?1, '[{\"article_id\":\"52-2014-qh13.dieu-8\"}]', ?2, '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')",
+        vec![paragraphs.join("\n\n").into(), staff.into()],
+    )
+    .await
+    .unwrap();
+    let assistant = common::own_assistant();
+    assistant.set_curated_source(Arc::new(db.clone()), config().curated_similarity);
+    let answer = assistant
+        .ask("Nam nữ bao nhiêu tuổi thì được kết hôn?".into(), None)
+        .await
+        .unwrap();
+    let shown = hoiluat::channels::telegram::render_reply(&Reply::Answer {
+        answer,
+        answer_id: "a1".into(),
+    })
+    .into_iter()
+    .map(|part| part.text)
+    .collect::<Vec<_>>()
+    .join("\n");
+    for paragraph in paragraphs {
+        assert!(
+            shown.contains(paragraph),
+            "{paragraph:?} missing from {shown}"
+        );
+    }
 }

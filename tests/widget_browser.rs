@@ -1023,6 +1023,9 @@ async fn the_widget_keeps_its_transcript_shows_reviewed_answers_and_retries_afte
             }],
             note: None,
             question: QUESTION.into(),
+            context: None,
+            // As the console stores a web review: the widget shows it, nothing is sent.
+            delivery: Some((hoiluat::db::ReviewDelivery::NotApplicable, None)),
         })
         .await
         .unwrap();

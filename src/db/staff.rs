@@ -89,6 +89,8 @@ pub struct AnswerDetail {
     pub chat_id: String,
     pub conversation_id: String,
     pub question: String,
+    /// For a follow-up, the question it followed.
+    pub follows: Option<String>,
     pub received_at: String,
     pub status: AnswerStatus,
     pub decline_reason: Option<String>,
@@ -170,6 +172,8 @@ pub struct CuratedAnswer {
     pub citations: Vec<StoredCitation>,
     pub active: bool,
     pub updated_at: String,
+    /// For an answer to a follow-up, the question that one followed.
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -411,7 +415,8 @@ impl Db {
         self.run(move |c| {
             let Some(row) = c.query_opt(
                 "SELECT a.id, m.id, m.channel, m.chat_id, m.conversation_id, m.text, m.received_at,
-                        a.status, a.decline_reason, a.text, a.citations, a.confidence, a.topic, a.created_at
+                        a.status, a.decline_reason, a.text, a.citations, a.confidence, a.topic, a.created_at,
+                        a.follows
                  FROM answers a JOIN messages m ON m.id = a.message_id WHERE a.id = ?1",
                 params![answer_id],
             )?
@@ -433,6 +438,7 @@ impl Db {
                 confidence: row.get(11)?,
                 topic: row.get(12)?,
                 created_at: row.get(13)?,
+                follows: row.get(14)?,
                 flags: Vec::new(),
                 history: Vec::new(),
                 review: None,
@@ -520,9 +526,9 @@ impl Db {
             let mut curated_id = None;
             if let (Some(text), true) = (&review.text, review.decision != Decision::Rejected) {
                 let row = c.query_one(
-                    "INSERT INTO curated_answers (question, answer_text, citations, review_id, created_by, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
-                    params![&review.question, text, &review.citations, review_id, review.staff_id, &now],
+                    "INSERT INTO curated_answers (question, answer_text, citations, review_id, created_by, created_at, updated_at, context)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) RETURNING id",
+                    params![&review.question, text, &review.citations, review_id, review.staff_id, &now, &review.context],
                 )?;
                 curated_id = Some(row.get(0)?);
             }
@@ -664,14 +670,44 @@ impl Db {
         .await
     }
 
-    /// Erases the text of citizens' messages received before `cutoff` (RFC 3339), keeping the rows
-    /// (and so the statistics). Returns how many were erased.
-    pub async fn erase_texts_before(&self, cutoff: String) -> Result<usize, DbError> {
-        self.run(move |c| {
-            c.execute(
+    /// Erases what citizens wrote before `cutoff` (RFC 3339), keeping the rows (and so the
+    /// statistics), in one transaction: message texts, comments on answers and the flag details
+    /// that quote them, and the question of a curated answer (a citizen's words) last saved
+    /// before the cutoff, which retires that curated answer (it can no longer be matched).
+    pub async fn erase_texts_before(&self, cutoff: String) -> Result<Erased, DbError> {
+        self.transaction(move |c| {
+            let messages = c.execute(
                 "UPDATE messages SET text = '' WHERE received_at < ?1 AND text != ''",
-                params![cutoff],
-            )
+                params![&cutoff],
+            )?;
+            let comments = c.execute(
+                "UPDATE feedback SET comment = NULL WHERE at < ?1 AND comment IS NOT NULL",
+                params![&cutoff],
+            )?;
+            // The reasons citizens' feedback raises, whose detail is their comment.
+            let flag_details = c.execute(
+                "UPDATE flags SET detail = NULL WHERE created_at < ?1 AND detail IS NOT NULL
+                   AND reason IN (?2, ?3, ?4)",
+                params![
+                    &cutoff,
+                    FlagReason::ThumbsDown,
+                    FlagReason::Reported,
+                    FlagReason::HumanRequested
+                ],
+            )?;
+            let curated = c.execute(
+                // `updated_at` moves, so the curated set's version changes and the assistant
+                // drops the retired answer at its next question.
+                "UPDATE curated_answers SET question = '', context = NULL, active = 0, updated_at = ?2
+                 WHERE updated_at < ?1 AND question != ''",
+                params![&cutoff, now_text()],
+            )?;
+            Ok(Erased {
+                messages,
+                comments,
+                flag_details,
+                curated,
+            })
         })
         .await
     }
@@ -692,7 +728,7 @@ impl Db {
 
 fn curated_answers(c: &mut Conn<'_>, include_retired: bool) -> Result<Vec<CuratedAnswer>, DbError> {
     c.query(
-        "SELECT id, question, answer_text, citations, active, updated_at FROM curated_answers
+        "SELECT id, question, answer_text, citations, active, updated_at, context FROM curated_answers
          WHERE active = 1 OR ?1 = 1 ORDER BY id DESC",
         params![include_retired],
     )?
@@ -705,6 +741,7 @@ fn curated_answers(c: &mut Conn<'_>, include_retired: bool) -> Result<Vec<Curate
             citations: r.get(3)?,
             active: r.get(4)?,
             updated_at: r.get(5)?,
+            context: r.get(6)?,
         })
     })
     .collect()
@@ -718,11 +755,23 @@ fn curated_version(c: &mut Conn<'_>) -> Result<(i64, String), DbError> {
     Ok((row.get(0)?, row.get(1)?))
 }
 
+/// [`curated_version`] and how many are active: an answer retired in the same millisecond as the
+/// last change (times are stored to the millisecond) still changes the version.
+fn curated_source_version(c: &mut Conn<'_>) -> Result<String, DbError> {
+    let (count, updated) = curated_version(c)?;
+    let active: i64 = c
+        .query_one(
+            "SELECT count(CASE WHEN active = 1 THEN 1 END) FROM curated_answers",
+            params![],
+        )?
+        .get(0)?;
+    Ok(format!("{count}/{active}@{updated}"))
+}
+
 /// The assistant's curated answers, read on its blocking thread (never from an async worker).
 impl CuratedSource for Db {
     fn version(&self) -> Result<String, SourceError> {
-        let (count, updated) = self.run_blocking(curated_version)?;
-        Ok(format!("{count}@{updated}"))
+        Ok(self.run_blocking(curated_source_version)?)
     }
 
     fn active(&self) -> Result<Vec<CuratedEntry>, SourceError> {
@@ -732,6 +781,7 @@ impl CuratedSource for Db {
             .map(|answer| CuratedEntry {
                 id: answer.id,
                 question: answer.question,
+                context: answer.context,
                 text: answer.answer_text,
                 article_ids: answer.citations.into_iter().map(|c| c.article_id).collect(),
             })
