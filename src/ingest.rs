@@ -332,19 +332,32 @@ pub fn ingest(
     data_dir: &Path,
     options: &IngestOptions,
 ) -> Result<IngestReport, IngestError> {
-    let chunks: Arc<[Chunk]> = chunks.to_vec().into();
+    ingest_owned(chunks.to_vec(), embedder, store, data_dir, options)
+}
+
+/// [`ingest`] taking the chunks, which are dropped as they are stored.
+pub fn ingest_owned(
+    chunks: Vec<Chunk>,
+    embedder: &dyn Embedder,
+    store: &dyn VectorStore,
+    data_dir: &Path,
+    options: &IngestOptions,
+) -> Result<IngestReport, IngestError> {
     let pending = prepare(chunks, &|_| 0, store, data_dir, options)?;
     pending.finish(embedder, store, options)
 }
 
 /// An ingest whose comparison, deletions and refreshes are done, with chunks left to embed in
-/// priority order (lowest tier first, short chunks first within a tier).
+/// priority order (lowest tier first, short chunks first within a tier). Only those chunks are
+/// kept, and each tier's are dropped once stored: the background ingest of the compendium holds
+/// less and less of it.
 pub struct PendingIngest {
-    chunks: Arc<[Chunk]>,
-    /// Indexes into `chunks` of what is left to embed, with their tier, in the order to embed them.
-    to_embed: Vec<(u32, usize)>,
+    /// What is left to embed, with its tier, in the order to embed it.
+    to_embed: std::collections::VecDeque<(u32, Chunk)>,
     /// Stored points no longer in the corpus, deleted once everything new is stored.
     stale: Vec<Uuid>,
+    corpus_fingerprint: String,
+    chunk_count: usize,
     state_path: PathBuf,
     report: IngestReport,
     started: Instant,
@@ -353,11 +366,11 @@ pub struct PendingIngest {
 }
 
 /// Compares `chunks` with the store: rewrites changed payloads with their stored vectors, and
-/// lists what is left to embed, ordered by `tier_of` (0 first), and what left the corpus (deleted
-/// by [`PendingIngest::finish`], after the new chunks are stored).
-/// The state file is removed first, so an interrupted run is never taken for a complete one.
+/// keeps what is left to embed, ordered by `tier_of` (0 first), and what left the corpus (deleted
+/// by [`PendingIngest::finish`], after the new chunks are stored). The state file is removed
+/// first, so an interrupted run is never taken for a complete one.
 pub fn prepare(
-    chunks: Arc<[Chunk]>,
+    chunks: Vec<Chunk>,
     tier_of: &dyn Fn(&Chunk) -> u32,
     store: &dyn VectorStore,
     data_dir: &Path,
@@ -380,22 +393,25 @@ pub fn prepare(
         .filter(|id| !wanted.contains(id))
         .copied()
         .collect();
+    drop(wanted);
 
-    let mut to_embed: Vec<usize> = Vec::new();
+    let mut embed_ids: HashSet<Uuid> = HashSet::new();
     let mut to_refresh: Vec<&Chunk> = Vec::new();
     let mut unchanged = 0;
-    for (index, chunk) in chunks.iter().enumerate() {
+    for chunk in &chunks {
         match stored.get(&chunk.id) {
             // Stored with the same payload and encodings: nothing to do.
             Some(Some(fingerprint)) if *fingerprint == chunk.payload.fingerprint => unchanged += 1,
             // Stored with an older payload (e.g. a validity change) or an unreadable one.
             Some(_) => to_refresh.push(chunk),
-            None => to_embed.push(index),
+            None => {
+                embed_ids.insert(chunk.id);
+            }
         }
     }
     tracing::info!(
         chunks = chunks.len(),
-        to_embed = to_embed.len(),
+        to_embed = embed_ids.len(),
         to_refresh = to_refresh.len(),
         stale = stale.len(),
         unchanged,
@@ -407,36 +423,35 @@ pub fn prepare(
     }
     let (refreshed, vectorless) = refresh(&to_refresh, store, options.batch_size)?;
     // A stored point without its dense vector (a crash mid-write) cannot be refreshed: embed it.
-    let positions: HashMap<Uuid, usize> = chunks
-        .iter()
-        .enumerate()
-        .map(|(index, chunk)| (chunk.id, index))
-        .collect();
-    to_embed.extend(
-        vectorless
-            .iter()
-            .filter_map(|chunk| positions.get(&chunk.id)),
-    );
-    let mut ordered: Vec<(u32, usize)> = to_embed
+    embed_ids.extend(vectorless.iter().map(|chunk| chunk.id));
+    drop(to_refresh);
+    drop(vectorless);
+    let chunk_count = chunks.len();
+    let fingerprint = corpus_fingerprint(&chunks);
+    let mut ordered: Vec<(u32, Chunk)> = chunks
         .into_iter()
-        .map(|index| (tier_of(&chunks[index]), index))
+        .filter(|chunk| embed_ids.contains(&chunk.id))
+        .map(|chunk| (tier_of(&chunk), chunk))
         .collect();
     // Tiers in order; within a tier, similar lengths in a batch waste less time on padding.
-    ordered.sort_by_key(|&(tier, index)| (tier, chunks[index].embed_text.len(), index));
+    ordered.sort_by(|a, b| {
+        (a.0, a.1.embed_text.len(), a.1.id).cmp(&(b.0, b.1.embed_text.len(), b.1.id))
+    });
     options
         .tracker
-        .start(chunks.len(), chunks.len() - ordered.len());
+        .start(chunk_count, chunk_count - ordered.len());
     Ok(PendingIngest {
         report: IngestReport {
-            chunks: chunks.len(),
+            chunks: chunk_count,
             refreshed,
             deleted: stale.len(),
             unchanged,
             ..IngestReport::default()
         },
-        chunks,
-        to_embed: ordered,
+        to_embed: ordered.into(),
         stale,
+        corpus_fingerprint: fingerprint,
+        chunk_count,
         state_path,
         started,
         _lock: lock,
@@ -449,7 +464,8 @@ impl PendingIngest {
         self.to_embed.len()
     }
 
-    /// Embeds and stores the pending chunks of tiers `0..=last_tier`, so that they are searchable.
+    /// Embeds and stores the pending chunks of tiers `0..=last_tier`, so that they are searchable,
+    /// one tier at a time.
     pub fn embed_tiers_up_to(
         &mut self,
         last_tier: u32,
@@ -457,16 +473,17 @@ impl PendingIngest {
         store: &dyn VectorStore,
         options: &IngestOptions,
     ) -> Result<(), IngestError> {
-        let split = self
-            .to_embed
-            .iter()
-            .position(|&(tier, _)| tier > last_tier)
-            .unwrap_or(self.to_embed.len());
-        let now: Vec<usize> = self.to_embed.drain(..split).map(|(_, i)| i).collect();
-        let batch: Vec<&Chunk> = now.iter().map(|&i| &self.chunks[i]).collect();
-        let (embedded, from_cache) = embed_missing(&batch, embedder, store, options)?;
-        self.report.embedded += embedded;
-        self.report.from_cache += from_cache;
+        while let Some(&(tier, _)) = self.to_embed.front() {
+            if tier > last_tier {
+                break;
+            }
+            let count = self.to_embed.iter().take_while(|(t, _)| *t == tier).count();
+            let now: Vec<Chunk> = self.to_embed.drain(..count).map(|(_, c)| c).collect();
+            let batch: Vec<&Chunk> = now.iter().collect();
+            let (embedded, from_cache) = embed_missing(&batch, embedder, store, options)?;
+            self.report.embedded += embedded;
+            self.report.from_cache += from_cache;
+        }
         store.flush()?;
         Ok(())
     }
@@ -484,10 +501,10 @@ impl PendingIngest {
         store.delete(&self.stale)?;
         store.flush()?;
         let state = IngestState {
-            corpus_fingerprint: corpus_fingerprint(&self.chunks),
+            corpus_fingerprint: self.corpus_fingerprint.clone(),
             source_fingerprint: options.source_fingerprint.clone().unwrap_or_default(),
             model_id: embedder.model_id().to_owned(),
-            chunk_count: self.chunks.len(),
+            chunk_count: self.chunk_count,
             lexical_version: LEXICAL_VERSION,
             payload_version: PAYLOAD_VERSION,
             completed_at: chrono::Utc::now().to_rfc3339(),
@@ -499,7 +516,7 @@ impl PendingIngest {
                 source,
             }
         })?;
-        options.tracker.mark_complete(self.chunks.len());
+        options.tracker.mark_complete(self.chunk_count);
         self.report.elapsed = self.started.elapsed();
         Ok(self.report)
     }

@@ -13,10 +13,15 @@
 //! Appending never rewrites what is there, so a crash can at worst leave a torn last record, which
 //! the next open ignores (and truncates). `export` writes a compacted copy (temporary file, then
 //! rename); `import` appends the records of another file made with the same model.
+//!
+//! Only the position of each vector is kept in memory (a key and an offset, 40 bytes a vector);
+//! the vector itself is read from the file when asked for: the compendium's 67,000 vectors would
+//! otherwise hold about 110 MB for the whole life of the service.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -70,8 +75,14 @@ impl std::fmt::Debug for VectorCache {
 }
 
 struct Inner {
-    vectors: HashMap<Key, Vec<f32>>,
+    /// Where each vector's data starts in the file.
+    offsets: HashMap<Key, u64>,
+    /// Appends; flushed before `insert_many` returns, so every offset is readable.
     file: BufWriter<File>,
+    /// The file's length, i.e. where the next record starts.
+    len: u64,
+    /// Reads vectors at their offsets.
+    reader: File,
 }
 
 /// The key of a passage: SHA-256 of the exact text given to the model (without its prefix).
@@ -102,8 +113,8 @@ impl VectorCache {
             model_id: model_id.to_owned(),
             dimension,
         };
-        let vectors = if path.exists() {
-            let (found, vectors, valid_len) = read_file(&path)?;
+        let (offsets, len) = if path.exists() {
+            let (found, records, valid_len) = read_file(&path)?;
             check_header(&path, &found, &header)?;
             // Drop a torn last record so appends stay aligned.
             let file = OpenOptions::new().write(true).open(&path).map_err(io)?;
@@ -111,25 +122,28 @@ impl VectorCache {
                 tracing::warn!(path = %path.display(), "vector cache had a torn last record; truncated");
                 file.set_len(valid_len).map_err(io)?;
             }
-            vectors
+            (records.into_iter().collect(), valid_len)
         } else {
             let temporary = path.with_extension("vcache.tmp");
             let mut file = BufWriter::new(File::create(&temporary).map_err(io)?);
-            write_header(&mut file, &header).map_err(io)?;
+            let len = write_header(&mut file, &header).map_err(io)?;
             file.into_inner()
                 .map_err(|e| io(e.into_error()))?
                 .sync_all()
                 .map_err(io)?;
             std::fs::rename(&temporary, &path).map_err(io)?;
-            HashMap::new()
+            (HashMap::new(), len)
         };
         let file = OpenOptions::new().append(true).open(&path).map_err(io)?;
+        let reader = File::open(&path).map_err(io)?;
         Ok(VectorCache {
             path,
             header,
             inner: Mutex::new(Inner {
-                vectors,
+                offsets,
                 file: BufWriter::new(file),
+                len,
+                reader,
             }),
         })
     }
@@ -139,15 +153,25 @@ impl VectorCache {
     }
 
     pub fn len(&self) -> usize {
-        self.lock().vectors.len()
+        self.lock().offsets.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// The vector of `key`, read from the file. A read error is logged and counts as a miss: the
+    /// vector is then computed again.
     pub fn get(&self, key: &Key) -> Option<Vec<f32>> {
-        self.lock().vectors.get(key).cloned()
+        let inner = self.lock();
+        let offset = *inner.offsets.get(key)?;
+        match read_vector(&inner.reader, offset, self.header.dimension) {
+            Ok(vector) => Some(vector),
+            Err(error) => {
+                tracing::warn!(path = %self.path.display(), %error, "vector cache read failed");
+                None
+            }
+        }
     }
 
     /// Adds vectors not yet cached and appends them to the file (written through before return).
@@ -155,11 +179,13 @@ impl VectorCache {
         let mut inner = self.lock();
         let mut added = 0;
         for (key, vector) in items {
-            if vector.len() != self.header.dimension || inner.vectors.contains_key(&key) {
+            if vector.len() != self.header.dimension || inner.offsets.contains_key(&key) {
                 continue;
             }
-            write_record(&mut inner.file, &key, &vector).map_err(|e| self.io(e))?;
-            inner.vectors.insert(key, vector);
+            let written = write_record(&mut inner.file, &key, &vector).map_err(|e| self.io(e))?;
+            let offset = inner.len + KEY_LEN;
+            inner.offsets.insert(key, offset);
+            inner.len += written;
             added += 1;
         }
         inner.file.flush().map_err(|e| self.io(e))?;
@@ -177,10 +203,12 @@ impl VectorCache {
         let mut file = BufWriter::new(File::create(&temporary).map_err(io)?);
         write_header(&mut file, &self.header).map_err(io)?;
         // Sorted by key so that the same cache always exports to the same bytes.
-        let mut keys: Vec<&Key> = inner.vectors.keys().collect();
+        let mut keys: Vec<(&Key, &u64)> = inner.offsets.iter().collect();
         keys.sort();
-        for key in &keys {
-            write_record(&mut file, key, &inner.vectors[*key]).map_err(io)?;
+        for (key, offset) in &keys {
+            let vector = read_vector(&inner.reader, **offset, self.header.dimension)
+                .map_err(|e| self.io(e))?;
+            write_record(&mut file, key, &vector).map_err(io)?;
         }
         file.into_inner()
             .map_err(|e| io(e.into_error()))?
@@ -193,9 +221,29 @@ impl VectorCache {
     /// Adds the vectors of the cache file `from` (same model and dimension). Returns how many
     /// were new.
     pub fn import(&self, from: &Path) -> Result<usize, CacheError> {
-        let (found, vectors, _) = read_file(from)?;
+        let (found, records, _) = read_file(from)?;
         check_header(from, &found, &self.header)?;
-        self.insert_many(vectors.into_iter().collect())
+        let source = File::open(from).map_err(|source| CacheError::Io {
+            path: from.display().to_string(),
+            source,
+        })?;
+        let mut added = 0;
+        // A thousand vectors at a time: an imported cache need not fit in memory.
+        for batch in records.chunks(1_000) {
+            let mut vectors = Vec::with_capacity(batch.len());
+            for (key, offset) in batch {
+                let vector =
+                    read_vector(&source, *offset, self.header.dimension).map_err(|source| {
+                        CacheError::Io {
+                            path: from.display().to_string(),
+                            source,
+                        }
+                    })?;
+                vectors.push((*key, vector));
+            }
+            added += self.insert_many(vectors)?;
+        }
+        Ok(added)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -224,25 +272,40 @@ fn check_header(path: &Path, found: &Header, expected: &Header) -> Result<(), Ca
     }
 }
 
-fn write_header(out: &mut impl Write, header: &Header) -> std::io::Result<()> {
+/// Bytes of a record's key, before its vector.
+const KEY_LEN: u64 = 32;
+
+/// Writes the header; returns its length in bytes.
+fn write_header(out: &mut impl Write, header: &Header) -> std::io::Result<u64> {
     let json = serde_json::to_vec(header)?;
     out.write_all(MAGIC)?;
     out.write_all(&FORMAT_VERSION.to_le_bytes())?;
     out.write_all(&(json.len() as u32).to_le_bytes())?;
-    out.write_all(&json)
+    out.write_all(&json)?;
+    Ok(16 + json.len() as u64)
 }
 
-fn write_record(out: &mut impl Write, key: &Key, vector: &[f32]) -> std::io::Result<()> {
+/// Writes one record; returns its length in bytes.
+fn write_record(out: &mut impl Write, key: &Key, vector: &[f32]) -> std::io::Result<u64> {
     out.write_all(key)?;
     for value in vector {
         out.write_all(&value.to_le_bytes())?;
     }
-    Ok(())
+    Ok(KEY_LEN + 4 * vector.len() as u64)
 }
 
-/// A cache file as read: its header, its complete records, and the length in bytes of the valid
-/// part (a torn last record is not counted).
-type FileContents = (Header, HashMap<Key, Vec<f32>>, u64);
+fn read_vector(file: &File, offset: u64, dimension: usize) -> std::io::Result<Vec<f32>> {
+    let mut bytes = vec![0u8; 4 * dimension];
+    file.read_exact_at(&mut bytes, offset)?;
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
+/// A cache file as read: its header, the key and vector offset of every complete record in file
+/// order, and the length in bytes of the valid part (a torn last record is not counted).
+type FileContents = (Header, Vec<(Key, u64)>, u64);
 
 fn read_file(path: &Path) -> Result<FileContents, CacheError> {
     let io = |source| CacheError::Io {
@@ -270,25 +333,21 @@ fn read_file(path: &Path) -> Result<FileContents, CacheError> {
     }
     let record_len = 32 + 4 * header.dimension;
     let mut record = vec![0u8; record_len];
-    let mut vectors = HashMap::new();
+    let mut records = Vec::new();
     let mut valid_len = 16 + header_len as u64;
     loop {
         match read_full(&mut reader, &mut record).map_err(io)? {
             n if n == record_len => {
                 let mut key = [0u8; 32];
                 key.copy_from_slice(&record[..32]);
-                let vector = record[32..]
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect();
-                vectors.insert(key, vector);
+                records.push((key, valid_len + KEY_LEN));
                 valid_len += record_len as u64;
             }
             // End of file, or a torn last record.
             _ => break,
         }
     }
-    Ok((header, vectors, valid_len))
+    Ok((header, records, valid_len))
 }
 
 /// Reads until `buffer` is full or the file ends; returns the bytes read.

@@ -25,8 +25,8 @@ use crate::config::{Config, StoreKind};
 use crate::corpus::{load_corpus, CorpusLoad, Severity};
 use crate::embed::{E5Embedder, EmbedError, Embedder, ModelPaths, TokenCounter};
 use crate::ingest::{
-    corpus_chunks, ingest, is_up_to_date, prepare, source_fingerprint, IngestError, IngestOptions,
-    IngestProgress, IngestReport, PendingIngest,
+    corpus_chunks, ingest_owned, is_up_to_date, prepare, source_fingerprint, IngestError,
+    IngestOptions, IngestProgress, IngestReport, PendingIngest,
 };
 use crate::library::Library;
 use crate::store::edge::EdgeStore;
@@ -372,9 +372,10 @@ pub fn start_with(
         None
     } else {
         let counter = TokenCounter::load(&model_paths.tokenizer_file())?;
-        let chunks: Arc<[Chunk]> =
-            corpus_chunks(&corpus.documents, &|text| counter.passage_tokens(text)).into();
-        tracing::info!(chunks = chunks.len(), "corpus chunked");
+        let chunks: Vec<Chunk> =
+            corpus_chunks(&corpus.documents, &|text| counter.passage_tokens(text));
+        let chunk_count = chunks.len();
+        tracing::info!(chunks = chunk_count, "corpus chunked");
         let needs_ingest = matches!(mode, IndexMode::AlwaysIngest | IndexMode::Rebuild)
             || needs_ingest_at_start(config, store.as_ref(), &chunks, embedder.model_id())?;
         if needs_ingest {
@@ -389,13 +390,7 @@ pub fn start_with(
                     .copied()
                     .unwrap_or(CORE_TIER)
             };
-            let mut pending = prepare(
-                chunks.clone(),
-                &tier_of,
-                store.as_ref(),
-                &state_dir,
-                &options,
-            )?;
+            let mut pending = prepare(chunks, &tier_of, store.as_ref(), &state_dir, &options)?;
             let report = if mode == IndexMode::CoreFirst && new_generation.is_none() {
                 pending.embed_tiers_up_to(
                     CORE_TIER,
@@ -409,7 +404,7 @@ pub fn start_with(
                     "core indexed; the rest of the corpus is indexed in the background"
                 );
                 let report = IngestReport {
-                    chunks: chunks.len(),
+                    chunks: chunk_count,
                     ..IngestReport::default()
                 };
                 background = Some(BackgroundIngest {
@@ -442,8 +437,8 @@ pub fn start_with(
             };
             Some(report)
         } else {
-            tracker.mark_complete(chunks.len());
-            tracing::info!(chunks = chunks.len(), "index reused");
+            tracker.mark_complete(chunk_count);
+            tracing::info!(chunks = chunk_count, "index reused");
             None
         }
     };
@@ -498,8 +493,8 @@ pub fn reindex(config: &Config, assistant: &Assistant) -> Result<IngestReport, S
         let tokenizer_digest = file_digest(&model_paths.tokenizer_file())?;
         options.source_fingerprint =
             Some(source_fingerprint(&corpus.source_digest, &tokenizer_digest));
-        ingest(
-            &chunks,
+        ingest_owned(
+            chunks,
             embedder.as_ref(),
             assistant.store().as_ref(),
             &index_dir,

@@ -7,6 +7,9 @@
 //!   document's front matter rather than keeping an override elsewhere.
 //! - Nothing is written that the parser rejects: a document with errors is refused with its
 //!   diagnostics, and a front-matter edit that would break the file is not written.
+//! - A document of a bundle (the compendium layer, `phap-dien.md.zst:<file>.md`) is never rewritten
+//!   inside the bundle, which the importer regenerates: a change writes a loose `<file>.md` with the
+//!   changed text, and a loose file wins over the bundled document with the same số hiệu.
 //! - Changes are serialised ([`CorpusFiles`] holds a lock while it reads and rewrites), so two
 //!   changes to one file cannot overwrite each other.
 //!
@@ -17,7 +20,8 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 
-use super::{load_corpus, parse_document, Diagnostic, Document, Validity};
+use super::load::{bundle_documents, read_bundle, BUNDLE_EXTENSION};
+use super::{load_corpus, parse_document, CorpusLoad, Diagnostic, Document, Validity};
 use crate::chunk::document_slug;
 
 /// Longest accepted document, in bytes of UTF-8 (the largest shipped code is ~0.6 MB).
@@ -78,6 +82,8 @@ pub struct ValidityChange {
 /// A validity change that was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidityChanged {
+    /// The file written: the document's own, or the loose override of a bundled document.
+    pub file: String,
     pub so_hieu: String,
     pub before: Validity,
     pub after: Validity,
@@ -91,18 +97,115 @@ pub struct CorpusFiles {
     dir: PathBuf,
     /// Held while a change reads and rewrites files.
     writes: Mutex<()>,
+    /// The last listing read, with the names, sizes and modification times of the files it was
+    /// read from: the corpus page lists thousands of documents, and decompressing and parsing the
+    /// compendium bundle on every page view would take seconds.
+    listing: Mutex<Option<(Vec<FileStamp>, std::sync::Arc<CorpusLoad>)>>,
 }
+
+/// What identifies one version of a corpus file without reading it.
+type FileStamp = (String, u64, Option<std::time::SystemTime>);
 
 impl CorpusFiles {
     pub fn new(dir: impl Into<PathBuf>) -> CorpusFiles {
         CorpusFiles {
             dir: dir.into(),
             writes: Mutex::new(()),
+            listing: Mutex::new(None),
         }
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The corpus as it is on disk now, read again only when a file was added, removed or changed.
+    pub fn load(&self) -> std::io::Result<std::sync::Arc<CorpusLoad>> {
+        let stamps = self.stamps()?;
+        let mut listing = self.listing.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((cached, load)) = listing.as_ref() {
+            if *cached == stamps {
+                return Ok(load.clone());
+            }
+        }
+        let load = std::sync::Arc::new(load_corpus(&self.dir)?);
+        *listing = Some((stamps, load.clone()));
+        Ok(load)
+    }
+
+    fn stamps(&self) -> std::io::Result<Vec<FileStamp>> {
+        let mut stamps = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !(name.ends_with(".md") || name.ends_with(BUNDLE_EXTENSION)) {
+                continue;
+            }
+            let metadata = entry.metadata()?;
+            stamps.push((name, metadata.len(), metadata.modified().ok()));
+        }
+        stamps.sort();
+        Ok(stamps)
+    }
+
+    /// The source of the document `file`, and the loose file a change of it is written to: itself,
+    /// or for `<bundle>:<name>.md` a new loose `<name>.md` that overrides the bundled document.
+    fn source_of(&self, file: &str) -> Result<(String, String), EditError> {
+        let Some((bundle, inner)) = file.split_once(':') else {
+            if !is_document_file_name(file) {
+                return Err(EditError::NotADocumentFile);
+            }
+            let source = match std::fs::read(self.dir.join(file)) {
+                Ok(bytes) => String::from_utf8(bytes).map_err(|_| EditError::NotUtf8)?,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(EditError::NotFound)
+                }
+                Err(error) => return Err(error.into()),
+            };
+            return Ok((file.to_owned(), source));
+        };
+        let plain_bundle = bundle.ends_with(BUNDLE_EXTENSION)
+            && !bundle.starts_with('.')
+            && bundle
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !plain_bundle || !is_document_file_name(inner) {
+            return Err(EditError::NotADocumentFile);
+        }
+        self.check_free(inner)?;
+        let text = match read_bundle(&self.dir.join(bundle)) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(EditError::NotFound)
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let source = bundle_documents(&text)
+            .into_iter()
+            .find(|(name, _)| *name == inner)
+            .map(|(_, source)| source.to_owned())
+            .ok_or(EditError::NotFound)?;
+        Ok((inner.to_owned(), source))
+    }
+
+    /// Refuses to write the override `file` of a bundled document over a loose file of another
+    /// document (a loose file of the same document would have hidden the bundled one).
+    fn check_free(&self, file: &str) -> Result<(), EditError> {
+        match std::fs::read(self.dir.join(file)) {
+            Ok(bytes) => {
+                let source = String::from_utf8_lossy(&bytes);
+                let so_hieu = parse_document(file, &source)
+                    .document
+                    .map(|d| d.meta.so_hieu)
+                    .unwrap_or_else(|| "?".into());
+                Err(EditError::FileNameTaken {
+                    file: file.to_owned(),
+                    so_hieu,
+                })
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Parses `markdown` and, when it has no error, writes it atomically: over the file of the
@@ -133,7 +236,14 @@ impl CorpusFiles {
             .iter()
             .find(|d| d.meta.so_hieu == document.meta.so_hieu);
         let file = match same_document {
-            Some(old) => old.source_file.clone(),
+            Some(old) => match old.source_file.split_once(':') {
+                // A bundled document: the corrected text becomes a loose file that overrides it.
+                Some((_, inner)) => {
+                    self.check_free(inner)?;
+                    inner.to_owned()
+                }
+                None => old.source_file.clone(),
+            },
             None => {
                 let file = format!(
                     "{}-{}.md",
@@ -161,25 +271,17 @@ impl CorpusFiles {
         })
     }
 
-    /// Rewrites the front matter of the document `file` (a name in the corpus directory): its
-    /// status, its replacing documents, and today as the date its validity was checked.
+    /// Rewrites the front matter of the document `file` (a name in the corpus directory, or
+    /// `<bundle>:<name>.md` for a bundled document, which gets a loose override): its status, its
+    /// replacing documents, and today as the date its validity was checked.
     pub fn change_validity(
         &self,
         file: &str,
         change: &ValidityChange,
     ) -> Result<ValidityChanged, EditError> {
-        if !is_document_file_name(file) {
-            return Err(EditError::NotADocumentFile);
-        }
-        let path = self.dir.join(file);
         let _writing = self.lock();
-        let source = match std::fs::read(&path) {
-            Ok(bytes) => String::from_utf8(bytes).map_err(|_| EditError::NotUtf8)?,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Err(EditError::NotFound)
-            }
-            Err(error) => return Err(error.into()),
-        };
+        let (target, source) = self.source_of(file)?;
+        let path = self.dir.join(&target);
         let before = parse_document(file, &source);
         let has_errors = before.has_errors();
         let Some(old) = before.document.filter(|_| !has_errors) else {
@@ -209,6 +311,7 @@ impl CorpusFiles {
         }
         crate::fsutil::write_atomically(&path, rewritten.as_bytes())?;
         Ok(ValidityChanged {
+            file: target,
             so_hieu: old.meta.so_hieu,
             before: old.meta.tinh_trang,
             after: change.validity,
@@ -329,5 +432,80 @@ mod tests {
             Err(EditError::NotFound)
         ));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    fn bundled(so_hieu: &str, title: &str) -> String {
+        format!(
+            "---\nso_hieu: {so_hieu}\nten: {title}\nloai_van_ban: Luật\nco_quan_ban_hanh: Quốc hội\nngay_ban_hanh: 2014-06-19\ntinh_trang: theo_phap_dien\npham_vi: toan_quoc\nlinh_vuc: [dan-su]\nnguon: test\n---\n### Điều 1. {title}\nNội dung.\n"
+        )
+    }
+
+    fn write_bundle(dir: &Path, documents: &[(&str, String)]) -> Vec<u8> {
+        let mut text = String::new();
+        for (file, source) in documents {
+            text.push_str(&format!(
+                "{}{file}\n{source}",
+                super::super::load::BUNDLE_SEPARATOR
+            ));
+        }
+        let compressed = zstd::stream::encode_all(text.as_bytes(), 3).expect("compress");
+        std::fs::write(dir.join("phap-dien.md.zst"), &compressed).expect("write bundle");
+        compressed
+    }
+
+    #[test]
+    fn a_bundled_document_is_changed_through_a_loose_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = write_bundle(
+            dir.path(),
+            &[
+                ("luat-1-2000-qh10.md", bundled("1/2000/QH10", "Luật Một")),
+                ("luat-2-2000-qh10.md", bundled("2/2000/QH10", "Luật Hai")),
+            ],
+        );
+        let files = CorpusFiles::new(dir.path());
+        assert_eq!(files.load().unwrap().documents.len(), 2);
+
+        let change = ValidityChange {
+            validity: Validity::Expired,
+            replaced_by: vec!["9/2024/QH15".into()],
+        };
+        let changed = files
+            .change_validity("phap-dien.md.zst:luat-1-2000-qh10.md", &change)
+            .unwrap();
+        assert_eq!(changed.file, "luat-1-2000-qh10.md");
+        assert_eq!(changed.before, Validity::PerCompendium);
+        // The bundle is untouched; the override wins and the listing is read again.
+        assert_eq!(
+            std::fs::read(dir.path().join("phap-dien.md.zst")).unwrap(),
+            bundle
+        );
+        let load = files.load().unwrap();
+        let one = load
+            .documents
+            .iter()
+            .find(|d| d.meta.so_hieu == "1/2000/QH10")
+            .unwrap();
+        assert_eq!(one.source_file, "luat-1-2000-qh10.md");
+        assert_eq!(one.meta.tinh_trang, Validity::Expired);
+        assert_eq!(one.meta.bi_thay_the_boi, vec!["9/2024/QH15".to_owned()]);
+        assert_eq!(load.documents.len(), 2);
+
+        // A corrected text of the other bundled document also becomes a loose file.
+        let saved = files
+            .save(&bundled("2/2000/QH10", "Luật Hai (đã sửa)"))
+            .unwrap();
+        assert_eq!(saved.file, "luat-2-2000-qh10.md");
+        assert!(saved.replaced_existing);
+
+        // Names that are not a bundled document of this directory are refused.
+        for bad in [
+            "phap-dien.md.zst:../x.md",
+            "../b.md.zst:luat-1-2000-qh10.md",
+            "phap-dien.md.zst:khong-co.md",
+            "khong-co.md.zst:luat-1-2000-qh10.md",
+        ] {
+            assert!(files.change_validity(bad, &change).is_err(), "{bad}");
+        }
     }
 }

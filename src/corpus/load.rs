@@ -152,7 +152,7 @@ impl CorpusLoad {
 }
 
 /// Decompresses a bundle, refusing one that would not fit comfortably in memory.
-fn read_bundle(path: &Path) -> std::io::Result<String> {
+pub fn read_bundle(path: &Path) -> std::io::Result<String> {
     let file = std::fs::File::open(path)?;
     let mut decoder = zstd::stream::read::Decoder::new(file)?.take(MAX_BUNDLE_BYTES + 1);
     let mut bytes = Vec::new();

@@ -24,7 +24,7 @@ use crate::answer::Assistant;
 use crate::app::ReindexOutcome;
 use crate::chunk::document_slug;
 use crate::corpus::edit::{EditError, ValidityChange, ValidityChanged, MAX_DOCUMENT_BYTES};
-use crate::corpus::{load_corpus, Diagnostic, Document, Severity, Validity};
+use crate::corpus::{Diagnostic, Document, Severity, Validity};
 
 /// Request body limit of the upload form: URL-encoding triples the bytes of Vietnamese text.
 const UPLOAD_BODY_LIMIT: usize = 3 * MAX_DOCUMENT_BYTES + 4096;
@@ -32,6 +32,10 @@ const UPLOAD_BODY_LIMIT: usize = 3 * MAX_DOCUMENT_BYTES + 4096;
 const MAX_SO_HIEU_CHARS: usize = 64;
 /// The form value for "replaced": stored as `tinh_trang: het_hieu_luc` plus `bi_thay_the_boi`.
 const REPLACED: &str = "bi_thay_the";
+/// Documents per page of the list (the corpus holds thousands with the compendium).
+const PAGE_SIZE: usize = 50;
+/// Longest accepted search text.
+const MAX_SEARCH_CHARS: usize = 100;
 
 pub(super) fn routes() -> Router<StaffState> {
     Router::new()
@@ -93,6 +97,27 @@ async fn blocking<T: Send + 'static>(
 struct PageQuery {
     #[serde(default)]
     done: String,
+    /// Words of a số hiệu, title or file name to look for.
+    #[serde(default)]
+    q: String,
+    /// 1-based page of the (searched) list.
+    #[serde(default)]
+    trang: Option<usize>,
+}
+
+/// `text` folded for search: lower case, no diacritics, so "luat dat dai" finds "Luật Đất đai".
+fn search_key(text: &str) -> String {
+    crate::text::strip_diacritics(&crate::text::fold_case(text))
+}
+
+/// Whether every word of `query` (already [`search_key`]ed) occurs in the document's số hiệu,
+/// title or file name.
+fn matches_search(document: &Document, query: &str) -> bool {
+    let haystack = search_key(&format!(
+        "{} {} {}",
+        document.meta.so_hieu, document.meta.ten, document.source_file
+    ));
+    query.split_whitespace().all(|word| haystack.contains(word))
 }
 
 async fn corpus_page(
@@ -100,8 +125,8 @@ async fn corpus_page(
     Admin(admin): Admin,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    let dir = state.corpus.dir().to_owned();
-    let corpus = blocking(move || load_corpus(&dir))
+    let files = state.corpus.clone();
+    let corpus = blocking(move || files.load())
         .await?
         .map_err(PageError::internal)?;
     let notice = match query.done.as_str() {
@@ -109,13 +134,30 @@ async fn corpus_page(
         "reindex" => "Đã yêu cầu lập lại chỉ mục.",
         _ => "",
     };
+    let search: String = query.q.trim().chars().take(MAX_SEARCH_CHARS).collect();
+    let key = search_key(&search);
+    let found: Vec<&Document> = corpus
+        .documents
+        .iter()
+        .filter(|document| key.is_empty() || matches_search(document, &key))
+        .collect();
+    let pages = found.len().div_ceil(PAGE_SIZE).max(1);
+    let current = query.trang.unwrap_or(1).clamp(1, pages);
+    let shown = &found[(current - 1) * PAGE_SIZE..(current * PAGE_SIZE).min(found.len())];
+
     let mut body = html!("<h1>Kho văn bản</h1>");
     if !notice.is_empty() {
         body.push(html!("<p class=\"ok\" role=\"status\">{}</p>", notice));
     }
     body.push(reindex_card(&state, &admin));
     body.push(upload_form(&admin, "", &[]));
-    body.push(documents_table(&state, &admin, &corpus.documents));
+    body.push(documents_table(
+        &state,
+        &admin,
+        &search,
+        (current, pages, found.len(), corpus.documents.len()),
+        shown,
+    ));
     if !corpus.rejected_files.is_empty() {
         body.push(html!(
             "<div class=\"card\"><h2>Tệp bị loại do có lỗi</h2>{}</div>",
@@ -237,18 +279,44 @@ fn diagnostics_table(diagnostics: &[Diagnostic], with_file: bool) -> Html {
     html
 }
 
-/// The documents on disk, each with the status answers currently use and a validity form.
-fn documents_table(state: &StaffState, staff: &Staff, documents: &[Document]) -> Html {
+/// One page of the documents on disk (those matching `search`), each with the status answers
+/// currently use and a validity form. `counts` is (page, pages, matching, all).
+fn documents_table(
+    state: &StaffState,
+    staff: &Staff,
+    search: &str,
+    counts: (usize, usize, usize, usize),
+    documents: &[&Document],
+) -> Html {
+    let (current, pages, matching, all) = counts;
     let served = state.ready.get().map(|a| a.library());
+    let served_status: Option<std::collections::HashMap<&str, (Validity, &[String])>> =
+        served.as_ref().map(|library| {
+            library
+                .documents()
+                .iter()
+                .map(|d| {
+                    (
+                        d.so_hieu.as_str(),
+                        (d.tinh_trang, d.bi_thay_the_boi.as_slice()),
+                    )
+                })
+                .collect()
+        });
     let mut html = html!(
-        "<div class=\"card\"><h2>Văn bản ({})</h2><datalist id=\"so-hieu\">",
-        documents.len()
+        "<div class=\"card\"><h2>Văn bản ({})</h2>\
+         <form method=\"get\" action=\"/staff/corpus\" role=\"search\"><label for=\"q\">Tìm theo số hiệu, tên hoặc tệp</label> \
+         <input id=\"q\" name=\"q\" value=\"{}\" maxlength=\"{}\" placeholder=\"ví dụ: đất đai, 31/2024/QH15\"> <button type=\"submit\">Tìm</button></form>\
+         <p class=\"muted\" data-testid=\"document-count\">{} văn bản phù hợp; trang {}/{}</p>",
+        all,
+        search,
+        MAX_SEARCH_CHARS,
+        matching,
+        current,
+        pages
     );
-    for document in documents {
-        html.push(html!("<option value=\"{}\">", document.meta.so_hieu));
-    }
     html.push(html!(
-        "</datalist><table data-testid=\"documents\"><thead><tr><th>Tệp</th><th>Văn bản</th><th>Tình trạng hiệu lực</th>\
+        "<table data-testid=\"documents\"><thead><tr><th>Tệp</th><th>Văn bản</th><th>Tình trạng hiệu lực</th>\
          <th>Đang dùng để trả lời</th><th>Đổi tình trạng</th></tr></thead><tbody>"
     ));
     for document in documents {
@@ -260,13 +328,11 @@ fn documents_table(state: &StaffState, staff: &Staff, documents: &[Document]) ->
                 meta.bi_thay_the_boi.join(", ")
             ));
         }
-        let in_use = match served.as_ref().map(|library| {
-            library
-                .documents()
-                .iter()
-                .find(|d| d.so_hieu == meta.so_hieu)
-                .map(|d| {
-                    d.tinh_trang == meta.tinh_trang && d.bi_thay_the_boi == meta.bi_thay_the_boi
+        let in_use = match served_status.as_ref().map(|status| {
+            status
+                .get(meta.so_hieu.as_str())
+                .map(|(validity, replaced_by)| {
+                    *validity == meta.tinh_trang && *replaced_by == meta.bi_thay_the_boi.as_slice()
                 })
         }) {
             None => "Đang khởi động",
@@ -285,8 +351,41 @@ fn documents_table(state: &StaffState, staff: &Staff, documents: &[Document]) ->
             validity_form(staff, document)
         ));
     }
-    html.push(html!("</tbody></table></div>"));
+    html.push(html!("</tbody></table>"));
+    if pages > 1 {
+        html.push(html!("<nav aria-label=\"Trang\" class=\"pages\">"));
+        let link = |page: usize, label: &str| {
+            html!(
+                " <a href=\"/staff/corpus?q={}&amp;trang={}\">{}</a>",
+                url_encode(search),
+                page,
+                label
+            )
+        };
+        if current > 1 {
+            html.push(link(current - 1, "‹ Trang trước"));
+        }
+        if current < pages {
+            html.push(link(current + 1, "Trang sau ›"));
+        }
+        html.push(html!("</nav>"));
+    }
+    html.push(html!("</div>"));
     html
+}
+
+/// Percent-encodes a query-string value.
+fn url_encode(value: &str) -> String {
+    let mut out = String::new();
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
 }
 
 fn validity_form(staff: &Staff, document: &Document) -> Html {
@@ -306,7 +405,7 @@ fn validity_form(staff: &Staff, document: &Document) -> Html {
         "<form method=\"post\" action=\"/staff/corpus/validity\"><input type=\"hidden\" name=\"csrf\" value=\"{0}\">\
          <input type=\"hidden\" name=\"file\" value=\"{1}\">\
          <label for=\"tt-{2}\">Tình trạng</label> <select id=\"tt-{2}\" name=\"tinh_trang\">{3}</select><br>\
-         <label for=\"tb-{2}\">Văn bản thay thế (số hiệu)</label> <input id=\"tb-{2}\" name=\"thay_the_boi\" list=\"so-hieu\" maxlength=\"200\" placeholder=\"ví dụ 52/2014/QH13\">\
+         <label for=\"tb-{2}\">Văn bản thay thế (số hiệu)</label> <input id=\"tb-{2}\" name=\"thay_the_boi\" maxlength=\"200\" placeholder=\"ví dụ 52/2014/QH13\">\
          <button type=\"submit\">Lưu</button></form>",
         staff.csrf(),
         document.source_file,
@@ -482,6 +581,7 @@ async fn set_validity(
             None => PageError::internal(error),
         })?;
     let ValidityChanged {
+        file,
         so_hieu,
         before,
         after,
@@ -493,15 +593,7 @@ async fn set_validity(
         after.slug(),
         replaced_by.join(", ")
     );
-    changed(
-        &state,
-        &admin,
-        assistant,
-        "corpus_validity",
-        &form.file,
-        detail,
-    )
-    .await?;
+    changed(&state, &admin, assistant, "corpus_validity", &file, detail).await?;
     Ok(Redirect::to("/staff/corpus?done=validity").into_response())
 }
 
@@ -562,5 +654,21 @@ mod tests {
         assert!(parse_so_hieu_list("a]\nb: c").is_err());
         assert!(parse_so_hieu_list("\"x\"").is_err());
         assert!(parse_so_hieu_list("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn search_ignores_case_and_diacritics_and_links_are_encoded() {
+        let source = "---\nso_hieu: 31/2024/QH15\nten: Luật Đất đai\nloai_van_ban: Luật\nco_quan_ban_hanh: Quốc hội\nngay_ban_hanh: 2024-01-18\ntinh_trang: con_hieu_luc\npham_vi: toan_quoc\nlinh_vuc: [dat-dai]\nnguon: test\n---\n### Điều 1. Phạm vi\nNội dung.\n";
+        let document = crate::corpus::parse_document("luat-31-2024-qh15.md", source)
+            .document
+            .expect("parses");
+        for query in ["luat dat dai", "ĐẤT", "31/2024", "qh15 đất"] {
+            assert!(matches_search(&document, &search_key(query)), "{query}");
+        }
+        assert!(!matches_search(&document, &search_key("nhà ở")));
+        assert_eq!(
+            url_encode("đất 31/2024&x"),
+            "%C4%91%E1%BA%A5t%2031%2F2024%26x"
+        );
     }
 }
