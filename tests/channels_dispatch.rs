@@ -672,27 +672,12 @@ async fn feedback_typed_as_a_message_rates_the_latest_answer() {
 async fn a_curated_answer_keeps_every_paragraph_on_telegram() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
-    let staff = db
-        .create_staff(
-            "lan".into(),
-            "Cán bộ Lan".into(),
-            "x".into(),
-            hoiluat::db::Role::Reviewer,
-        )
-        .await
-        .unwrap();
     let paragraphs = [
         "Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi trở lên thì được kết hôn.",
         "Tuổi được tính theo ngày sinh ghi trong giấy khai sinh.",
         "Cần thêm thông tin, bạn hỏi UBND xã nơi cư trú.",
     ];
-    db.execute_sql(
-        "INSERT INTO curated_answers (question, answer_text, citations, created_by, created_at, updated_at)
-         VALUES ('Nam nữ bao nhiêu tuổi thì được kết hôn?', ?1, '[{\"article_id\":\"52-2014-qh13.dieu-8\"}]', ?2, '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')",
-        vec![paragraphs.join("\n\n").into(), staff.into()],
-    )
-    .await
-    .unwrap();
+    common::add_curated_marriage_age_text(&db, &paragraphs.join("\n\n")).await;
     let assistant = common::own_assistant();
     assistant.set_curated_source(Arc::new(db.clone()), config().curated_similarity);
     let answer = assistant

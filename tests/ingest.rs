@@ -16,11 +16,19 @@ use hoiluat::store::{CollectionInfo, HybridQuery, SearchFilter, StoreError, Vect
 
 const DOCUMENT: &str = "luat-35-2013-qh13.md"; // Luật Hòa giải ở cơ sở: 33 articles
 
-#[test]
-fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
-    let dir = tempfile::tempdir().unwrap();
-    let corpus_dir = common::corpus_with(dir.path(), &[DOCUMENT]);
-    let index_dir = dir.path().join("index");
+/// A corpus of [`DOCUMENT`] under `dir`, the real model and tokenizer, and an empty index.
+struct Indexing {
+    corpus_dir: std::path::PathBuf,
+    index_dir: std::path::PathBuf,
+    counter: TokenCounter,
+    embedder: E5Embedder,
+    store: EdgeStore,
+    options: IngestOptions,
+}
+
+fn indexing(dir: &std::path::Path) -> Indexing {
+    let corpus_dir = common::corpus_with(dir, &[DOCUMENT]);
+    let index_dir = dir.join("index");
     let paths = ModelPaths::under(&common::models_dir());
     let counter = TokenCounter::load(&paths.tokenizer_file()).unwrap();
     let embedder = E5Embedder::load(&paths, 2).unwrap();
@@ -35,6 +43,27 @@ fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
         cache: None,
         ..IngestOptions::default()
     };
+    Indexing {
+        corpus_dir,
+        index_dir,
+        counter,
+        embedder,
+        store,
+        options,
+    }
+}
+
+#[test]
+fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
+    let dir = tempfile::tempdir().unwrap();
+    let Indexing {
+        corpus_dir,
+        index_dir,
+        counter,
+        embedder,
+        store,
+        options,
+    } = indexing(dir.path());
     let chunks_of = || {
         let corpus = load_corpus(&corpus_dir).unwrap();
         assert_eq!(corpus.error_count(), 0);
@@ -365,22 +394,14 @@ impl Embedder for Watching<'_> {
 #[test]
 fn a_changed_article_stays_searchable_while_it_is_reindexed() {
     let dir = tempfile::tempdir().unwrap();
-    let corpus_dir = common::corpus_with(dir.path(), &[DOCUMENT]);
-    let index_dir = dir.path().join("index");
-    let paths = ModelPaths::under(&common::models_dir());
-    let counter = TokenCounter::load(&paths.tokenizer_file()).unwrap();
-    let embedder = E5Embedder::load(&paths, 2).unwrap();
-    let info = CollectionInfo {
-        model_id: embedder.model_id().into(),
-        dimension: embedder.dimension(),
-    };
-    let store = EdgeStore::open(&index_dir, &info).unwrap();
-    let options = IngestOptions {
-        batch_size: 16,
-        progress: false,
-        cache: None,
-        ..IngestOptions::default()
-    };
+    let Indexing {
+        corpus_dir,
+        index_dir,
+        counter,
+        embedder,
+        store,
+        options,
+    } = indexing(dir.path());
     let chunks_of = || {
         let corpus = load_corpus(&corpus_dir).unwrap();
         corpus_chunks(&corpus.documents, &|t| counter.passage_tokens(t))

@@ -107,6 +107,12 @@ pub const CURATED_MARRIAGE_AGE: &str =
 /// Stores [`CURATED_MARRIAGE_AGE`] as the curated answer to "Nam nữ bao nhiêu tuổi thì được kết
 /// hôn?", resting on Điều 8 of the marriage law, approved by a reviewer created for it.
 pub async fn add_curated_marriage_age(db: &hoiluat::db::Db) {
+    add_curated_marriage_age_text(db, CURATED_MARRIAGE_AGE).await;
+}
+
+/// Stores `text` as the curated answer to "Nam nữ bao nhiêu tuổi thì được kết hôn?", resting on
+/// Điều 8 of the marriage law, approved by a reviewer created for it.
+pub async fn add_curated_marriage_age_text(db: &hoiluat::db::Db, text: &str) {
     let staff = db
         .create_staff(
             "lan".into(),
@@ -119,7 +125,7 @@ pub async fn add_curated_marriage_age(db: &hoiluat::db::Db) {
     db.execute_sql(
         "INSERT INTO curated_answers (question, answer_text, citations, created_by, created_at, updated_at)
          VALUES ('Nam nữ bao nhiêu tuổi thì được kết hôn?', ?1, '[{\"article_id\":\"52-2014-qh13.dieu-8\"}]', ?2, '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')",
-        vec![CURATED_MARRIAGE_AGE.into(), staff.into()],
+        vec![text.into(), staff.into()],
     )
     .await
     .unwrap();
