@@ -743,8 +743,8 @@ impl Dispatcher {
     }
 
     /// Sends every part of a reply, each with retries; records each part's outcome. Stops at the
-    /// first part that cannot be sent (later parts would read wrongly without it).
-    pub async fn deliver(
+    /// first part that cannot be sent (later parts would read wrongly without it), and flags it.
+    async fn deliver(
         &self,
         sender: &Arc<dyn ChannelSender>,
         message: &StoredMessage,

@@ -73,14 +73,26 @@ async fn review_page(
             )
             .await;
     }
-    Ok(html_response(
+    let mut response = html_response(
         StatusCode::OK,
         page(
             "Xem lại câu trả lời",
             staff.nav(),
             review_body(&state, &staff, &detail, raw, None),
         ),
-    ))
+    );
+    // A reviewed answer still being sent: the page reloads itself (the console runs no scripts)
+    // until it shows how the delivery ended.
+    let pending = detail
+        .review
+        .as_ref()
+        .is_some_and(|r| r.delivery_status == Some(ReviewDelivery::Pending));
+    if pending {
+        response
+            .headers_mut()
+            .insert("refresh", axum::http::HeaderValue::from_static("3"));
+    }
+    Ok(response)
 }
 
 fn review_body(
