@@ -22,6 +22,7 @@ pub mod library;
 pub mod logging;
 pub mod metrics;
 pub mod named;
+pub mod platform;
 pub mod ready;
 pub mod staff;
 pub mod store;

@@ -126,6 +126,11 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// The directory of officers by commune (the handoff's contacts).
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
     /// Chat channels: register webhooks with the platforms, check credentials.
     Channels {
         #[command(subcommand)]
@@ -187,6 +192,13 @@ enum StaffCommand {
     },
     /// List accounts (without password hashes).
     List,
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Replace the whole directory with a CSV file (docs/gap-can-bo.md): every row valid, or
+    /// nothing changes and every bad row is listed.
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -300,6 +312,7 @@ fn main() -> ExitCode {
             corpus_import(&curation, &data, &out)
         }
         Command::Staff { command } => staff_command(&config, command),
+        Command::Directory { command } => directory_command(&config, command),
         Command::Channels { command } => channels_command(&config, command),
         Command::Store {
             command: StoreCommand::Migrate { to_url, collection },
@@ -576,6 +589,30 @@ fn channels_command(config: &Config, command: ChannelsCommand) -> anyhow::Result
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+fn directory_command(config: &Config, command: DirectoryCommand) -> anyhow::Result<ExitCode> {
+    let DirectoryCommand::Import { file } = command;
+    let text = std::fs::read_to_string(&file)
+        .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", file.display()))?;
+    let entries = match hoiluat::platform::directory::parse_csv(&text) {
+        Ok(entries) if !entries.is_empty() => entries,
+        Ok(_) => anyhow::bail!("{} has no row", file.display()),
+        Err(errors) => {
+            eprintln!("{} was not imported (nothing changed):", file.display());
+            for error in errors.0 {
+                eprintln!("  {error}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let db = Db::connect(&config.database, &config.paths).await?;
+        let stored = db.replace_directory(entries, None).await?;
+        println!("directory replaced: {stored} entries");
+        Ok(ExitCode::SUCCESS)
     })
 }
 

@@ -47,10 +47,7 @@ impl ChannelSender for RecordingSender {
     }
 
     fn render(&self, reply: &Reply) -> Vec<OutPart> {
-        vec![OutPart {
-            text: reply.plain_text().to_owned(),
-            feedback_for: None,
-        }]
+        vec![OutPart::plain(reply.plain_text().to_owned())]
     }
 
     fn send<'a>(

@@ -634,10 +634,7 @@ async fn concurrent_sends_refresh_the_token_once() {
     let h = harness().await;
     h.fake.expire_access_token();
     let sender = ZaloOaSender::new(&h.config.zalo_oa, h.db.clone(), reqwest::Client::new());
-    let part = OutPart {
-        text: "Xin chào".into(),
-        feedback_for: None,
-    };
+    let part = OutPart::plain("Xin chào".into());
     let sends = (0..4).map(|n| {
         let (sender, part) = (&sender, &part);
         async move {

@@ -99,3 +99,40 @@ fn the_documented_environment_variables_are_accepted_as_written() {
     }
     assert!(examples >= 1, "no example found in the guides");
 }
+
+/// `hoiluat directory import`: a file with a bad row changes nothing and names the row; a good
+/// file replaces the directory.
+#[test]
+fn the_directory_is_imported_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("h.sqlite3");
+    let import = |csv: &str| {
+        let file = dir.path().join("danh-ba.csv");
+        std::fs::write(&file, csv).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_hoiluat"))
+            .args(["directory", "import"])
+            .arg(&file)
+            .env("HOILUAT__DATABASE__PATH", &database)
+            .env_remove("HOILUAT_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let bad = import("xa_phuong,vai_tro,ho_ten\nXã Bình Sơn,hoa_giai_vien,\n");
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("Dòng 2: thiếu họ tên"), "{stderr}");
+    let good = import(
+        "xa_phuong,vai_tro,ho_ten\nXã Bình Sơn,hoa_giai_vien,Tổ hòa giải thôn 1\n,so_tu_phap,Sở Tư pháp\n",
+    );
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(String::from_utf8_lossy(&good.stdout).contains("directory replaced: 2 entries"));
+    let db = hoiluat::db::Db::open(&database).unwrap();
+    let rows: i64 = db
+        .call_blocking(|c| c.query_row("SELECT count(*) FROM directory_entries", [], |r| r.get(0)))
+        .unwrap();
+    assert_eq!(rows, 2);
+}

@@ -25,6 +25,10 @@ use hoiluat::db::{
 use hoiluat::staff::stats::{self, Period};
 use libtest_mimic::{Arguments, Failed, Trial};
 
+/// The cases of the platform around the chatbot (migration 4).
+#[path = "persistence/platform.rs"]
+mod platform;
+
 // ---------------------------------------------------------------------------------------------
 // Backends and places
 
@@ -1720,7 +1724,7 @@ fn main() {
     let mut trials = Vec::new();
     for backend in [Backend::Sqlite, postgres] {
         let absent = matches!(backend, Backend::Postgres { .. }) && url.is_none();
-        for (name, case) in CASES {
+        for (name, case) in CASES.iter().chain(platform::CASES) {
             let backend = backend.clone();
             let case = *case;
             let trial = Trial::test(format!("{}::{name}", backend.name()), move || {

@@ -13,14 +13,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, State};
-use axum::routing::post;
-use axum::{Json, Router};
 use common::webdriver::{require_chromium, save_screenshot, Browser};
+use common::zalo_bot::{serve, FakeZaloBot, BOT_TOKEN};
 use hoiluat::app::ReindexJob;
 use hoiluat::channels::dispatch::{Dispatcher, Submitted};
 use hoiluat::channels::zalo_bot::ZaloBotSender;
@@ -38,7 +35,6 @@ use serde_json::{json, Value};
 const USERNAME: &str = "lan";
 const DISPLAY_NAME: &str = "Nguyễn Thị Lan";
 const PASSWORD: &str = "mật-khẩu-đủ-dài-2026";
-const BOT_TOKEN: &str = "1234:zalo-bot-token";
 const CHAT_ID: &str = "chat-browser-1";
 /// Touches a sensitive topic (domestic violence): flagged for staff whatever the confidence.
 const QUESTION: &str = "Chồng tôi đánh đập tôi, tôi muốn ly hôn thì làm thế nào?";
@@ -46,47 +42,6 @@ const QUESTION: &str = "Chồng tôi đánh đập tôi, tôi muốn ly hôn th�
 /// breaks must reach the citizen as they were typed).
 const CORRECTED: &str = "Bạn có quyền yêu cầu Tòa án giải quyết việc ly hôn.\nNếu bị bạo lực gia đình, hãy báo ngay cho công an xã hoặc gọi 113.";
 const CITATION: &str = "52-2014-qh13.dieu-51";
-
-// ---------------------------------------------------------------------------------------------
-// The fake Zalo Bot Platform
-
-/// Plays the Zalo Bot Platform: records the body of every `sendMessage` and answers `ok`.
-#[derive(Clone, Default)]
-struct FakeZaloBot {
-    sent: Arc<Mutex<Vec<Value>>>,
-}
-
-impl FakeZaloBot {
-    fn sent(&self) -> Vec<Value> {
-        self.sent.lock().unwrap().clone()
-    }
-}
-
-async fn fake_send(
-    State(fake): State<FakeZaloBot>,
-    Path(method): Path<String>,
-    Json(body): Json<Value>,
-) -> Json<Value> {
-    // The path is `/bot<token>/<method>`.
-    if method == format!("bot{BOT_TOKEN}/sendMessage") {
-        fake.sent.lock().unwrap().push(body);
-    }
-    Json(json!({"ok": true, "result": {"message_id": "m1", "date": 1718000000000i64}}))
-}
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
-    address
-}
 
 // ---------------------------------------------------------------------------------------------
 // The service under test
@@ -107,18 +62,12 @@ async fn service() -> Service {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
 
-    let fake = FakeZaloBot::default();
-    let platform = serve(
-        Router::new()
-            .route("/{*method}", post(fake_send))
-            .with_state(fake.clone()),
-    )
-    .await;
+    let (fake, platform) = FakeZaloBot::start().await;
     let bot_config = ZaloBotConfig {
         enabled: true,
         token: BOT_TOKEN.into(),
         secret_token: "secret-token-1".into(),
-        api_base: format!("http://{platform}"),
+        api_base: platform,
     };
     let sender: Arc<dyn ChannelSender> =
         Arc::new(ZaloBotSender::new(&bot_config, reqwest::Client::new()));

@@ -22,9 +22,11 @@ use hoiluat::config::{ChannelsConfig, StaffConfig, ZaloBotConfig};
 use hoiluat::corpus::edit::CorpusFiles;
 use hoiluat::db::Db;
 use hoiluat::db::Role;
+use hoiluat::platform::wording::PlatformWording;
+use hoiluat::platform::Platform;
 use hoiluat::ready::Ready;
 use hoiluat::staff::auth::hash_password;
-use hoiluat::staff::{routes, StaffState};
+use hoiluat::staff::{platform_routes, routes, PlatformState, StaffState};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -130,14 +132,24 @@ async fn console_with(assistant: Arc<hoiluat::answer::Assistant>) -> Console {
         max_failed_logins: 3,
         ..StaffConfig::default()
     };
-    let app = routes(StaffState {
+    let staff_state = StaffState {
         db: db.clone(),
         dispatcher: dispatcher.clone(),
-        ready: cell,
+        ready: cell.clone(),
         config,
         corpus: Arc::new(CorpusFiles::new(fixture.config.paths.corpus_dir.clone())),
         reindex: ReindexJob::new(fixture.config.clone()),
-    });
+    };
+    // The platform's pages as `hoiluat serve` mounts them with `platform.enabled = false`.
+    let platform = Platform::for_console(
+        db.clone(),
+        cell,
+        PlatformWording::load(&fixture.config.paths.prompts_dir).unwrap(),
+    );
+    let app = routes(staff_state.clone()).merge(platform_routes(PlatformState {
+        staff: staff_state,
+        platform,
+    }));
     for (username, role) in [("lan", Role::Reviewer), ("quantri", Role::Admin)] {
         db.create_staff(
             username.into(),
@@ -325,6 +337,106 @@ async fn every_staff_route_needs_a_session() {
         let reply = send(&console.app, form(path, "", &[("csrf", "x")])).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
     }
+}
+
+/// The pages of the platform around the chatbot: a session for every page and export, the form's
+/// CSRF token for every change, and an admin for the directory's changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_pages_need_a_session_csrf_and_an_admin_for_the_directory() {
+    let console = console().await;
+    let pages = [
+        "/staff/handoffs",
+        "/staff/handoffs/1",
+        "/staff/directory",
+        "/staff/directory.csv",
+        "/staff/surveys",
+        "/staff/surveys/1/csv",
+        "/staff/sme",
+        "/staff/news",
+        "/staff/listening",
+        "/staff/listening/print",
+        "/staff/listening.csv",
+        "/staff/stats/plan.csv",
+    ];
+    for path in pages {
+        let reply = send(&console.app, get(path, None)).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(reply.location.as_deref(), Some("/staff/login"), "{path}");
+    }
+    let forms = [
+        "/staff/handoffs/1/take",
+        "/staff/handoffs/1/reply",
+        "/staff/directory/import",
+        "/staff/directory/save",
+        "/staff/surveys",
+        "/staff/sme/1/status",
+        "/staff/news",
+        "/staff/news/1/publish",
+    ];
+    for path in forms {
+        let reply = send(&console.app, form(path, "", &[("csrf", "x")])).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+
+    // A reviewer reads the directory and its export, and may not change it.
+    let lan = login(&console.app, "lan").await;
+    let cookie = format!("hl_staff={lan}");
+    let page = send(&console.app, get("/staff/directory", Some(&lan))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Chỉ quản trị viên được sửa danh bạ."));
+    let csrf = csrf_of(&page.body);
+    let csv = "xa_phuong,vai_tro,ho_ten\nXã Bình Sơn,hoa_giai_vien,Tổ hòa giải thôn 1\n";
+    let refused = send(
+        &console.app,
+        form(
+            "/staff/directory/import",
+            &cookie,
+            &[("csrf", &csrf), ("csv", csv)],
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    // Every form needs the session's token, even an admin's.
+    let admin = login(&console.app, "quantri").await;
+    let admin_cookie = format!("hl_staff={admin}");
+    let forged = send(
+        &console.app,
+        form(
+            "/staff/directory/import",
+            &admin_cookie,
+            &[("csrf", &"0".repeat(64)), ("csv", csv)],
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    let admin_page = send(&console.app, get("/staff/directory", Some(&admin))).await;
+    let imported = send(
+        &console.app,
+        form(
+            "/staff/directory/import",
+            &admin_cookie,
+            &[("csrf", &csrf_of(&admin_page.body)), ("csv", csv)],
+        ),
+    )
+    .await;
+    assert_eq!(imported.status, StatusCode::SEE_OTHER, "{}", imported.body);
+    let names: Vec<String> = console
+        .db
+        .directory()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entry.name)
+        .collect();
+    assert_eq!(names, ["Tổ hòa giải thôn 1"]);
+    assert_eq!(
+        count(
+            &console.db,
+            "SELECT count(*) FROM audit_log WHERE action = 'directory_import'"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,6 +42,8 @@ CHECK_OUT = ROOT / "src/answer/ranker_check.json"
 CALIBRATION_INPUTS = [
     "top_score", "score_gap", "top_dense_cosine", "top_trusted_coverage", "top_heading_match",
     "top_confidence", "top_title_coverage", "question_syllables", "question_has_diacritics",
+    "top_plain_score", "top_toned_score", "top_heading_coverage", "top_document_in_pool",
+    "third_gap",
 ]
 # Synthetic questions (article headings) teach the ranker the vocabulary of the whole compendium,
 # but they are not how people ask: they count for less.
@@ -96,10 +98,12 @@ def calibration_inputs(scores, features, names):
     order = np.argsort(-scores, kind="stable")
     top = order[0]
     second = scores[order[1]] if len(order) > 1 else scores[top] - 1.0
+    third = scores[order[2]] if len(order) > 2 else second - 1.0
     f = lambda name: float(features[top][names.index(name)])
     return [float(scores[top]), float(scores[top] - second), f("dense_cosine"), f("trusted_coverage"),
             f("heading_match"), f("confidence"), f("title_coverage"), f("question_syllables"),
-            f("question_has_diacritics")], order
+            f("question_has_diacritics"), f("plain_score"), f("toned_score"), f("heading_coverage"),
+            f("document_articles_in_pool"), float(scores[top] - third)], order
 
 
 def fit_ranker(rows, names):
@@ -165,7 +169,14 @@ def main():
                         help="sets reported in detail (all sets are reported in the summary)")
     parser.add_argument("--report", help="write the cross-validated report (Markdown) here")
     parser.add_argument("--no-write", action="store_true", help="report only; keep the shipped model")
+    parser.add_argument("--synthetic-weight", type=float, default=SET_WEIGHTS["ranker/synthetic"],
+                        help="weight of the synthetic heading questions in the ranker's training")
+    parser.add_argument("--leaves", type=int, default=PARAMS["num_leaves"])
+    parser.add_argument("--trees", type=int, default=PARAMS["n_estimators"])
     args = parser.parse_args()
+    SET_WEIGHTS["ranker/synthetic"] = args.synthetic_weight
+    PARAMS["num_leaves"] = args.leaves
+    PARAMS["n_estimators"] = args.trees
 
     names = feature_names()
     rows = load(args.dump)
@@ -210,7 +221,9 @@ def main():
     # ---- 3. calibration on out-of-fold scores
     cal_X, cal_y, cal_group, cal_set, cal_kind = [], [], [], [], []
     for row in rows:
-        if not row["candidates"]:
+        # Fitted on real questions only: synthetic headings are easier than what people type, and
+        # a calibration learned on them is surer than the service is.
+        if not row["candidates"] or row["set"].startswith("ranker/"):
             continue
         scores = oof[(row["key"], row["excluded"])]
         feats = [c["features"] for c in row["candidates"]]
@@ -238,12 +251,14 @@ def main():
         return float(np.mean(condition[mask])) if mask.any() else float("nan")
 
     kinds = np.asarray(cal_kind)
+    real = np.ones(len(cal_set), dtype=bool)
     sweep = []
-    for t in [round(0.05 * i, 2) for i in range(1, 20)]:
+    for t in [0.02, 0.03, 0.04] + [round(0.05 * i, 2) for i in range(1, 20)]:
         sweep.append((t,
-                      share(kinds == "answer", probabilities < t),           # answerable declined at t
-                      share(kinds == "excluded", probabilities >= t),        # excluded answered at t
-                      share(kinds == "answer", (probabilities >= t) & (cal_y == 1))))  # right and confident
+                      share(real & (kinds == "answer"), probabilities < t),           # answerable declined at t
+                      share(real & (kinds == "excluded"), probabilities >= t),        # excluded answered at t
+                      share(real & (kinds == "answer"), (probabilities >= t) & (cal_y == 1)),  # right and confident
+                      share(kinds == "decline", probabilities >= t)))                 # must-decline above t
 
     # ---- 4. the shipped model
     final = fit_ranker(rows, names)
@@ -289,10 +304,11 @@ def main():
                 lines.append(f"| {s} | {name} | {m['questions']} | {m['recall_at_1']:.3f} | {m['recall_at_10']:.3f} | {m['mrr_at_10']:.3f} |")
     lines += ["", "## Answer probability (out-of-fold)", "",
               f"Brier score {brier:.4f} over {len(cal_y)} pools ({int((kinds == 'answer').sum())} answerable, {int((kinds == 'excluded').sum())} asked without their gold documents, {int((kinds == 'decline').sum())} must-decline).", "",
-              "| threshold | answerable below it (declined) | asked without gold at or above it (answered) | answerable, right and at or above it |",
-              "|---|---|---|---|"]
-    for t, declined, answered, right in sweep:
-        lines.append(f"| {t:.2f} | {declined:.1%} | {answered:.1%} | {right:.1%} |")
+              f"Thresholds ({int((real & (kinds == 'answer')).sum())} answerable, {int((real & (kinds == 'excluded')).sum())} without their gold; the synthetic headings are not calibration data):", "",
+              "| threshold | answerable below it | asked without gold at or above it | answerable, right and at or above it | must-decline at or above it |",
+              "|---|---|---|---|---|"]
+    for t, declined, answered, right, must in sweep:
+        lines.append(f"| {t:.2f} | {declined:.1%} | {answered:.1%} | {right:.1%} | {must:.1%} |")
     lines += ["", "Feature importance of the shipped model (total gain, top 15):", ""]
     gains = final.booster_.feature_importance(importance_type="gain")
     for i in np.argsort(-gains)[:15]:

@@ -17,7 +17,7 @@ const MODEL_JSON: &str = include_str!("ranker_model.json");
 
 /// Statistics of a ranked pool the probability is computed from, in the order of the trained
 /// calibration's weights.
-pub const CALIBRATION_INPUTS: [&str; 9] = [
+pub const CALIBRATION_INPUTS: [&str; 14] = [
     "top_score",
     "score_gap",
     "top_dense_cosine",
@@ -27,6 +27,11 @@ pub const CALIBRATION_INPUTS: [&str; 9] = [
     "top_title_coverage",
     "question_syllables",
     "question_has_diacritics",
+    "top_plain_score",
+    "top_toned_score",
+    "top_heading_coverage",
+    "top_document_in_pool",
+    "third_gap",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -196,9 +201,12 @@ impl Ranker {
 }
 
 /// [`CALIBRATION_INPUTS`] of a ranked pool (scored, best first).
-pub fn calibration_inputs(ranked: &[(f64, &ArticleCandidate)]) -> Option<[f64; 9]> {
+pub fn calibration_inputs(
+    ranked: &[(f64, &ArticleCandidate)],
+) -> Option<[f64; CALIBRATION_INPUTS.len()]> {
     let (top_score, top) = ranked.first()?;
     let second = ranked.get(1).map_or(top_score - 1.0, |(score, _)| *score);
+    let third = ranked.get(2).map_or(second - 1.0, |(score, _)| *score);
     let feature = |name: &str| {
         FEATURE_NAMES
             .iter()
@@ -215,6 +223,11 @@ pub fn calibration_inputs(ranked: &[(f64, &ArticleCandidate)]) -> Option<[f64; 9
         feature("title_coverage"),
         feature("question_syllables"),
         feature("question_has_diacritics"),
+        feature("plain_score"),
+        feature("toned_score"),
+        feature("heading_coverage"),
+        feature("document_articles_in_pool"),
+        top_score - third,
     ])
 }
 

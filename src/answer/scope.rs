@@ -23,8 +23,9 @@ pub fn sensitive_topic<'a>(
     first_matching(question, topics, |topic| &topic.patterns)
 }
 
-/// The first item one of whose patterns occurs in the question as whole syllables.
-fn first_matching<'a, T>(
+/// The first item one of whose patterns occurs in the question as whole syllables (also the
+/// matcher of the platform's situations, `platform::classify`).
+pub fn first_matching<'a, T>(
     question: &str,
     items: &'a [T],
     patterns: impl Fn(&T) -> &Vec<String>,

@@ -13,8 +13,10 @@ use crate::config::Config;
 use crate::corpus::edit::CorpusFiles;
 use crate::db::Db;
 use crate::http::{self, AppState};
+use crate::platform::wording::PlatformWording;
+use crate::platform::Platform;
 use crate::ready::Ready;
-use crate::staff::{self, StaffState};
+use crate::staff::{self, PlatformState, StaffState};
 
 /// The service, built and not yet serving.
 pub struct Application {
@@ -50,15 +52,33 @@ impl Application {
         // `POST /v1/ask` records its answers and flags as the channels do.
         let state = state.with_answer_log(Arc::new(channels.dispatcher.clone()));
         let mut router = http::router(state).merge(channels.router.clone());
+        // The platform around the chatbot: handoffs, surveys, SME requests, legal news, through
+        // the dispatcher's hook and the outbox.
+        let platform = if config.platform.enabled {
+            Platform::start(&config, db.clone(), ready.clone(), &channels.dispatcher).await?
+        } else {
+            Platform::for_console(
+                db.clone(),
+                ready.clone(),
+                PlatformWording::load(&config.paths.prompts_dir)?,
+            )
+        };
         if config.staff.enabled {
-            router = router.merge(staff::routes(StaffState {
+            let staff_state = StaffState {
                 db: db.clone(),
                 dispatcher: channels.dispatcher.clone(),
                 ready: ready.clone(),
                 config: config.staff.clone(),
                 corpus: Arc::new(CorpusFiles::new(config.paths.corpus_dir.clone())),
                 reindex: ReindexJob::new(config.clone()),
-            }));
+            };
+            router =
+                router
+                    .merge(staff::routes(staff_state.clone()))
+                    .merge(staff::platform_routes(PlatformState {
+                        staff: staff_state,
+                        platform,
+                    }));
         }
         if config.channels.web.enabled {
             // Embedding sites also read /v1/articles for the widget's citations: CORS covers all.

@@ -30,6 +30,7 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
+use super::hook::ConversationHook;
 use super::notices;
 use super::ratelimit::Decision;
 use super::{ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError};
@@ -147,6 +148,8 @@ struct Inner {
     send_attempts: u32,
     retry_base: Duration,
     send_timeout: Duration,
+    /// The platform around the chatbot, when `serve` attached it.
+    hook: std::sync::OnceLock<Arc<dyn ConversationHook>>,
 }
 
 impl Dispatcher {
@@ -178,6 +181,7 @@ impl Dispatcher {
                 send_attempts: config.send_attempts.max(1),
                 retry_base: Duration::from_millis(config.retry_base_ms),
                 send_timeout: Duration::from_secs(config.send_timeout_secs.max(1)),
+                hook: std::sync::OnceLock::new(),
             }),
         };
         dispatcher.spawn_sweeper();
@@ -194,6 +198,22 @@ impl Dispatcher {
 
     pub fn sender(&self, kind: ChannelKind) -> Option<&Arc<dyn ChannelSender>> {
         self.inner.senders.get(&kind)
+    }
+
+    /// The platform's senders, for its outbox.
+    pub fn senders(&self) -> Vec<Arc<dyn ChannelSender>> {
+        self.inner.senders.values().cloned().collect()
+    }
+
+    /// Lets the platform around the chatbot take part in conversations (once; later calls are
+    /// ignored).
+    pub fn set_hook(&self, hook: Arc<dyn ConversationHook>) {
+        let _ = self.inner.hook.set(hook);
+    }
+
+    /// Whether the platform takes part in conversations.
+    pub fn has_hook(&self) -> bool {
+        self.inner.hook.get().is_some()
     }
 
     /// Stores a delivery and queues it for an answer. Returns once the row is committed, so the
@@ -572,6 +592,11 @@ impl Dispatcher {
                 return;
             }
         };
+        if matches!(handled.reply, Reply::Held) {
+            // Staff hold the conversation: the message waits for them in the console.
+            self.finish(id, MessageStatus::WithStaff, None).await;
+            return;
+        }
         let delivered = self
             .deliver(&sender, &message, handled.answer_row, &handled.reply)
             .await;
@@ -641,15 +666,40 @@ impl Dispatcher {
     /// otherwise.
     async fn handle(&self, message: &StoredMessage) -> Result<Handled, DbError> {
         let kind = InboundKind::from_stored(message.kind, &message.text);
+        if matches!(kind, InboundKind::Text(_)) {
+            // Start-up attaches the platform's hook before the assistant is ready: a message
+            // queued again at start is not answered without it.
+            self.inner.ready.wait().await;
+        }
+        let hook = self.inner.hook.get();
         let (reply, failure) = match kind {
-            InboundKind::Text(text) => match self.typed_feedback(message, &text).await {
+            InboundKind::Text(text) => match self.before_assistant(message, &text).await {
                 Some(reply) => (reply, None),
-                None => self.ask(text, message.conversation_id.clone()).await,
+                None => {
+                    let (reply, failure) = self
+                        .ask(text.clone(), message.conversation_id.clone())
+                        .await;
+                    match hook {
+                        Some(hook) => (hook.after(message, &text, reply).await, failure),
+                        None => (reply, failure),
+                    }
+                }
             },
-            InboundKind::Follow => (Reply::Notice(notices::GREETING.into()), None),
+            InboundKind::Follow => (
+                hook.and_then(|hook| hook.greeting(message.channel))
+                    .unwrap_or_else(|| Reply::Notice(notices::GREETING.into())),
+                None,
+            ),
             InboundKind::Help => (Reply::Notice(notices::HELP.into()), None),
             InboundKind::Unsupported(_) => (Reply::Notice(notices::TEXT_ONLY.into()), None),
         };
+        if matches!(reply, Reply::Held) {
+            return Ok(Handled {
+                reply,
+                answer_row: 0,
+                failure,
+            });
+        }
         let (answer_row, public_id) = self.store_reply(message, &reply).await?;
         let reply = match reply {
             Reply::Answer { answer, .. } => Reply::Answer {
@@ -663,6 +713,17 @@ impl Dispatcher {
             answer_row,
             failure,
         })
+    }
+
+    /// What answers a text before the assistant: the platform's hook (a command, a flow step, a
+    /// conversation staff hold), then typed feedback.
+    async fn before_assistant(&self, message: &StoredMessage, text: &str) -> Option<Reply> {
+        if let Some(hook) = self.inner.hook.get() {
+            if let Some(reply) = hook.before(message, text).await {
+                return Some(reply);
+            }
+        }
+        self.typed_feedback(message, text).await
     }
 
     /// Feedback typed as a message ("👍", "không hài lòng", "gặp cán bộ"), for channels without
@@ -733,8 +794,13 @@ impl Dispatcher {
                 answer.topic(),
                 answer.flags.clone(),
             ),
-            Reply::Notice(text) => (
-                notice_row(message.id, message.conversation_id.clone(), text),
+            // A fixed notice or a flow's prompt (a held conversation stores nothing: see `handle`).
+            other => (
+                notice_row(
+                    message.id,
+                    message.conversation_id.clone(),
+                    other.plain_text(),
+                ),
                 None,
                 Vec::new(),
             ),

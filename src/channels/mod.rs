@@ -11,7 +11,9 @@
 //! stores what the core decided, the same as `POST /v1/ask`.
 
 pub mod dispatch;
+pub mod hook;
 pub mod notices;
+pub mod outbox;
 pub mod ratelimit;
 pub mod setup;
 pub mod setup_cli;
@@ -115,6 +117,12 @@ pub enum Reply {
     Answer { answer: Answer, answer_id: String },
     /// A fixed message: greeting, help, "text only", "slow down", an error.
     Notice(String),
+    /// A question of a flow (the platform's: handoff, survey, SME request, news) with the answers
+    /// a citizen can tap where the platform has buttons (Telegram). The text itself says what to
+    /// type, so channels without buttons lose nothing.
+    Prompt { text: String, choices: Vec<Choice> },
+    /// Nothing: staff hold the conversation (a live takeover) and answer it themselves.
+    Held,
 }
 
 impl Reply {
@@ -122,7 +130,32 @@ impl Reply {
     pub fn plain_text(&self) -> &str {
         match self {
             Reply::Answer { answer, .. } => &answer.text,
-            Reply::Notice(text) => text,
+            Reply::Notice(text) | Reply::Prompt { text, .. } => text,
+            Reply::Held => "",
+        }
+    }
+
+    /// The buttons to show with the reply.
+    pub fn choices(&self) -> &[Choice] {
+        match self {
+            Reply::Prompt { choices, .. } => choices,
+            _ => &[],
+        }
+    }
+}
+
+/// A button: its label, and the text a tap sends as if the citizen had typed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub label: String,
+    pub text: String,
+}
+
+impl Choice {
+    pub fn new(label: impl Into<String>, text: impl Into<String>) -> Choice {
+        Choice {
+            label: label.into(),
+            text: text.into(),
         }
     }
 }
@@ -133,6 +166,19 @@ pub struct OutPart {
     pub text: String,
     /// Attach feedback buttons for this answer (public id); set on the last part of an answer.
     pub feedback_for: Option<String>,
+    /// Buttons of a prompt; set on the last part.
+    pub choices: Vec<Choice>,
+}
+
+impl OutPart {
+    /// A part with neither feedback buttons nor choices.
+    pub fn plain(text: String) -> OutPart {
+        OutPart {
+            text,
+            feedback_for: None,
+            choices: Vec::new(),
+        }
+    }
 }
 
 /// Why a part could not be sent.

@@ -3,14 +3,18 @@
 pub const GREETING: &str = "Xin chào! Mình là Hỏi Luật, trợ lý tra cứu pháp luật của Sở Tư pháp.\n\n\
 Bạn hãy gửi câu hỏi bằng tin nhắn chữ, ví dụ: \"Thủ tục đăng ký kết hôn cần giấy tờ gì?\" hoặc \
 \"Công ty nợ lương thì người lao động làm gì?\". Mình trả lời bằng trích dẫn điều luật cụ thể, kèm hiệu lực của văn bản.\n\n\
-Sau mỗi câu trả lời, bạn có thể gửi 👍 hoặc 👎 để góp ý, hoặc gửi \"gặp cán bộ\" để cán bộ Sở Tư pháp xem lại.\n\n\
+Sau mỗi câu trả lời, bạn có thể gửi 👍 hoặc 👎 để góp ý, hoặc gửi \"gặp cán bộ\" để được giới thiệu người có thể giúp. \
+Gửi \"đăng ký nhận tin\" để nhận tin pháp luật mới; doanh nghiệp gửi \"hỗ trợ doanh nghiệp\" để gửi yêu cầu hỗ trợ pháp lý.\n\n\
 Câu trả lời chỉ để tham khảo; trường hợp phức tạp, cán bộ Sở Tư pháp sẽ xem lại và trả lời bạn.";
 
 pub const HELP: &str = "Cách dùng Hỏi Luật:\n\
 • Gửi câu hỏi về pháp luật bằng tin nhắn chữ (có dấu hoặc không dấu đều được).\n\
 • Có thể hỏi tiếp, ví dụ \"còn trường hợp …thì sao?\".\n\
 • Mỗi câu trả lời trích điều luật và cho biết văn bản còn hiệu lực hay không.\n\
-• Góp ý cho câu trả lời vừa nhận: gửi 👍 hoặc 👎; gửi \"báo lỗi\" nếu câu trả lời sai; gửi \"gặp cán bộ\" để cán bộ Sở Tư pháp xem lại và trả lời bạn.";
+• Góp ý cho câu trả lời vừa nhận: gửi 👍 hoặc 👎; gửi \"báo lỗi\" nếu câu trả lời sai; gửi \"gặp cán bộ\" để cán bộ Sở Tư pháp xem lại và trả lời bạn.\n\
+• Gửi \"đăng ký nhận tin\" để nhận tin pháp luật mới, \"hủy nhận tin\" để ngừng.\n\
+• Doanh nghiệp: gửi \"hỗ trợ doanh nghiệp\" để gửi yêu cầu hỗ trợ pháp lý tới Sở Tư pháp.\n\
+• Gửi \"khảo sát\" để tham gia khảo sát đang mở.";
 
 pub const TEXT_ONLY: &str =
     "Xin lỗi, mình chỉ đọc được tin nhắn chữ. Bạn vui lòng gõ câu hỏi bằng chữ nhé.";

@@ -34,7 +34,7 @@ use teloxide::{ApiError, Bot, RequestError};
 use super::dispatch::Dispatcher;
 use super::notices;
 use super::split::{split_message, Measure};
-use super::{ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError};
+use super::{ChannelKind, ChannelSender, Choice, Inbound, InboundKind, OutPart, Reply, SendError};
 use crate::answer::Answer;
 use crate::config::TelegramConfig;
 use crate::db::{DbError, FeedbackOutcome, Rating};
@@ -171,31 +171,65 @@ async fn handle_callback(
     sender: &Arc<TelegramSender>,
     query: CallbackQuery,
 ) -> Result<(), DbError> {
-    let reply_text = match query.data.as_deref().and_then(parse_feedback_data) {
-        Some((rating, answer_id)) => {
-            let outcome = dispatcher
-                .feedback(ChannelKind::Telegram, answer_id.to_owned(), rating, None)
-                .await?;
-            tracing::debug!(rating = rating.as_str(), ?outcome, "telegram feedback");
-            match (outcome, rating) {
-                (FeedbackOutcome::UnknownAnswer, _) => UNKNOWN_ANSWER,
-                (_, Rating::Human) => notices::HUMAN_REQUESTED,
-                (_, _) => notices::FEEDBACK_THANKS,
+    let data = query.data.as_deref().unwrap_or("");
+    let reply_text = if let Some(text) = data.strip_prefix("tx:") {
+        // A choice of a prompt: the citizen "typed" its text.
+        dispatcher.submit(tapped(&query, text)).await?;
+        ""
+    } else {
+        match parse_feedback_data(data) {
+            Some((rating, answer_id)) => {
+                let outcome = dispatcher
+                    .feedback(ChannelKind::Telegram, answer_id.to_owned(), rating, None)
+                    .await?;
+                tracing::debug!(rating = rating.as_str(), ?outcome, "telegram feedback");
+                if rating == Rating::Human && dispatcher.has_hook() {
+                    // The platform offers the person in the chat, as for a typed "gặp cán bộ".
+                    dispatcher.submit(tapped(&query, HUMAN_TEXT)).await?;
+                }
+                match (outcome, rating) {
+                    (FeedbackOutcome::UnknownAnswer, _) => UNKNOWN_ANSWER,
+                    (_, Rating::Human) => notices::HUMAN_REQUESTED,
+                    (_, _) => notices::FEEDBACK_THANKS,
+                }
             }
-        }
-        None => {
-            tracing::debug!("telegram callback with unknown data");
-            UNKNOWN_ANSWER
+            None => {
+                tracing::debug!("telegram callback with unknown data");
+                UNKNOWN_ANSWER
+            }
         }
     };
     let bot = sender.bot.clone();
     tokio::spawn(async move {
-        let request = bot.answer_callback_query(query.id).text(reply_text);
+        let mut request = bot.answer_callback_query(query.id);
+        if !reply_text.is_empty() {
+            request = request.text(reply_text);
+        }
         if let Err(error) = request.await {
             tracing::warn!(%error, "telegram answerCallbackQuery failed");
         }
     });
     Ok(())
+}
+
+/// What a tap on "Gặp cán bộ" says in the chat when the platform is attached.
+const HUMAN_TEXT: &str = "gặp cán bộ";
+
+/// A button press as the message it stands for: the press's id keeps a repeated delivery a
+/// no-op, and the chat is the one the button was shown in.
+fn tapped(query: &CallbackQuery, text: &str) -> Inbound {
+    let user_id = query.from.id.0.to_string();
+    let chat_id = query.message.as_ref().map_or_else(
+        || user_id.clone(),
+        |message| message.chat().id.0.to_string(),
+    );
+    Inbound {
+        channel: ChannelKind::Telegram,
+        external_id: format!("cb:{}", query.id),
+        user_id,
+        chat_id,
+        kind: InboundKind::Text(text.to_owned()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,7 +444,11 @@ impl ChannelSender for TelegramSender {
                 .bot
                 .send_message(chat, part.text.clone())
                 .parse_mode(ParseMode::Html);
-            if let Some(answer_id) = &part.feedback_for {
+            if !part.choices.is_empty() {
+                if let Some(keyboard) = choice_keyboard(&part.choices) {
+                    request = request.reply_markup(keyboard);
+                }
+            } else if let Some(answer_id) = &part.feedback_for {
                 if let Some(keyboard) = feedback_keyboard(answer_id) {
                     request = request.reply_markup(keyboard);
                 }
@@ -455,6 +493,27 @@ pub fn feedback_keyboard(answer_id: &str) -> Option<InlineKeyboardMarkup> {
         vec![button("👍", Rating::Up), button("👎", Rating::Down)],
         vec![button("Gặp cán bộ", Rating::Human)],
     ]))
+}
+
+/// Callback data of a choice button: `tx:<the text a tap sends>`.
+pub fn choice_data(text: &str) -> String {
+    format!("tx:{text}")
+}
+
+/// One button per row, each sending its text as if typed; a choice whose text does not fit in
+/// Telegram's callback data is left out (the prompt's text still says what to type).
+pub fn choice_keyboard(choices: &[Choice]) -> Option<InlineKeyboardMarkup> {
+    let rows: Vec<Vec<InlineKeyboardButton>> = choices
+        .iter()
+        .filter(|choice| choice_data(&choice.text).len() <= MAX_CALLBACK_DATA)
+        .map(|choice| {
+            vec![InlineKeyboardButton::callback(
+                choice.label.clone(),
+                choice_data(&choice.text),
+            )]
+        })
+        .collect();
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
 }
 
 /// Which delivery failures are worth retrying. A 429 says how long to wait; network trouble and
@@ -560,20 +619,27 @@ pub fn render_reply(reply: &Reply) -> Vec<OutPart> {
             let feedback = (!answer_id.is_empty()).then(|| answer_id.clone());
             (answer_blocks(answer), feedback)
         }
-        Reply::Notice(text) => (vec![Block::new(Style::Plain, text.clone(), "")], None),
+        Reply::Notice(text) | Reply::Prompt { text, .. } => {
+            (vec![Block::new(Style::Plain, text.clone(), "")], None)
+        }
+        Reply::Held => return Vec::new(),
     };
     let parts = pack(blocks);
     let count = parts.len();
     parts
         .into_iter()
         .enumerate()
-        .map(|(index, text)| OutPart {
-            text,
-            feedback_for: if index + 1 == count {
-                feedback_for.clone()
-            } else {
-                None
-            },
+        .map(|(index, text)| {
+            let last = index + 1 == count;
+            OutPart {
+                text,
+                feedback_for: if last { feedback_for.clone() } else { None },
+                choices: if last {
+                    reply.choices().to_vec()
+                } else {
+                    Vec::new()
+                },
+            }
         })
         .collect()
 }

@@ -252,7 +252,7 @@ async fn answer_and_stream(accepted: StoredQuestion, events: &mpsc::Sender<ChatE
 fn done_event(reply: &Reply, conversation_id: &str) -> ChatDone {
     match reply {
         Reply::Answer { answer, answer_id } => ChatDone::answer(answer, answer_id, conversation_id),
-        Reply::Notice(_) => ChatDone::notice(conversation_id),
+        Reply::Notice(_) | Reply::Prompt { .. } | Reply::Held => ChatDone::notice(conversation_id),
     }
 }
 

@@ -61,6 +61,12 @@ const RETRYABLE_ERRORS: [i64; 2] = [-32, -100];
 /// The access token is invalid (-216) or expired (-220): refresh once, then retry once.
 const TOKEN_ERRORS: [i64; 2] = [-216, -220];
 
+/// How long after a citizen's last message the OA may message them (consultation messages).
+/// Sending later fails (the outbox does not try: `channels::outbox`).
+pub const CONSULTATION_WINDOW: Duration = Duration::from_secs(48 * 3600);
+/// Messages the OA may send a citizen within that window (the stricter reading of Zalo's rule).
+pub const MAX_MESSAGES_IN_WINDOW: i64 = 8;
+
 // ---------------------------------------------------------------------------------------------
 // Signature
 // ---------------------------------------------------------------------------------------------
@@ -619,10 +625,7 @@ fn network_error(error: reqwest::Error) -> SendError {
 pub fn render_plain(reply: &Reply) -> Vec<OutPart> {
     split_message(reply.plain_text(), MAX_TEXT_CHARS, Measure::Chars)
         .into_iter()
-        .map(|text| OutPart {
-            text,
-            feedback_for: None,
-        })
+        .map(OutPart::plain)
         .collect()
 }
 

@@ -64,7 +64,7 @@ named_enum! {
 }
 
 named_enum! {
-    /// Where a stored message is in its life: every message ends in one of the last four.
+    /// Where a stored message is in its life: every message ends in one of the others.
     pub enum MessageStatus {
         Received => "received",
         Answered => "answered",
@@ -72,6 +72,8 @@ named_enum! {
         Failed => "failed",
         RateLimited => "rate_limited",
         Ignored => "ignored",
+        /// Staff hold the conversation (a live takeover): shown to them, not answered by the bot.
+        WithStaff => "with_staff",
     }
 }
 
@@ -130,7 +132,7 @@ pub struct StoredCitation {
     pub validity: String,
 }
 
-/// Stored names cross the boundary as text.
+/// Stored names cross the boundary as text (also used by `platform_kinds.rs`).
 macro_rules! stored_as_name {
     ($($name:ty),+) => {$(
         impl From<$name> for Value {
@@ -149,6 +151,7 @@ macro_rules! stored_as_name {
         }
     )+};
 }
+pub(super) use stored_as_name;
 
 stored_as_name!(
     ChannelKind,

@@ -5,7 +5,9 @@
 //! - **SQLite** (default): one embedded file in WAL mode, for one machine.
 //! - **PostgreSQL**: a shared server, so any number of service replicas can run (`pg.rs`).
 //!
-//! Every typed method (`channel_log.rs`, `staff.rs`, `reports.rs`) is written once, in SQL both
+//! Every typed method (`channel_log.rs`, `staff.rs`, `reports.rs`, and the platform's
+//! `directory.rs`, `flows.rs`, `handoffs.rs`, `outbox.rs`, `surveys.rs`, `sme.rs`, `news.rs`,
+//! `listening.rs`, `plan.rs`) is written once, in SQL both
 //! understand, and runs through [`sql::Conn`] on a blocking thread (`Db::run`, `Db::transaction`).
 //!
 //! Durability: every write is its own transaction, committed before the caller goes on (a webhook
@@ -18,11 +20,21 @@
 //! PostgreSQL's `schema_version` table. Either refuses a database newer than the program.
 
 mod channel_log;
+mod directory;
+mod flows;
+mod handoffs;
 mod kinds;
+mod listening;
+mod news;
+mod outbox;
 mod pg;
+mod plan;
+mod platform_kinds;
 mod reports;
+mod sme;
 pub(crate) mod sql;
 mod staff;
+mod surveys;
 mod web_history;
 
 use std::path::{Path, PathBuf};
@@ -47,6 +59,28 @@ pub use staff::{
 };
 pub use web_history::{WebAnswer, WebExchange};
 
+// The plan's platform around the chatbot (migration 4).
+pub use directory::{DirectoryEntry, NewDirectoryEntry};
+pub(crate) use flows::stored_ago;
+pub use flows::FlowState;
+pub use handoffs::{
+    Handoff, HandoffFilter, NewHandoff, Speaker, TranscriptLine, MAX_STAFF_REPLY_CHARS,
+};
+pub use listening::AskedQuestion;
+pub use news::NewsItem;
+pub use outbox::{NewOutbound, Outbound, WindowFacts, WAIT_FOR_WINDOW};
+pub use plan::PlanCounts;
+pub use platform_kinds::{
+    DirectoryRole, FlowKind, HandoffReason, HandoffStatus, NewsStatus, OutboxKind, OutboxStatus,
+    QuestionKind, ResponseStatus, SmeStatus, SurveyStatus,
+};
+pub(crate) use reports::hours_between;
+pub use sme::{NewSmeRequest, SmeRequest};
+pub use surveys::{
+    IdleConversation, NewQuestion, NewSurvey, QuestionResults, Survey, SurveyAnswerRow,
+    SurveyQuestion, SurveyResults, SurveySummary,
+};
+
 use crate::config::{DatabaseConfig, DatabaseKind, PathsConfig};
 use sql::Conn;
 
@@ -56,6 +90,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_0002.sql"),
     include_str!("schema_0003.sql"),
     include_str!("schema_0004.sql"),
+    include_str!("schema_0005.sql"),
 ];
 
 // Both backends must know the same schema versions.

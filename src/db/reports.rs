@@ -64,7 +64,7 @@ fn count(c: &mut Conn<'_>, sql: &str, from: &str, to: &str) -> Result<i64, DbErr
 }
 
 /// Hours between two stored times; `None` if either does not parse.
-fn hours_between(start: &str, end: &str) -> Option<f64> {
+pub(crate) fn hours_between(start: &str, end: &str) -> Option<f64> {
     let start = chrono::DateTime::parse_from_rfc3339(start).ok()?;
     let end = chrono::DateTime::parse_from_rfc3339(end).ok()?;
     Some((end - start).num_milliseconds() as f64 / 3_600_000.0)

@@ -210,6 +210,8 @@ input,select,button,textarea{font:inherit}button{padding:.3rem .8rem;cursor:poin
 :focus-visible{outline:3px solid #1a5fb4;outline-offset:2px}.error{color:#a00;font-weight:600}.ok{color:#1a7f37;font-weight:600}
 .kpi{display:inline-block;background:#fff;border:1px solid #d0d4da;border-radius:.4rem;padding:.6rem 1rem;margin:.3rem;min-width:10rem}
 .kpi b{display:block;font-size:1.5em}form.inline{display:inline}
+fieldset{border:1px solid #d0d4da;margin:.5rem 0}.line{border-bottom:1px solid #eef0f3;padding:.2rem 0}
+@media print{header{background:#fff;color:#000}header form,nav,main>form{display:none}body{background:#fff}.card{border:0}}
 ";
 
 /// The signed-in member's header: their name, the sign-out form (with the session's CSRF
@@ -225,7 +227,7 @@ pub struct Nav<'a> {
 pub fn page(title: &str, nav: Option<Nav<'_>>, body: Html) -> Html {
     let nav = match nav {
         Some(nav) => html!(
-            "<nav aria-label=\"Điều hướng\"><a href=\"/staff\">Hàng chờ duyệt</a> · <a href=\"/staff/curated\">Câu trả lời mẫu</a> · <a href=\"/staff/stats\">Thống kê</a>{}</nav>\
+            "<nav aria-label=\"Điều hướng\"><a href=\"/staff\">Hàng chờ duyệt</a> · <a href=\"/staff/handoffs\">Gặp cán bộ</a> · <a href=\"/staff/sme\">Doanh nghiệp</a> · <a href=\"/staff/surveys\">Khảo sát</a> · <a href=\"/staff/news\">Tin pháp luật</a> · <a href=\"/staff/listening\">Lắng nghe</a> · <a href=\"/staff/directory\">Danh bạ</a> · <a href=\"/staff/curated\">Câu trả lời mẫu</a> · <a href=\"/staff/stats\">Thống kê</a>{}</nav>\
              <form method=\"post\" action=\"/staff/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><span>{}</span> <button type=\"submit\">Đăng xuất</button></form>",
             if nav.admin {
                 html!(" · <a href=\"/staff/corpus\">Kho văn bản</a> <span class=\"muted\">(quản trị)</span>")

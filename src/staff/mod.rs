@@ -4,24 +4,37 @@
 //!
 //! Every route but the sign-in page takes a [`session::Staff`] (or [`session::Admin`]); every
 //! POST checks the session's CSRF token; every review action is audited. Each feature is one
-//! file: `sign_in`, `queue`, `review`, `curated`, `stats`, `corpus`.
+//! file: `sign_in`, `queue`, `review`, `curated`, `stats`, `corpus`; and the platform around the
+//! chatbot's (`platform_routes`): `handoffs` (a person, live takeover), `directory`, `surveys`,
+//! `listening`, `sme`, `news`, with the plan's report numbers on the statistics page
+//! (`plan`).
 
 pub mod accounts;
 pub mod auth;
 pub mod corpus;
 pub mod curated;
+pub mod directory;
+pub mod download;
 pub mod error;
+pub mod handoffs;
 pub mod html;
+pub mod labels;
+pub mod listening;
+pub mod news;
+pub mod plan;
 pub mod privacy;
 pub mod queue;
 pub mod review;
 pub mod session;
 pub mod sign_in;
+pub mod sme;
 pub mod stats;
+pub mod surveys;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::FromRef;
 use axum::Router;
 
 use crate::app::ReindexJob;
@@ -29,6 +42,7 @@ use crate::channels::dispatch::Dispatcher;
 use crate::config::StaffConfig;
 use crate::corpus::edit::CorpusFiles;
 use crate::db::Db;
+use crate::platform::Platform;
 use crate::ready::Ready;
 
 /// What the console's handlers share. Cheap to clone.
@@ -54,7 +68,35 @@ pub fn routes(state: StaffState) -> Router {
         .merge(review::routes())
         .merge(curated::routes())
         .merge(stats::routes())
+        .merge(plan::routes())
+        .merge(listening::routes())
+        .merge(directory::routes())
+        .merge(surveys::routes())
         .merge(corpus::routes())
+        .with_state(state)
+}
+
+/// What the pages of the platform around the chatbot share: the console's state, and the
+/// platform (its wording, and the outbox to wake when a page queued a message).
+#[derive(Clone)]
+pub struct PlatformState {
+    pub staff: StaffState,
+    pub platform: Arc<Platform>,
+}
+
+impl FromRef<PlatformState> for StaffState {
+    fn from_ref(state: &PlatformState) -> StaffState {
+        state.staff.clone()
+    }
+}
+
+/// The pages that send messages through the outbox: handoffs (live takeover), SME requests and
+/// legal news.
+pub fn platform_routes(state: PlatformState) -> Router {
+    Router::new()
+        .merge(handoffs::routes())
+        .merge(sme::routes())
+        .merge(news::routes())
         .with_state(state)
 }
 

@@ -5,7 +5,7 @@
 //! `/staff`; the database keeps only its SHA-256, with the session's CSRF token and its expiry.
 //! Every form carries that CSRF token in a hidden field, compared in constant time.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 
@@ -52,10 +52,17 @@ pub fn set_cookie(config: &StaffConfig, name: &str, value: &str, max_age_secs: i
 #[derive(Debug, Clone)]
 pub struct Staff(pub StaffSession);
 
-impl FromRequestParts<StaffState> for Staff {
+/// Any router state the console's [`StaffState`] can be had from (the platform's pages add the
+/// platform to it).
+impl<S> FromRequestParts<S> for Staff
+where
+    StaffState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &StaffState) -> Result<Staff, PageError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Staff, PageError> {
+        let state = StaffState::from_ref(state);
         let token = cookie(&parts.headers, SESSION_COOKIE).filter(|t| t.len() == 64);
         let found = match token {
             Some(token) => state.db.session(token_hash(token)).await?,
@@ -115,16 +122,22 @@ impl Staff {
 #[derive(Debug, Clone)]
 pub struct Admin(pub Staff);
 
-impl FromRequestParts<StaffState> for Admin {
+impl<S> FromRequestParts<S> for Admin
+where
+    StaffState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &StaffState) -> Result<Admin, PageError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Admin, PageError> {
         let staff = Staff::from_request_parts(parts, state).await?;
         if !staff.is_admin() {
-            return Err(PageError::new(
-                StatusCode::FORBIDDEN,
-                "Chỉ quản trị viên được quản lý kho văn bản.",
-            ));
+            let message = if parts.uri.path().starts_with("/staff/corpus") {
+                "Chỉ quản trị viên được quản lý kho văn bản."
+            } else {
+                "Chỉ quản trị viên được thực hiện thao tác này."
+            };
+            return Err(PageError::new(StatusCode::FORBIDDEN, message));
         }
         Ok(Admin(staff))
     }

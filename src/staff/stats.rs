@@ -4,8 +4,8 @@
 //! inline SVG charts; any period exports as CSV (`/staff/stats.csv`, masked, audited).
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use chrono::{Duration as ChronoDuration, NaiveDate, Utc};
@@ -182,16 +182,22 @@ pub(super) fn routes() -> Router<StaffState> {
         .route("/staff/stats.csv", get(stats_csv))
 }
 
+/// The period of a page's `?from=…&to=…`.
 #[derive(Deserialize, Default)]
-struct PeriodQuery {
+pub(super) struct PeriodQuery {
     #[serde(default)]
-    from: String,
+    pub from: String,
     #[serde(default)]
-    to: String,
+    pub to: String,
 }
 
 /// The period a page asks for: the last 30 days by default.
 fn period(query: &PeriodQuery) -> Result<Period, PageError> {
+    period_or_last(query, 30)
+}
+
+/// The period a page asks for, the last `days` days by default (today included).
+pub(super) fn period_or_last(query: &PeriodQuery, days: i64) -> Result<Period, PageError> {
     let today = Utc::now().date_naive();
     let parse = |text: &str, default: NaiveDate| -> Result<NaiveDate, PageError> {
         if text.is_empty() {
@@ -200,7 +206,7 @@ fn period(query: &PeriodQuery) -> Result<Period, PageError> {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| PageError::bad_date())
     };
     let to = parse(&query.to, today)?;
-    let from = parse(&query.from, to - ChronoDuration::days(29))?;
+    let from = parse(&query.from, to - ChronoDuration::days(days - 1))?;
     if from > to {
         return Err(PageError::new(
             StatusCode::BAD_REQUEST,
@@ -285,6 +291,7 @@ async fn stats_page(
         }
         body.push(html!("</tbody></table>"));
     }
+    body.push(super::plan::section(&state.db, &period).await?);
     Ok(html_response(
         StatusCode::OK,
         page("Thống kê", staff.nav(), body),
@@ -307,20 +314,10 @@ async fn stats_csv(
             None,
         )
         .await;
-    let mut response = (StatusCode::OK, format!("\u{feff}{csv}")).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"hoiluat-{}-{}.csv\"",
-        period.from, period.to
-    )) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(super::download::csv_response(
+        &format!("hoiluat-{}-{}.csv", period.from, period.to),
+        &csv,
+    ))
 }
 
 #[cfg(test)]

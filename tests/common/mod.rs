@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod webdriver;
+pub mod zalo_bot;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
