@@ -79,9 +79,11 @@ pub struct StoreConfig {
     /// gRPC URL of the Qdrant server (port 6334), e.g. `http://127.0.0.1:6334`; needed for `qdrant`.
     pub url: String,
     /// Qdrant's API key, when the server requires one.
+    #[serde(deserialize_with = "optional_text")]
     pub api_key: Option<String>,
     /// The name the service reads and writes: an alias of the current collection generation
     /// (created as `<collection>-1` on first use), so a re-index can switch it atomically.
+    #[serde(deserialize_with = "text")]
     pub collection: String,
     /// Shards of a new collection (fixed once created; choose at least the number of nodes).
     pub shard_number: u32,
@@ -652,9 +654,9 @@ impl Default for LogConfig {
     }
 }
 
-/// Ids and secrets are text, even when they are all digits: an environment variable such as
-/// `HOILUAT__CHANNELS__ZALO_OA__APP_ID=1234567890` reaches serde as a number (figment reads
-/// environment values like TOML), and Zalo's app and OA ids are all digits.
+/// Ids and secrets are text, even when a TOML file writes them as numbers (`app_id = 1234567890`):
+/// Zalo's app and OA ids are all digits. (From the environment they are read verbatim, see
+/// [`VERBATIM_KEYS`].)
 fn text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -670,6 +672,42 @@ fn text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::
     })
 }
 
+/// `Option` of [`text`].
+fn optional_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Text(#[serde(deserialize_with = "text")] String);
+    Ok(Option::<Text>::deserialize(deserializer)?.map(|Text(text)| text))
+}
+
+/// Settings that are identifiers, tokens or secrets. figment reads an environment value like a
+/// TOML value, so `0012345678` would lose its zeros, `1e5` become a float and `true` a boolean;
+/// these keys are taken from the environment exactly as written instead.
+const VERBATIM_KEYS: &[&str] = &[
+    "channels.zalo_oa.app_id",
+    "channels.zalo_oa.app_secret",
+    "channels.zalo_oa.oa_secret_key",
+    "channels.zalo_oa.access_token",
+    "channels.zalo_oa.refresh_token",
+    "channels.zalo_bot.token",
+    "channels.zalo_bot.secret_token",
+    "channels.telegram.token",
+    "channels.telegram.secret_token",
+    "metrics.token",
+    "store.api_key",
+    "store.collection",
+];
+
+/// The `HOILUAT__…` environment variables, keys split on `__`.
+fn environment() -> Env {
+    Env::prefixed("HOILUAT__").split("__")
+}
+
+fn is_verbatim(key: &figment::value::UncasedStr) -> bool {
+    VERBATIM_KEYS.iter().any(|verbatim| key == *verbatim)
+}
+
 impl Config {
     /// Loads defaults → `file` (when given; it must exist) → `HOILUAT__…` environment variables.
     pub fn load(file: Option<&Path>) -> Result<Config, String> {
@@ -680,7 +718,10 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        figment = figment.merge(Env::prefixed("HOILUAT__").split("__"));
+        figment = figment.merge(environment().filter(|key| !is_verbatim(key)));
+        for (key, value) in environment().filter(is_verbatim).iter() {
+            figment = figment.merge(Serialized::default(key.as_str(), value));
+        }
         let config: Config = figment
             .extract()
             .map_err(|e| format!("invalid configuration: {e}"))?;
@@ -801,6 +842,40 @@ mod tests {
             jail.create_file("h.toml", "[channels.telegram]\ntoken = \"123:abc\"\n")?;
             let config = Config::load(Some(Path::new("h.toml"))).unwrap();
             assert_eq!(config.channels.telegram.token, "123:abc");
+            Ok(())
+        });
+    }
+
+    /// Every id-like setting keeps exactly what was written, whatever it looks like to a TOML
+    /// reader: leading zeros, exponents, huge numbers, booleans.
+    #[test]
+    fn id_like_settings_keep_what_was_written() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HOILUAT__CHANNELS__ZALO_OA__APP_ID", "0012345678");
+            jail.set_env("HOILUAT__CHANNELS__ZALO_OA__OA_SECRET_KEY", "1e5");
+            jail.set_env(
+                "HOILUAT__CHANNELS__ZALO_OA__APP_SECRET",
+                "123456789012345678901234567890",
+            );
+            jail.set_env("HOILUAT__CHANNELS__ZALO_OA__ACCESS_TOKEN", "true");
+            jail.set_env("HOILUAT__CHANNELS__ZALO_OA__REFRESH_TOKEN", "12.50");
+            jail.set_env("HOILUAT__CHANNELS__ZALO_BOT__SECRET_TOKEN", "00012345");
+            jail.set_env("HOILUAT__CHANNELS__TELEGRAM__SECRET_TOKEN", "0x1F");
+            jail.set_env("HOILUAT__METRICS__TOKEN", "0".repeat(40));
+            jail.set_env("HOILUAT__STORE__API_KEY", "-0012");
+            jail.set_env("HOILUAT__STORE__COLLECTION", "2026");
+            let config = Config::load(None).unwrap();
+            let oa = &config.channels.zalo_oa;
+            assert_eq!(oa.app_id, "0012345678");
+            assert_eq!(oa.oa_secret_key, "1e5");
+            assert_eq!(oa.app_secret, "123456789012345678901234567890");
+            assert_eq!(oa.access_token, "true");
+            assert_eq!(oa.refresh_token, "12.50");
+            assert_eq!(config.channels.zalo_bot.secret_token, "00012345");
+            assert_eq!(config.channels.telegram.secret_token, "0x1F");
+            assert_eq!(config.metrics.token, "0".repeat(40));
+            assert_eq!(config.store.api_key.as_deref(), Some("-0012"));
+            assert_eq!(config.store.collection, "2026");
             Ok(())
         });
     }

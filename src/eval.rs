@@ -94,6 +94,16 @@ pub struct SetReport {
     pub path: String,
     pub summary: Summary,
     pub results: Vec<QuestionResult>,
+    /// Questions that could not be evaluated (`ask` refused them, or the model or index failed):
+    /// recorded, and left out of the metrics, while the run goes on.
+    pub failed: Vec<FailedQuestion>,
+}
+
+/// A question the run could not evaluate, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedQuestion {
+    pub id: String,
+    pub error: String,
 }
 
 /// A whole run.
@@ -135,14 +145,25 @@ pub fn run(assistant: &Assistant, options: &EvalOptions) -> anyhow::Result<Repor
         let questions = load_set(path)?;
         let limit = options.limit.unwrap_or(usize::MAX);
         let mut results = Vec::new();
+        let mut failed = Vec::new();
         for (index, question) in questions.into_iter().take(limit).enumerate() {
-            let result = evaluate_one(
+            let result = match evaluate_one(
                 assistant,
                 &resolver,
                 options,
                 &question,
                 &format!("{}-{index}", set_name(path)),
-            )?;
+            ) {
+                Ok(result) => result,
+                Err(error) => {
+                    tracing::warn!(question = %question.id, error = %format!("{error:#}"), "question not evaluated");
+                    failed.push(FailedQuestion {
+                        id: question.id.clone(),
+                        error: format!("{error:#}"),
+                    });
+                    continue;
+                }
+            };
             if let Some(writer) = dump.as_mut() {
                 dump_pools(
                     assistant,
@@ -161,6 +182,7 @@ pub fn run(assistant: &Assistant, options: &EvalOptions) -> anyhow::Result<Repor
             path: path.display().to_string(),
             summary,
             results,
+            failed,
         });
     }
     Ok(Report {

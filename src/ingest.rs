@@ -6,11 +6,12 @@
 //! corpus fingerprint lets a later start skip the whole comparison.
 //!
 //! An ingest runs in three steps so that `serve` can answer before the whole compendium is embedded
-//! (about an hour on two cores): [`prepare`] compares the corpus with the store, deletes what left
-//! the corpus and refreshes changed payloads (cheap); [`PendingIngest::embed_tiers_up_to`] embeds the
-//! chunks of the first tiers (the curated core and the 2024 laws), after which answers can be given;
-//! [`PendingIngest::finish`] embeds the rest in priority order (the most-asked fields first) and
-//! writes the state. [`IngestProgress`] tells `/readyz`, the log and the terminal how far it is.
+//! (about an hour on two cores): [`prepare`] compares the corpus with the store and refreshes
+//! changed payloads (cheap); [`PendingIngest::embed_tiers_up_to`] embeds the chunks of the first
+//! tiers (the curated core and the 2024 laws), after which answers can be given;
+//! [`PendingIngest::finish`] embeds the rest in priority order (the most-asked fields first), then
+//! deletes what left the corpus, and writes the state. Deleting last keeps a re-index free of
+//! downtime: a changed article's old chunks stay searchable until its new ones are stored. [`IngestProgress`] tells `/readyz`, the log and the terminal how far it is.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -353,6 +354,8 @@ pub fn ingest_owned(
 pub struct PendingIngest {
     /// What is left to embed, with its tier, in the order to embed it.
     to_embed: std::collections::VecDeque<(u32, Chunk)>,
+    /// Stored points no longer in the corpus, deleted once everything new is stored.
+    stale: Vec<Uuid>,
     corpus_fingerprint: String,
     chunk_count: usize,
     state_path: PathBuf,
@@ -362,9 +365,10 @@ pub struct PendingIngest {
     _lock: IngestLock,
 }
 
-/// Compares `chunks` with the store: deletes stored points that left the corpus, rewrites changed
-/// payloads with their stored vectors, and keeps what is left to embed, ordered by `tier_of` (0
-/// first). The state file is removed first, so an interrupted run is never taken for a complete one.
+/// Compares `chunks` with the store: rewrites changed payloads with their stored vectors, and
+/// keeps what is left to embed, ordered by `tier_of` (0 first), and what left the corpus (deleted
+/// by [`PendingIngest::finish`], after the new chunks are stored). The state file is removed
+/// first, so an interrupted run is never taken for a complete one.
 pub fn prepare(
     chunks: Vec<Chunk>,
     tier_of: &dyn Fn(&Chunk) -> u32,
@@ -390,7 +394,6 @@ pub fn prepare(
         .copied()
         .collect();
     drop(wanted);
-    store.delete(&stale)?;
 
     let mut embed_ids: HashSet<Uuid> = HashSet::new();
     let mut to_refresh: Vec<&Chunk> = Vec::new();
@@ -446,6 +449,7 @@ pub fn prepare(
             ..IngestReport::default()
         },
         to_embed: ordered.into(),
+        stale,
         corpus_fingerprint: fingerprint,
         chunk_count,
         state_path,
@@ -484,7 +488,9 @@ impl PendingIngest {
         Ok(())
     }
 
-    /// Embeds everything left, flushes, and records the complete ingest in the state file.
+    /// Embeds everything left, then deletes the points that left the corpus (so a changed
+    /// article is searchable throughout: its old chunks go only once its new ones are stored),
+    /// flushes, and records the complete ingest in the state file.
     pub fn finish(
         mut self,
         embedder: &dyn Embedder,
@@ -492,6 +498,7 @@ impl PendingIngest {
         options: &IngestOptions,
     ) -> Result<IngestReport, IngestError> {
         self.embed_tiers_up_to(u32::MAX, embedder, store, options)?;
+        store.delete(&self.stale)?;
         store.flush()?;
         let state = IngestState {
             corpus_fingerprint: self.corpus_fingerprint.clone(),

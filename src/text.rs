@@ -62,6 +62,61 @@ pub fn squash_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// What text pasted from documents and other apps carries that cannot matter, removed or replaced
+/// before a question is checked: C0 and C1 control characters (line breaks and tabs stay; CR LF,
+/// CR and NEL become LF), zero-width and direction-formatting characters, the soft hyphen, and
+/// odd spaces (no-break, ideographic, thin…), which become plain spaces.
+pub fn clean_input(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                // CR LF is one line break.
+                if chars.peek() != Some(&'\n') {
+                    out.push('\n');
+                }
+            }
+            '\n' | '\t' => out.push(c),
+            '\u{85}' | '\u{2028}' | '\u{2029}' => out.push('\n'),
+            '\u{a0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}' => out.push(' '),
+            c if c.is_control() || is_invisible_format(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Zero-width characters, direction marks and overrides, the soft hyphen and the byte-order mark:
+/// invisible, and meaningless in a question.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{61c}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
+}
+
+/// Whether `text` holds a Unicode noncharacter (U+FDD0–U+FDEF, or the last two code points of a
+/// plane): no real text does, so such input is garbage, refused rather than guessed at.
+pub fn has_unusable_characters(text: &str) -> bool {
+    text.chars().any(|c| {
+        let code = u32::from(c);
+        (0xfdd0..=0xfdef).contains(&code) || code & 0xfffe == 0xfffe
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +149,39 @@ mod tests {
             syllables("Điều 8. Điều kiện kết hôn;"),
             vec!["điều", "8", "điều", "kiện", "kết", "hôn"]
         );
+    }
+
+    #[test]
+    fn pasted_invisible_and_control_characters_are_removed() {
+        assert_eq!(
+            clean_input("\u{8}Thủ\u{a0}tục\u{200b} kết\u{3000}hôn?\r\nNộp\u{85}ở đâu\u{feff}"),
+            "Thủ tục kết hôn?\nNộp\nở đâu"
+        );
+        assert_eq!(
+            clean_input("a\tb\rc\u{1b}[31m\u{202e}d\u{9f}"),
+            "a\tb\nc[31md"
+        );
+        assert_eq!(clean_input("👍🏻\u{fe0f}"), "👍🏻\u{fe0f}");
+        assert!(has_unusable_characters("kết hôn\u{ffff}"));
+        assert!(has_unusable_characters("\u{fdd0}"));
+        assert!(has_unusable_characters("\u{10fffe}"));
+        assert!(!has_unusable_characters("kết hôn\u{fffd} 👍 \u{e000}"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// Cleaning leaves no control character but line breaks and tabs, is idempotent, and
+        /// keeps every letter and digit.
+        #[test]
+        fn cleaning_keeps_letters_and_drops_controls(
+            text in crate::proptest_support::outside_text(120),
+        ) {
+            let cleaned = clean_input(&text);
+            proptest::prop_assert!(cleaned.chars().all(|c| !c.is_control() || c == '\n' || c == '\t'));
+            proptest::prop_assert_eq!(clean_input(&cleaned), cleaned.clone());
+            let letters = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).collect::<String>();
+            proptest::prop_assert_eq!(letters(&cleaned), letters(&text));
+        }
     }
 }

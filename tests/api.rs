@@ -250,7 +250,8 @@ async fn bad_requests_get_clear_errors() {
             "question_too_long",
         ),
         (
-            post_json(r#"{"question":"kết hôn\u0000\u0007"}"#),
+            // A Unicode noncharacter: no text holds one (stray control characters are removed).
+            post_json(r#"{"question":"kết hôn\uffff"}"#),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_characters",
         ),
@@ -352,6 +353,11 @@ async fn odd_questions_never_fail() {
         "🙂🙂🙂 kết hôn 🙂",
         "ket hon\u{200b}\u{200b} bao nhieu tuoi",
         "\u{202e}nôh tếk",
+        // Pasted from documents and other apps: stray control characters, zero-width and odd
+        // spaces are removed or replaced, not refused (two real ALQAC questions start with U+0008).
+        "\u{8}Nam nữ bao nhiêu tuổi thì được kết hôn?",
+        "kết hôn\u{0}\u{7}",
+        "Thủ\u{a0}tục\u{3000}đăng ký\u{85}kết hôn\u{feff}?\u{1b}[31m",
         "Điều 8",
         "kết hôn ".repeat(120).as_str(),
         "Wie alt muss man sein, um zu heiraten?",
@@ -430,5 +436,45 @@ async fn curated_answers_come_first_and_answers_are_recorded_with_their_flags() 
             .await
             .unwrap(),
         1
+    );
+}
+
+/// An evaluation asks every question of a set: a stray control character is removed as `ask`
+/// removes it, and a question `ask` refuses is recorded as failed while the run goes on.
+#[test]
+fn an_evaluation_records_a_failed_question_and_goes_on() {
+    let fixture = common::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set.jsonl");
+    let line = |id: &str, question: &str| {
+        json!({"id": id, "kind": "k", "question": question, "expect": "answer",
+               "gold": [{"so_hieu": "52/2014/QH13", "dieu": "8"}]})
+        .to_string()
+    };
+    std::fs::write(
+        &set,
+        [
+            line("backspace", "\u{8}Nam nữ bao nhiêu tuổi thì được kết hôn?"),
+            line("unusable", "kết hôn\u{ffff}"),
+            line("plain", "Thủ tục đăng ký kết hôn cần giấy tờ gì?"),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let options = hoiluat::eval::EvalOptions {
+        sets: vec![set],
+        modes: vec![hoiluat::answer::RetrievalMode::Hybrid],
+        ..Default::default()
+    };
+    let report = hoiluat::eval::run(&fixture.started.assistant, &options).expect("the run goes on");
+    let set = &report.sets[0];
+    let evaluated: Vec<&str> = set.results.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(evaluated, ["backspace", "plain"]);
+    assert_eq!(set.failed.len(), 1, "{:?}", set.failed);
+    assert_eq!(set.failed[0].id, "unusable");
+    assert!(
+        set.failed[0].error.contains("characters"),
+        "{:?}",
+        set.failed
     );
 }

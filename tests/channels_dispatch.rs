@@ -218,6 +218,101 @@ async fn retryable_errors_are_retried_and_final_failures_recorded() {
         ("outside_window".into(), 1),
         "window errors are not retried"
     );
+    // A reply that could not be delivered is in the staff queue, with why.
+    let flag: (String, String) = db
+        .call(move |c| {
+            c.query_row(
+                "SELECT f.reason, f.detail FROM flags f JOIN answers a ON a.id = f.answer_id
+                 WHERE a.message_id = ?1 AND f.reason = 'delivery_failed'",
+                [second],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .await
+        .expect("the failed delivery is flagged");
+    assert!(flag.1.contains("outside_window"), "{flag:?}");
+}
+
+/// Renders like [`RecordingSender`], but panics the first time it renders (a bug in one reply).
+#[derive(Default)]
+struct PanicOnceSender {
+    panicked: std::sync::atomic::AtomicBool,
+    inner: RecordingSender,
+}
+
+impl ChannelSender for PanicOnceSender {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::ZaloBot
+    }
+
+    fn render(&self, reply: &Reply) -> Vec<OutPart> {
+        if !self
+            .panicked
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            panic!("a bug while rendering one reply");
+        }
+        self.inner.render(reply)
+    }
+
+    fn send<'a>(
+        &'a self,
+        chat_id: &'a str,
+        part: &'a OutPart,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        self.inner.send(chat_id, part)
+    }
+}
+
+/// A panic while handling one message marks it failed and flags it for staff; the worker goes on
+/// with the next message (with one worker, a dead worker would answer nothing more).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_fails_one_message_and_the_worker_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    let sender = Arc::new(PanicOnceSender::default());
+    let one_worker = ChannelsConfig {
+        workers: 1,
+        ..config()
+    };
+    let dispatcher = Dispatcher::start(db.clone(), ready_cell(), vec![sender.clone()], &one_worker);
+    let first = accepted(
+        dispatcher
+            .submit(text("p-1", "u9", "Thủ tục đăng ký khai sinh?"))
+            .await
+            .unwrap(),
+    );
+    let (status, error) = final_status(&db, first).await;
+    assert_eq!(status, "failed");
+    assert!(error.unwrap_or_default().contains("panic"));
+    let flagged = common::count(
+        &db,
+        "SELECT count(*) FROM flags WHERE reason = 'handling_failed'",
+    )
+    .await;
+    assert_eq!(flagged, 1);
+    let second = accepted(
+        dispatcher
+            .submit(text("p-2", "u10", "Đăng ký kết hôn ở đâu?"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(final_status(&db, second).await.0, "answered");
+    // The first citizen is told that a person will look at it; the second gets an answer.
+    let sent = sender.inner.sent();
+    let to = |chat: &str| sent.iter().filter(|(c, _)| c == chat).count();
+    assert!(
+        sent.contains(&(
+            "chat-u9".to_owned(),
+            hoiluat::channels::notices::FAILURE.to_owned()
+        )),
+        "{sent:?}"
+    );
+    assert_eq!((to("chat-u9"), to("chat-u10")), (1, 1), "{sent:?}");
+    // A restart does not replay the failed message.
+    drop(dispatcher);
+    let restarted = Dispatcher::start(db.clone(), ready_cell(), vec![sender.clone()], &one_worker);
+    assert_eq!(restarted.requeue_pending().await.unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -436,6 +531,7 @@ async fn a_conversation_continues_from_the_database_after_a_restart() {
         }],
         confidence: 0.8,
         needs_review: false,
+        follows: None,
     })
     .await
     .unwrap();
@@ -590,4 +686,38 @@ async fn feedback_typed_as_a_message_rates_the_latest_answer() {
         (2, 2),
         "both rate the marriage-age answer and flag it"
     );
+}
+
+/// Telegram shows an answer as its lead, quotes and disclaimer: a curated answer's lead is the
+/// whole staff text, every paragraph of it, not its first line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_curated_answer_keeps_every_paragraph_on_telegram() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    let paragraphs = [
+        "Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi trở lên thì được kết hôn.",
+        "Tuổi được tính theo ngày sinh ghi trong giấy khai sinh.",
+        "Cần thêm thông tin, bạn hỏi UBND xã nơi cư trú.",
+    ];
+    common::add_curated_marriage_age_text(&db, &paragraphs.join("\n\n")).await;
+    let assistant = common::own_assistant();
+    assistant.set_curated_source(Arc::new(db.clone()), config().curated_similarity);
+    let answer = assistant
+        .ask("Nam nữ bao nhiêu tuổi thì được kết hôn?".into(), None)
+        .await
+        .unwrap();
+    let shown = hoiluat::channels::telegram::render_reply(&Reply::Answer {
+        answer,
+        answer_id: "a1".into(),
+    })
+    .into_iter()
+    .map(|part| part.text)
+    .collect::<Vec<_>>()
+    .join("\n");
+    for paragraph in paragraphs {
+        assert!(
+            shown.contains(paragraph),
+            "{paragraph:?} missing from {shown}"
+        );
+    }
 }

@@ -335,6 +335,7 @@ impl Setup {
                 citations: Vec::new(),
                 confidence: 0.9,
                 needs_review: false,
+                follows: None,
             })
             .await
             .unwrap();

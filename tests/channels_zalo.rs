@@ -745,9 +745,9 @@ async fn bot_questions_in_both_payload_shapes_are_answered() {
     );
 
     for external_id in [
-        "message.text.received:b-flat",
-        "message.text.received:b-wrapped",
-        "message.sticker.received:b-sticker",
+        "message.text.received:chat-flat:b-flat",
+        "message.text.received:chat-wrapped:b-wrapped",
+        "message.sticker.received:chat-sticker:b-sticker",
     ] {
         assert_eq!(
             h.final_status(external_id).await,

@@ -60,6 +60,46 @@ Nội dung.
     assert!(stdout.contains("1 files rejected"), "{stdout}");
 }
 
+/// The environment variables of the set-up guides' examples, exactly as written there (the shell
+/// lines `HOILUAT__…=value \` before a `hoiluat` command), are accepted by the binary.
+#[test]
+fn the_documented_environment_variables_are_accepted_as_written() {
+    let mut examples = 0;
+    for guide in [
+        "bots/zalo/README.md",
+        "bots/telegram/README.md",
+        "bots/web/README.md",
+    ] {
+        let text = std::fs::read_to_string(common::repo().join(guide)).unwrap();
+        let mut assignments: Vec<(String, String)> = Vec::new();
+        for line in text.lines().map(str::trim) {
+            let assignment = line.trim_end_matches('\\').trim();
+            match assignment.split_once('=') {
+                Some((key, value)) if key.starts_with("HOILUAT__") && !key.contains(' ') => {
+                    // The shell's quoting, as a shell would remove it.
+                    let value = value.trim_matches('\'').trim_matches('"');
+                    assignments.push((key.to_owned(), value.to_owned()));
+                }
+                _ if line.starts_with("hoiluat ") && !assignments.is_empty() => {
+                    examples += 1;
+                    let dir = tempfile::tempdir().unwrap();
+                    let output = Command::new(env!("CARGO_BIN_EXE_hoiluat"))
+                        .args(["staff", "list"])
+                        .envs(assignments.drain(..))
+                        .env("HOILUAT__PATHS__DATA_DIR", dir.path())
+                        .env_remove("HOILUAT_CONFIG")
+                        .output()
+                        .unwrap();
+                    let stderr = String::from_utf8_lossy(&output.stderr);
+                    assert!(output.status.success(), "{guide}: {line}: {stderr}");
+                }
+                _ => assignments.clear(),
+            }
+        }
+    }
+    assert!(examples >= 1, "no example found in the guides");
+}
+
 /// `hoiluat directory import`: a file with a bad row changes nothing and names the row; a good
 /// file replaces the directory.
 #[test]

@@ -6,9 +6,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -43,32 +40,6 @@ async fn chat_action() -> Json<Value> {
     Json(json!({"ok": true, "result": true}))
 }
 
-fn start(config: &Path) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hoiluat"))
-        .arg("--config")
-        .arg(config)
-        .arg("serve")
-        .env("RUST_LOG", "info")
-        .env_remove("HOILUAT_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait for "ready" on stderr, then keep draining it so the child never blocks on a full pipe.
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains(" ready") || line.contains("\"ready\"") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(300))
-        .expect("the service became ready");
-    child
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_messages_survive_a_kill() {
     let dir = tempfile::tempdir().unwrap();
@@ -101,7 +72,7 @@ async fn acknowledged_messages_survive_a_kill() {
     )
     .unwrap();
 
-    let mut first = start(&config);
+    let mut first = common::serve_until_ready(&config, port);
     let client = reqwest::Client::new();
     for n in 0..MESSAGES {
         let body = json!({
@@ -129,7 +100,7 @@ async fn acknowledged_messages_survive_a_kill() {
     assert!(fake.delivered.lock().unwrap().is_empty());
 
     fake.answering.store(true, Ordering::SeqCst);
-    let mut second = start(&config);
+    let mut second = common::serve_until_ready(&config, port);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let delivered: HashSet<String> = fake.delivered.lock().unwrap().iter().cloned().collect();

@@ -16,11 +16,19 @@ use hoiluat::store::{CollectionInfo, HybridQuery, SearchFilter, StoreError, Vect
 
 const DOCUMENT: &str = "luat-35-2013-qh13.md"; // Luật Hòa giải ở cơ sở: 33 articles
 
-#[test]
-fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
-    let dir = tempfile::tempdir().unwrap();
-    let corpus_dir = common::corpus_with(dir.path(), &[DOCUMENT]);
-    let index_dir = dir.path().join("index");
+/// A corpus of [`DOCUMENT`] under `dir`, the real model and tokenizer, and an empty index.
+struct Indexing {
+    corpus_dir: std::path::PathBuf,
+    index_dir: std::path::PathBuf,
+    counter: TokenCounter,
+    embedder: E5Embedder,
+    store: EdgeStore,
+    options: IngestOptions,
+}
+
+fn indexing(dir: &std::path::Path) -> Indexing {
+    let corpus_dir = common::corpus_with(dir, &[DOCUMENT]);
+    let index_dir = dir.join("index");
     let paths = ModelPaths::under(&common::models_dir());
     let counter = TokenCounter::load(&paths.tokenizer_file()).unwrap();
     let embedder = E5Embedder::load(&paths, 2).unwrap();
@@ -35,6 +43,27 @@ fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
         cache: None,
         ..IngestOptions::default()
     };
+    Indexing {
+        corpus_dir,
+        index_dir,
+        counter,
+        embedder,
+        store,
+        options,
+    }
+}
+
+#[test]
+fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
+    let dir = tempfile::tempdir().unwrap();
+    let Indexing {
+        corpus_dir,
+        index_dir,
+        counter,
+        embedder,
+        store,
+        options,
+    } = indexing(dir.path());
     let chunks_of = || {
         let corpus = load_corpus(&corpus_dir).unwrap();
         assert_eq!(corpus.error_count(), 0);
@@ -323,4 +352,97 @@ cap_nhat_den: 2025-11-14
     );
     assert!(second.progress.snapshot().complete);
     assert!(second.background.is_none());
+}
+
+/// Watches a re-index from inside the embedder: whenever new chunks are embedded, the chunks they
+/// replace must still be in the store, so the changed document stays searchable meanwhile.
+struct Watching<'a> {
+    inner: &'a E5Embedder,
+    store: &'a EdgeStore,
+    replaced: std::collections::HashSet<uuid::Uuid>,
+    gone_while_embedding: std::sync::atomic::AtomicUsize,
+}
+
+impl Embedder for Watching<'_> {
+    fn model_id(&self) -> &str {
+        self.inner.model_id()
+    }
+    fn dimension(&self) -> usize {
+        self.inner.dimension()
+    }
+    fn embed_passages(
+        &self,
+        texts: &[String],
+    ) -> Result<Vec<Vec<f32>>, hoiluat::embed::EmbedError> {
+        let stored = self.store.fingerprints().unwrap();
+        let gone = self
+            .replaced
+            .iter()
+            .filter(|id| !stored.contains_key(id))
+            .count();
+        self.gone_while_embedding
+            .fetch_max(gone, std::sync::atomic::Ordering::SeqCst);
+        self.inner.embed_passages(texts)
+    }
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>, hoiluat::embed::EmbedError> {
+        self.inner.embed_query(text)
+    }
+}
+
+/// A changed article is re-indexed without a gap: its new chunks are written first, and only
+/// then are the old ones removed.
+#[test]
+fn a_changed_article_stays_searchable_while_it_is_reindexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let Indexing {
+        corpus_dir,
+        index_dir,
+        counter,
+        embedder,
+        store,
+        options,
+    } = indexing(dir.path());
+    let chunks_of = || {
+        let corpus = load_corpus(&corpus_dir).unwrap();
+        corpus_chunks(&corpus.documents, &|t| counter.passage_tokens(t))
+    };
+    let before = chunks_of();
+    ingest(&before, &embedder, &store, &index_dir, &options).unwrap();
+
+    // Staff correct a word of one article: its chunks get new ids (ids come from the text).
+    let path = corpus_dir.join(DOCUMENT);
+    let source = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        source.replacen("hòa giải viên", "hoà giải viên ở cơ sở", 1),
+    )
+    .unwrap();
+    let after = chunks_of();
+    let new_ids: std::collections::HashSet<_> = after.iter().map(|c| c.id).collect();
+    let replaced: std::collections::HashSet<_> = before
+        .iter()
+        .map(|c| c.id)
+        .filter(|id| !new_ids.contains(id))
+        .collect();
+    assert!(!replaced.is_empty(), "the edit changed no chunk");
+
+    let watching = Watching {
+        inner: &embedder,
+        store: &store,
+        replaced: replaced.clone(),
+        gone_while_embedding: Default::default(),
+    };
+    let report = ingest(&after, &watching, &store, &index_dir, &options).unwrap();
+    assert!(report.embedded >= 1);
+    assert_eq!(
+        watching
+            .gone_while_embedding
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "old chunks were deleted before their replacements were embedded"
+    );
+    // Once the new chunks are in, the old ones are gone.
+    let stored = store.fingerprints().unwrap();
+    assert!(replaced.iter().all(|id| !stored.contains_key(id)));
+    assert_eq!(store.count().unwrap(), after.len());
 }

@@ -169,6 +169,7 @@ fn answer(message_id: i64, conversation: &str, status: &str, confidence: f32) ->
         citations: cites("52-2014-qh13.dieu-8"),
         confidence,
         needs_review: confidence < 0.6,
+        follows: None,
     }
 }
 
@@ -279,6 +280,10 @@ const CASES: &[(&str, Case)] = &[
     (
         "review_curated_and_audit_in_one_transaction",
         review_curated_and_audit_in_one_transaction,
+    ),
+    (
+        "review_deliveries_are_claimed_once",
+        review_deliveries_are_claimed_once,
     ),
     ("curated_edit_and_retire", curated_edit_and_retire),
     ("statistics_and_csv", statistics_and_csv),
@@ -773,17 +778,20 @@ fn staff_sessions_and_lockout(place: &Place) -> Result<(), Failed> {
         assert!(!found.is_admin() && !found.disabled);
         assert!(account("nobody").await?.is_none());
 
-        // Failures count up; a lock, once set, stays until a successful sign-in resets it.
-        db.record_login_failure(lan, None).await?;
-        let locked_until = ago(-900);
-        db.record_login_failure(lan, Some(locked_until.clone()))
-            .await?;
-        db.record_login_failure(lan, None).await?;
+        // Every attempt counts before its check; the third of three locks the account, and a
+        // locked account lets no attempt through until the lock runs out.
+        let attempt = |now: String| db.count_login_attempt(lan, 3, now, ago(-900));
+        assert_eq!(attempt(ago(0)).await?, Some(1));
+        assert_eq!(attempt(ago(0)).await?, Some(2));
+        assert_eq!(attempt(ago(0)).await?, Some(3));
         let found = account("lan").await?.ok_or("missing")?;
-        assert_eq!(
-            (found.failed_logins, found.locked_until),
-            (3, Some(locked_until))
-        );
+        assert!(found.locked_until.is_some());
+        assert_eq!(attempt(ago(0)).await?, None, "locked");
+        assert_eq!(account("lan").await?.ok_or("missing")?.failed_logins, 3);
+        // Once the lock has run out, counting starts again.
+        assert_eq!(attempt(ago(-1000)).await?, Some(1));
+        let found = account("lan").await?.ok_or("missing")?;
+        assert_eq!(found.locked_until, None);
         db.reset_login_failures(lan).await?;
         let found = account("lan").await?.ok_or("missing")?;
         assert_eq!((found.failed_logins, found.locked_until), (0, None));
@@ -885,6 +893,8 @@ fn review_queue_filters(place: &Place) -> Result<(), Failed> {
             citations: Vec::new(),
             note: Some("Câu hỏi không rõ".into()),
             question: "Đã xem".into(),
+            context: None,
+            delivery: None,
         })
         .await?;
 
@@ -1009,6 +1019,8 @@ fn review_curated_and_audit_in_one_transaction(place: &Place) -> Result<(), Fail
             citations: cites("52-2014-qh13.dieu-8"),
             note: Some("đã sửa".into()),
             question: "Tuổi kết hôn?".into(),
+            context: None,
+            delivery: None,
         };
         let outcome = db
             .insert_review(review(
@@ -1117,6 +1129,97 @@ fn review_curated_and_audit_in_one_transaction(place: &Place) -> Result<(), Fail
     })
 }
 
+/// A reviewed answer is committed with its delivery pending; workers (of any replicas) claim it
+/// like a message, exactly one wins, and one whose lease ran out is taken over; an ended delivery
+/// is never claimed again. The answer remembers a follow-up's question in its context.
+fn review_deliveries_are_claimed_once(place: &Place) -> Result<(), Failed> {
+    let db = place.open()?;
+    run(async {
+        let minute = Duration::from_secs(60);
+        let staff = new_staff(&db, "lan").await?;
+        let message_id = store(&db, message("zalo_bot", "r1", "zalo_bot-r", "Nộp ở đâu?")).await?;
+        let (answer_id, _) = db
+            .insert_answer(NewAnswer {
+                follows: Some("Thủ tục kết hôn?".into()),
+                ..answer(message_id, "zalo_bot-r", "answered", 0.5)
+            })
+            .await?;
+        assert_eq!(db.answer_of_message(message_id).await?, Some(answer_id));
+        let detail = db.answer_detail(answer_id).await?.ok_or("missing")?;
+        assert_eq!(detail.follows.as_deref(), Some("Thủ tục kết hôn?"));
+        let outcome = db
+            .insert_review(NewReview {
+                answer_id,
+                staff_id: staff,
+                decision: Decision::Edited,
+                text: Some("Tại UBND cấp xã.".into()),
+                citations: cites("52-2014-qh13.dieu-8"),
+                note: None,
+                question: "Nộp ở đâu?".into(),
+                context: Some("Thủ tục kết hôn?".into()),
+                delivery: Some((ReviewDelivery::Pending, None)),
+            })
+            .await?;
+        let ReviewOutcome::Stored { review_id, .. } = outcome else {
+            return Err(format!("not stored: {outcome:?}").into());
+        };
+        // The curated answer keeps the follow-up's context.
+        let curated = db.curated_answers(false).await?;
+        assert_eq!(
+            (curated[0].question.as_str(), curated[0].context.as_deref()),
+            ("Nộp ở đâu?", Some("Thủ tục kết hôn?"))
+        );
+        // Fresh and unclaimed: an orphan only once older than the sweep's margin.
+        let orphans = |older: u64| db.orphaned_review_deliveries(Duration::from_secs(older));
+        assert!(orphans(3600).await?.is_empty());
+        assert_eq!(
+            orphans(0).await?,
+            vec![(review_id, "zalo_bot-r".to_owned())]
+        );
+
+        let claims = futures_util::future::join_all(
+            (0..8).map(|_| db.claim_review_delivery(review_id, minute)),
+        )
+        .await;
+        let won: Vec<_> = claims
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(won.len(), 1, "exactly one worker claims it");
+        let claimed = &won[0];
+        assert_eq!(
+            (claimed.review_id, claimed.answer_id, claimed.text.as_str()),
+            (review_id, answer_id, "Tại UBND cấp xã.")
+        );
+        assert_eq!(
+            (claimed.message.id, claimed.message.chat_id.as_str()),
+            (message_id, "c1")
+        );
+        assert_eq!(claimed.citations, cites("52-2014-qh13.dieu-8"));
+        assert!(!claimed.received_at.is_empty());
+        assert!(orphans(0).await?.is_empty(), "a live claim is no orphan");
+
+        // A worker that died: its lease runs out, and the delivery is taken over.
+        db.execute_sql(
+            "UPDATE reviews SET claimed_until = ?1 WHERE id = ?2",
+            vec![ago(10).into(), review_id.into()],
+        )
+        .await?;
+        assert_eq!(orphans(3600).await?.len(), 1);
+        assert!(db.claim_review_delivery(review_id, minute).await?.is_some());
+        db.set_review_delivery(review_id, ReviewDelivery::Sent, None)
+            .await?;
+        assert!(db
+            .claim_review_delivery(review_id, Duration::ZERO)
+            .await?
+            .is_none());
+        assert!(orphans(0).await?.is_empty());
+        Ok(())
+    })
+}
+
 fn curated_edit_and_retire(place: &Place) -> Result<(), Failed> {
     let db = place.open()?;
     run(async {
@@ -1141,6 +1244,8 @@ fn curated_edit_and_retire(place: &Place) -> Result<(), Failed> {
                 citations: Vec::new(),
                 note: None,
                 question: "Hỏi".into(),
+                context: None,
+                delivery: None,
             })
             .await?
         else {
@@ -1290,6 +1395,8 @@ fn statistics_and_csv(place: &Place) -> Result<(), Failed> {
             citations: Vec::new(),
             note: None,
             question: "Thủ tục ly hôn?".into(),
+            context: None,
+            delivery: None,
         })
         .await?;
         db.insert_satisfaction("web-a".into(), ChannelKind::Web, 5)
@@ -1395,12 +1502,58 @@ fn retention_erases_old_texts(place: &Place) -> Result<(), Failed> {
             .insert_message(message("web", "o2", "web-o", "Mới"))
             .await?
             .ok_or("not stored")?;
+        // A citizen's comment (in the feedback and in the flag it raised) and a curated answer
+        // whose question is a citizen's, all from before the cutoff.
+        let (_, public_id) = db
+            .insert_answer(answer(old, "web-o", "answered", 0.8))
+            .await?;
+        db.insert_feedback(
+            public_id,
+            Rating::Report,
+            Some("Tôi là Lan, sđt 0905 123 456".into()),
+        )
+        .await?;
+        let staff = new_staff(&db, "lan").await?;
+        db.execute_sql(
+            "INSERT INTO curated_answers (question, context, answer_text, citations, created_by, created_at, updated_at)
+             VALUES ('Còn nữ thì sao?', 'Tôi là Lan ở Sơn Tịnh, tuổi kết hôn?', 'Nữ 18.', '[]', ?1, ?2, ?2)",
+            vec![staff.into(), ago(400 * 86_400).into()],
+        )
+        .await?;
+        let old_times = ago(400 * 86_400);
+        for table in ["feedback SET at", "flags SET created_at"] {
+            db.execute_sql(
+                &format!("UPDATE {table} = ?1"),
+                vec![old_times.clone().into()],
+            )
+            .await?;
+        }
         let cutoff = ago(365 * 86_400);
-        assert_eq!(db.erase_texts_before(cutoff.clone()).await?, 1);
-        assert_eq!(db.erase_texts_before(cutoff).await?, 0);
+        let erased = db.erase_texts_before(cutoff.clone()).await?;
+        assert_eq!(
+            (
+                erased.messages,
+                erased.comments,
+                erased.flag_details,
+                erased.curated
+            ),
+            (1, 1, 1, 1)
+        );
+        let again = db.erase_texts_before(cutoff).await?;
+        assert_eq!(
+            again.messages + again.comments + again.flag_details + again.curated,
+            0
+        );
         let erased = db.message(old).await?.ok_or("the row itself is kept")?;
         assert_eq!(erased.text, "");
         assert_eq!(db.message(recent).await?.ok_or("missing")?.text, "Mới");
+        for sql in [
+            "SELECT count(*) FROM feedback WHERE comment IS NOT NULL",
+            "SELECT count(*) FROM flags WHERE detail IS NOT NULL",
+            "SELECT count(*) FROM curated_answers WHERE question != '' OR context IS NOT NULL OR active = 1",
+        ] {
+            assert_eq!(count(&db, sql, vec![]).await?, 0, "{sql}");
+        }
         Ok(())
     })
 }
@@ -1512,6 +1665,8 @@ fn curated_source(place: &Place) -> Result<(), Failed> {
                 citations: cites("52-2014-qh13.dieu-8"),
                 note: None,
                 question: "Tuổi kết hôn?".into(),
+                context: None,
+                delivery: None,
             })
             .await?;
         match outcome {

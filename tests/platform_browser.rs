@@ -283,6 +283,7 @@ async fn past_questions(db: &Db) {
                 citations: Vec::new(),
                 confidence: 0.7,
                 needs_review: false,
+                follows: None,
             },
             topic.map(str::to_owned),
             Vec::new(),

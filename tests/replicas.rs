@@ -11,9 +11,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -70,7 +69,7 @@ fn free_port() -> u16 {
 }
 
 /// Writes the replica's configuration (its own port and data directory, the shared database and
-/// fake API) and starts it; returns once it logged "ready".
+/// fake API) and starts it; returns once its `/readyz` says the index is loaded.
 fn start_replica(dir: &Path, corpus: &Path, database_url: &str, api: &str) -> Replica {
     let port = free_port();
     std::fs::create_dir_all(dir).expect("the replica's directory");
@@ -91,30 +90,8 @@ fn start_replica(dir: &Path, corpus: &Path, database_url: &str, api: &str) -> Re
         ),
     )
     .expect("write the configuration");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hoiluat"))
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .env("RUST_LOG", "info")
-        .env_remove("HOILUAT_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start hoiluat serve");
-    // Wait for "ready" on stderr, then keep draining it so the child never blocks on a full pipe.
-    let stderr = child.stderr.take().expect("piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains(" ready") || line.contains("\"ready\"") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    let replica = Replica { child, port };
-    rx.recv_timeout(Duration::from_secs(300))
-        .expect("the replica became ready");
-    replica
+    let child = common::serve_until_ready(&config, port);
+    Replica { child, port }
 }
 
 fn webhook(message_id: &str, user: &str, text: &str) -> JsonValue {
@@ -156,8 +133,8 @@ async fn answered(db: &Db, message_id: &str) -> Result<(), Failed> {
     loop {
         let done = db
             .scalar_i64(
-                "SELECT count(*) FROM messages WHERE external_id = ?1 AND status = 'answered'",
-                vec![Value::from(format!("message.text.received:{message_id}"))],
+                "SELECT count(*) FROM messages WHERE external_id LIKE ?1 AND status = 'answered'",
+                vec![Value::from(format!("message.text.received:%:{message_id}"))],
             )
             .await?;
         if done == 1 {
@@ -241,7 +218,7 @@ fn run_replicas(database_url: &str) -> Result<(), Failed> {
         answered(&db, "dup-1").await?;
         // Give a second answer (if one were coming) time to arrive.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let external = Value::from("message.text.received:dup-1");
+        let external = Value::from("message.text.received:chat-other:dup-1");
         let answers = db
             .scalar_i64(
                 "SELECT count(*) FROM answers a JOIN messages m ON m.id = a.message_id WHERE m.external_id = ?1",

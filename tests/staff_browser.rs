@@ -342,13 +342,14 @@ async fn a_reviewer_corrects_a_flagged_answer_in_headless_chromium() {
         .click(&browser.find("button[name=decision][value=edited]").await)
         .await;
 
-    // The review card: decided, with the corrected text, and delivered to the citizen.
+    // The review card: decided, with the corrected text, and delivered to the citizen (the
+    // channel's workers send it; the page reloads itself while it is pending).
     let delivery = browser
         .wait_for(
             "the delivery line of the review card",
             Duration::from_secs(60),
             "const d = document.querySelector('[data-testid=review] [data-testid=delivery]');
-             return d ? d.innerText : null",
+             return d && !d.innerText.includes('Đang gửi') ? d.innerText : null",
         )
         .await;
     assert!(

@@ -38,17 +38,56 @@ const BOT_TOKEN: &str = "1234:zalo-bot-token";
 #[derive(Clone, Default)]
 struct FakeZaloBot {
     sent: Arc<Mutex<Vec<Value>>>,
+    /// This many next sendMessage calls answer 503 after 300 ms (a slow, failing platform).
+    slow_failures: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 async fn fake_send(
     State(fake): State<FakeZaloBot>,
     Path(method): Path<String>,
     Json(body): Json<Value>,
-) -> Json<Value> {
+) -> (StatusCode, Json<Value>) {
+    use std::sync::atomic::Ordering;
     if method.ends_with("/sendMessage") {
+        let failing = fake
+            .slow_failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"ok": false, "error_code": 503, "description": "busy"})),
+            );
+        }
         fake.sent.lock().unwrap().push(body);
     }
-    Json(json!({"ok": true, "result": {"message_id": "m1", "date": 1718000000000i64}}))
+    (
+        StatusCode::OK,
+        Json(json!({"ok": true, "result": {"message_id": "m1", "date": 1718000000000i64}})),
+    )
+}
+
+/// Waits for the fake to have received a message whose text contains `needle`.
+async fn sent_containing(fake: &FakeZaloBot, needle: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = fake
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|m| m["text"].as_str().unwrap_or("").contains(needle))
+            .cloned();
+        if let Some(found) = found {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing sent containing {needle:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 struct Console {
@@ -60,6 +99,11 @@ struct Console {
 }
 
 async fn console() -> Console {
+    console_with(common::fixture().started.assistant.clone()).await
+}
+
+/// The console over `assistant` (the fixture's, or a test's own).
+async fn console_with(assistant: Arc<hoiluat::answer::Assistant>) -> Console {
     let fixture = common::fixture();
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("h.sqlite3")).unwrap();
@@ -78,7 +122,7 @@ async fn console() -> Console {
     };
     let sender: Arc<dyn ChannelSender> =
         Arc::new(ZaloBotSender::new(&bot_config, reqwest::Client::new()));
-    let cell = Ready::with(fixture.started.assistant.clone());
+    let cell = Ready::with(assistant);
     let channels = ChannelsConfig {
         retry_base_ms: 10,
         ..ChannelsConfig::default()
@@ -473,6 +517,28 @@ async fn a_flagged_answer_is_edited_approved_and_delivered_to_the_citizen() {
         "Chồng tôi hay đánh đập tôi, sđt tôi 0905 123 456, tôi muốn ly hôn thì làm thế nào?",
     )
     .await;
+    // The citizen reports the answer with a comment holding their phone number.
+    let public_id: String = console
+        .db
+        .call(move |c| {
+            c.query_row(
+                "SELECT public_id FROM answers WHERE id = ?1",
+                [answer],
+                |r| r.get(0),
+            )
+        })
+        .await
+        .unwrap();
+    console
+        .dispatcher
+        .feedback(
+            ChannelKind::ZaloBot,
+            public_id,
+            hoiluat::db::Rating::Report,
+            Some("Sai rồi, gọi lại cho tôi: 0914.222.333".into()),
+        )
+        .await
+        .unwrap();
     let reviewer = login(&console.app, "lan").await;
     let queue = send(
         &console.app,
@@ -497,6 +563,13 @@ async fn a_flagged_answer_is_edited_approved_and_delivered_to_the_citizen() {
     )
     .await;
     assert!(page.body.contains("[số điện thoại]"));
+    // Comments of flags are citizens' words too: masked like the question.
+    assert!(
+        page.body.contains("Sai rồi, gọi lại cho tôi"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("0914.222.333"), "{}", page.body);
     let csrf = csrf_of(&page.body);
     let cookie = format!("hl_staff={reviewer}");
     let review_path = format!("/staff/answers/{answer}/review");
@@ -547,30 +620,24 @@ async fn a_flagged_answer_is_edited_approved_and_delivered_to_the_citizen() {
     )
     .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    // Delivered to the citizen's chat through the Zalo Bot API.
-    let sent = console.fake.sent.lock().unwrap().clone();
-    let delivered = sent
-        .iter()
-        .find(|m| {
-            m["text"]
-                .as_str()
-                .unwrap_or("")
-                .contains("Cán bộ Sở Tư pháp đã xem lại")
-        })
-        .expect("the reviewed answer was sent");
+    // Delivered to the citizen's chat through the Zalo Bot API (by the dispatcher's workers).
+    let delivered = sent_containing(&console.fake, "Cán bộ Sở Tư pháp đã xem lại").await;
     assert_eq!(delivered["chat_id"], "chat-z1");
     assert!(delivered["text"].as_str().unwrap().contains("gọi 113"));
     assert!(delivered["text"].as_str().unwrap().contains("Điều 51"));
-    let page = send(
-        &console.app,
-        get(&format!("/staff/answers/{answer}"), Some(&reviewer)),
-    )
-    .await;
-    assert!(
-        page.body.contains("Đã gửi câu trả lời đã duyệt"),
-        "{}",
-        page.body
-    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = send(
+            &console.app,
+            get(&format!("/staff/answers/{answer}"), Some(&reviewer)),
+        )
+        .await;
+        if page.body.contains("Đã gửi câu trả lời đã duyệt") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", page.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // Audited, curated, and a second review is refused.
     assert_eq!(
         count(
@@ -686,4 +753,256 @@ async fn a_flagged_answer_is_edited_approved_and_delivered_to_the_citizen() {
         send(&console.app, get("/staff", Some(&admin))).await.status,
         StatusCode::SEE_OTHER
     );
+}
+
+/// Concurrent wrong passwords cannot outrun the lock-out: each attempt is counted before its
+/// password is checked, so no more than `max_failed_logins` passwords are ever tried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_wrong_passwords_are_locked_out_after_the_limit() {
+    let console = console().await;
+    // Each attempt gets its sign-in form first; then all 40 are posted at once.
+    let page = send(&console.app, get("/staff/login", None)).await;
+    let token = cookie_value(&page.cookies, "hl_login").unwrap();
+    let start = Arc::new(tokio::sync::Barrier::new(40));
+    let attempts = (0..40).map(|n| {
+        let app = console.app.clone();
+        let token = token.clone();
+        let start = Arc::clone(&start);
+        tokio::spawn(async move {
+            let request = form(
+                "/staff/login",
+                &format!("hl_login={token}"),
+                &[
+                    ("csrf", &token),
+                    ("username", "lan"),
+                    ("password", &format!("đoán-sai-lần-{n}-nhé")),
+                ],
+            );
+            start.wait().await;
+            send(&app, request).await
+        })
+    });
+    let attempts: Vec<_> = attempts.collect();
+    let mut wrong = 0;
+    for attempt in attempts {
+        let reply = attempt.await.unwrap();
+        match reply.status {
+            // Locked, or told to come back (sign-ins admitted at once are bounded too).
+            _ if reply.body.contains("tạm khóa") || reply.body.contains("thử lại sau") => {}
+            StatusCode::UNAUTHORIZED if reply.body.contains("không đúng") => wrong += 1,
+            other => panic!("{other}: {}", reply.body),
+        }
+    }
+    // The console's limit is 3: no more passwords than that were tried.
+    assert_eq!(wrong, 3);
+    let after = try_login(&console.app, "lan", PASSWORD).await;
+    assert!(after.body.contains("tạm khóa"), "{}", after.body);
+}
+
+/// Password checks (argon2id, 19 MiB each) run a few at a time on their own threads, and a
+/// flood of sign-ins beyond what waits for them is told to come back, instead of each taking
+/// memory and blocking threads the database and the answers need.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_sign_ins_is_bounded() {
+    let console = console().await;
+    let page = send(&console.app, get("/staff/login", None)).await;
+    let token = cookie_value(&page.cookies, "hl_login").unwrap();
+    let attempts = (0..120).map(|n| {
+        let app = console.app.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            send(
+                &app,
+                form(
+                    "/staff/login",
+                    &format!("hl_login={token}"),
+                    &[
+                        ("csrf", &token),
+                        ("username", &format!("khong-co-{n}")),
+                        ("password", "mật-khẩu-đoán-bừa"),
+                    ],
+                ),
+            )
+            .await
+        })
+    });
+    // Spawned all at once (the iterator is lazy).
+    let attempts: Vec<_> = attempts.collect();
+    let mut busy = 0;
+    for attempt in attempts {
+        let reply = attempt.await.unwrap();
+        match reply.status {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(reply.body.contains("thử lại"), "{}", reply.body);
+                busy += 1;
+            }
+            other => panic!("{other}: {}", reply.body),
+        }
+    }
+    assert!(
+        busy > 0,
+        "every one of 120 concurrent sign-ins was checked at once"
+    );
+    // Once the flood is over, signing in works again.
+    login(&console.app, "lan").await;
+}
+
+/// A reviewed answer is delivered by the same durable queue as every reply: a proxy that gives
+/// up on the review request (here, after 100 ms, while the platform is slow and failing) does
+/// not cancel the delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewed_answer_is_delivered_when_the_request_is_cancelled() {
+    let console = console().await;
+    let answer = flagged_question(
+        &console,
+        "z9",
+        "Chồng tôi đánh tôi, tôi muốn ly hôn thì làm thế nào?",
+    )
+    .await;
+    let reviewer = login(&console.app, "lan").await;
+    let page = send(
+        &console.app,
+        get(&format!("/staff/answers/{answer}"), Some(&reviewer)),
+    )
+    .await;
+    let csrf = csrf_of(&page.body);
+    console
+        .fake
+        .slow_failures
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    let request = form(
+        &format!("/staff/answers/{answer}/review"),
+        &format!("hl_staff={reviewer}"),
+        &[
+            ("csrf", &csrf),
+            ("decision", "edited"),
+            (
+                "text",
+                "Bạn nộp đơn ly hôn tại Tòa án nhân dân cấp huyện nơi cư trú.",
+            ),
+            ("citations", "52-2014-qh13.dieu-51"),
+        ],
+    );
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(100), send(&console.app, request)).await;
+    // Either the request was cut off, or it ended before the delivery did (after the fix).
+    drop(cancelled);
+    let delivered = sent_containing(&console.fake, "Tòa án nhân dân cấp huyện").await;
+    assert_eq!(delivered["chat_id"], "chat-z9");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(
+        &console.db,
+        "SELECT count(*) FROM reviews WHERE delivery_status = 'sent'",
+    )
+    .await
+        != 1
+    {
+        assert!(Instant::now() < deadline, "the delivery was not recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Everything the fake sent to `chat`, one message a line.
+async fn sent_to(fake: &FakeZaloBot, chat: &str) -> String {
+    fake.sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m["chat_id"] == chat)
+        .map(|m| m["text"].as_str().unwrap_or("").to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A curated answer approved for a follow-up ("Nộp hồ sơ ở đâu?" after a question about marriage
+/// registration) is given only to that question in that context, never to the bare follow-up
+/// nor to the same words after another question.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_curated_answer_to_a_follow_up_keeps_its_context() {
+    let assistant = common::own_assistant();
+    let console = console_with(assistant.clone()).await;
+    assistant.set_history_source(Arc::new(console.db.clone()));
+    assistant.set_curated_source(
+        Arc::new(console.db.clone()),
+        ChannelsConfig::default().curated_similarity,
+    );
+    let first = "Thủ tục đăng ký kết hôn cần giấy tờ gì?";
+    let follow_up = "Nộp hồ sơ ở đâu?";
+    let curated =
+        "Hồ sơ đăng ký kết hôn nộp tại Ủy ban nhân dân cấp xã nơi cư trú của một trong hai bên.";
+    let ask = |external: &'static str, chat: &'static str, text: &'static str| {
+        let console = &console;
+        async move {
+            let inbound = Inbound {
+                channel: ChannelKind::ZaloBot,
+                external_id: external.into(),
+                user_id: format!("user-{chat}"),
+                chat_id: chat.into(),
+                kind: InboundKind::Text(text.into()),
+            };
+            let Submitted::Accepted(id) = console.dispatcher.submit(inbound).await.unwrap() else {
+                panic!("duplicate");
+            };
+            wait_answered(&console.db, id).await;
+            id
+        }
+    };
+    ask("k1", "chat-k", first).await;
+    let message = ask("k2", "chat-k", follow_up).await;
+    let answer: i64 = console
+        .db
+        .call(move |c| {
+            c.query_row(
+                "SELECT id FROM answers WHERE message_id = ?1",
+                [message],
+                |r| r.get(0),
+            )
+        })
+        .await
+        .unwrap();
+    let reviewer = login(&console.app, "lan").await;
+    let page = send(
+        &console.app,
+        get(&format!("/staff/answers/{answer}"), Some(&reviewer)),
+    )
+    .await;
+    let done = send(
+        &console.app,
+        form(
+            &format!("/staff/answers/{answer}/review"),
+            &format!("hl_staff={reviewer}"),
+            &[
+                ("csrf", &csrf_of(&page.body)),
+                ("decision", "edited"),
+                ("text", curated),
+                ("citations", "60-2014-qh13.dieu-17"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let stored: (String, Option<String>) = console
+        .db
+        .call(|c| {
+            c.query_row("SELECT question, context FROM curated_answers", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored, (follow_up.to_owned(), Some(first.to_owned())));
+    let page = send(&console.app, get("/staff/curated", Some(&reviewer))).await;
+    assert!(page.body.contains("curated-context"), "{}", page.body);
+
+    // The bare follow-up, and the follow-up of another question: answered from the corpus.
+    ask("b1", "chat-b", follow_up).await;
+    ask("c1", "chat-c", "Thủ tục ly hôn như thế nào?").await;
+    ask("c2", "chat-c", follow_up).await;
+    // The same exchange in another conversation: the curated answer.
+    ask("d1", "chat-d", first).await;
+    ask("d2", "chat-d", follow_up).await;
+    assert!(!sent_to(&console.fake, "chat-b").await.contains(curated));
+    assert!(!sent_to(&console.fake, "chat-c").await.contains(curated));
+    assert!(sent_to(&console.fake, "chat-d").await.contains(curated));
 }

@@ -326,7 +326,7 @@ async fn chat_input_errors_are_json_with_a_code_and_a_vietnamese_message() {
         ),
         (
             "application/json",
-            json!({"message": "a\u{1b}[31m"}).to_string(),
+            json!({"message": "a\u{fffe}"}).to_string(),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_characters",
         ),
@@ -385,6 +385,98 @@ async fn a_conversation_that_sends_too_fast_is_told_to_slow_down() {
     assert!(limited.header("retry-after").is_some());
     // Another conversation is not affected.
     ask_done(&service.app, json!({ "message": "Mai trời có mưa không?" })).await;
+}
+
+/// A Telegram or Zalo user's conversation cannot be borrowed from the web or the API: their ids
+/// (a hash of channel and user id, which anyone knowing the user id can compute) are refused by
+/// `/v1/ask`, start a fresh conversation on `/v1/chat`, and their answers cannot be rated here.
+#[tokio::test]
+async fn conversations_of_other_channels_cannot_be_borrowed() {
+    use hoiluat::channels::{conversation_id, ChannelKind};
+    use hoiluat::db::{now_text, AnswerStatus, MessageKind, NewAnswer, NewMessage};
+    let service = service();
+    let telegram = conversation_id(ChannelKind::Telegram, "123456789");
+    let message = service
+        .db
+        .insert_message(NewMessage {
+            channel: ChannelKind::Telegram,
+            external_id: "u-1".into(),
+            conversation_id: telegram.clone(),
+            user_id: "123456789".into(),
+            chat_id: "123456789".into(),
+            kind: MessageKind::Text,
+            text: "Thủ tục ly hôn đơn phương?".into(),
+            received_at: now_text(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, public_id) = service
+        .db
+        .insert_answer(NewAnswer {
+            message_id: message,
+            conversation_id: telegram.clone(),
+            status: AnswerStatus::Answered,
+            decline_reason: None,
+            text: "…".into(),
+            citations: Vec::new(),
+            confidence: 0.8,
+            needs_review: false,
+            follows: None,
+        })
+        .await
+        .unwrap();
+
+    for borrowed in [
+        telegram.clone(),
+        conversation_id(ChannelKind::ZaloOa, "2468458835296117922"),
+        "web-0123456789abcdef0123456789abcdef".to_owned(),
+    ] {
+        let reply = call(
+            &service.app,
+            post_json(
+                "/v1/ask",
+                &json!({"question": "Nộp ở đâu?", "conversation_id": borrowed}),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{borrowed}");
+        assert_eq!(error_code(&reply), "invalid_conversation_id");
+    }
+    // The API's own ids still work: its fresh ones, and ids its clients chose.
+    for own in [None, Some("phien-42")] {
+        let mut body = json!({"question": QUESTION});
+        if let Some(own) = own {
+            body["conversation_id"] = json!(own);
+        }
+        let reply = call(&service.app, post_json("/v1/ask", &body)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{own:?}");
+        if let Some(own) = own {
+            assert_eq!(reply.json()["conversation_id"], own);
+        }
+    }
+
+    // On the widget, a typed 👎 in the Telegram conversation would rate its latest answer.
+    let done = ask_done(
+        &service.app,
+        json!({"message": "👎", "conversation_id": telegram}),
+    )
+    .await;
+    let given = done["conversation_id"].as_str().unwrap();
+    assert_ne!(given, telegram);
+    assert!(given.starts_with("web-"), "{given}");
+    let rated = call(
+        &service.app,
+        post_json(
+            "/v1/feedback",
+            &json!({"answer_id": public_id, "rating": "down"}),
+        ),
+    )
+    .await;
+    assert_eq!(rated.status, StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&rated), "answer_not_found");
+    let ratings = query_strings(&service.db, "SELECT count(*) FROM feedback").await;
+    assert_eq!(ratings, vec![vec!["0".to_owned()]]);
 }
 
 #[tokio::test]
@@ -947,6 +1039,9 @@ async fn the_widget_keeps_its_transcript_shows_reviewed_answers_and_retries_afte
             }],
             note: None,
             question: QUESTION.into(),
+            context: None,
+            // As the console stores a web review: the widget shows it, nothing is sent.
+            delivery: Some((hoiluat::db::ReviewDelivery::NotApplicable, None)),
         })
         .await
         .unwrap();

@@ -128,11 +128,24 @@ pub fn is_follow_up(question: &str) -> bool {
         || words.len() <= 10 && words.iter().any(|w| back_references.contains(w))
 }
 
+/// The question `question` follows up, when it is a follow-up and the conversation has one.
+pub fn followed<'a>(question: &str, history: &'a [Turn]) -> Option<&'a str> {
+    history
+        .last()
+        .filter(|_| is_follow_up(question))
+        .map(|previous| previous.question.as_str())
+}
+
 /// The text to search for `question` given the conversation so far.
 pub fn search_text(question: &str, history: &[Turn]) -> String {
-    match history.last() {
-        Some(previous) if is_follow_up(question) => format!("{} {}", previous.question, question),
-        _ => question.to_owned(),
+    in_context(question, followed(question, history))
+}
+
+/// `question` as it is understood after the question it `follows`, if any.
+pub fn in_context(question: &str, follows: Option<&str>) -> String {
+    match follows {
+        Some(previous) => format!("{previous} {question}"),
+        None => question.to_owned(),
     }
 }
 

@@ -8,6 +8,13 @@
 //! version is read on every question (a cheap aggregate) and the set reloaded when it changed, so
 //! an approval on any replica takes effect on all of them. Question vectors of curated entries are
 //! kept between reloads.
+//!
+//! A curated answer approved for a follow-up ("Nộp hồ sơ ở đâu?") keeps the question it followed
+//! (its context): it is given only to a follow-up close to its question whose own previous
+//! question is close to that context, and an answer approved for a question that stood alone only
+//! to questions that stand alone. The two parts are compared separately, because one cosine of the
+//! joined texts hardly tells "Thủ tục ly hôn …? Nộp hồ sơ ở đâu?" from "Thủ tục đăng ký kết hôn
+//! …? Nộp hồ sơ ở đâu?".
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -30,6 +37,8 @@ pub struct CuratedEntry {
     pub id: i64,
     /// The question staff approved the answer for.
     pub question: String,
+    /// For an answer to a follow-up, the question that one followed.
+    pub context: Option<String>,
     /// The approved answer.
     pub text: String,
     /// The articles it rests on.
@@ -61,6 +70,8 @@ struct Loaded {
 struct Entry {
     curated: CuratedEntry,
     vector: Vec<f32>,
+    /// The vector of the context, for an answer to a follow-up.
+    context_vector: Option<Vec<f32>>,
 }
 
 impl CuratedIndex {
@@ -72,9 +83,16 @@ impl CuratedIndex {
         }
     }
 
-    /// The curated answer closest to `question`, when it is close enough, with its cosine.
+    /// The curated answer closest to `question` (asked after `follows`, for a follow-up), when it
+    /// is close enough, with its cosine: the lower of the question's and the context's. Entries
+    /// with a context match only follow-ups, the others only questions that stand alone.
     /// `question` has been validated. Failures are logged and read as "none".
-    fn best(&self, assistant: &Assistant, question: &str) -> Option<(CuratedEntry, f32)> {
+    fn best(
+        &self,
+        assistant: &Assistant,
+        question: &str,
+        follows: Option<&str>,
+    ) -> Option<(CuratedEntry, f32)> {
         let entries = match self.current(assistant) {
             Ok(entries) => entries,
             Err(error) => {
@@ -85,8 +103,12 @@ impl CuratedIndex {
         if entries.is_empty() {
             return None;
         }
-        let vector = match assistant.matching_vector(question) {
-            Ok(vector) => vector,
+        let vectors = assistant.matching_vector(question).and_then(|vector| {
+            let context = follows.map(|f| assistant.matching_vector(f)).transpose()?;
+            Ok((vector, context))
+        });
+        let (vector, context) = match vectors {
+            Ok(vectors) => vectors,
             Err(error) => {
                 tracing::error!(%error, "curated answers unavailable");
                 return None;
@@ -94,7 +116,16 @@ impl CuratedIndex {
         };
         entries
             .iter()
-            .map(|entry| (entry, cosine(&entry.vector, &vector)))
+            .filter_map(|entry| {
+                let similarity = cosine(&entry.vector, &vector);
+                match (&entry.context_vector, &context) {
+                    (None, None) => Some((entry, similarity)),
+                    (Some(theirs), Some(ours)) => {
+                        Some((entry, similarity.min(cosine(theirs, ours))))
+                    }
+                    _ => None,
+                }
+            })
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .filter(|(_, similarity)| *similarity >= self.threshold)
             .map(|(entry, similarity)| (entry.curated.clone(), similarity))
@@ -117,25 +148,42 @@ impl CuratedIndex {
 
     /// Reads the active curated answers, reusing the vectors of questions embedded before.
     fn reload(&self, assistant: &Assistant, old: &[Entry]) -> Result<Vec<Entry>, SourceError> {
-        let known: HashMap<(i64, &str), &Vec<f32>> = old
+        let known: HashMap<(i64, &str, Option<&str>), &Entry> = old
             .iter()
-            .map(|e| ((e.curated.id, e.curated.question.as_str()), &e.vector))
+            .map(|e| {
+                let c = &e.curated;
+                ((c.id, c.question.as_str(), c.context.as_deref()), e)
+            })
             .collect();
         let mut entries = Vec::new();
         for curated in self.source.active()? {
-            let vector = match known.get(&(curated.id, curated.question.as_str())) {
-                Some(vector) => (*vector).clone(),
-                None => match assistant.matching_vector(&curated.question) {
-                    Ok(vector) => vector,
-                    Err(error) => {
-                        // A curated question that cannot be embedded (say, emptied by an edit)
-                        // is skipped, not fatal to the others.
-                        tracing::warn!(curated = curated.id, %error, "curated question left out");
-                        continue;
-                    }
-                },
+            let key = (
+                curated.id,
+                curated.question.as_str(),
+                curated.context.as_deref(),
+            );
+            let vectors = match known.get(&key) {
+                Some(entry) => Ok((entry.vector.clone(), entry.context_vector.clone())),
+                None => assistant
+                    .matching_vector(&curated.question)
+                    .and_then(|vector| {
+                        let context = curated.context.as_deref();
+                        let context = context.map(|c| assistant.matching_vector(c)).transpose()?;
+                        Ok((vector, context))
+                    }),
             };
-            entries.push(Entry { curated, vector });
+            match vectors {
+                Ok((vector, context_vector)) => entries.push(Entry {
+                    curated,
+                    vector,
+                    context_vector,
+                }),
+                // A curated question that cannot be embedded (say, emptied by an edit) is
+                // skipped, not fatal to the others.
+                Err(error) => {
+                    tracing::warn!(curated = curated.id, %error, "curated question left out");
+                }
+            }
         }
         Ok(entries)
     }
@@ -154,11 +202,18 @@ impl Assistant {
         }
     }
 
-    /// The staff-approved answer to `question` (validated), when one is close enough. Blocking.
-    pub(super) fn curated_answer(&self, question: &str, conversation_id: &str) -> Option<Answer> {
-        let (curated, similarity) = self.curated.get()?.best(self, question)?;
+    /// The staff-approved answer to `question` (validated), asked after `follows` for a
+    /// follow-up, when one is close enough in that context. Blocking.
+    pub(super) fn curated_answer(
+        &self,
+        question: &str,
+        follows: Option<&str>,
+        conversation_id: &str,
+    ) -> Option<Answer> {
+        let (curated, similarity) = self.curated.get()?.best(self, question, follows)?;
         tracing::debug!(curated = curated.id, similarity, "curated answer");
-        Some(self.curated_reply(question, conversation_id, &curated, similarity))
+        let in_context = super::conversation::in_context(question, follows);
+        Some(self.curated_reply(question, &in_context, conversation_id, &curated, similarity))
     }
 
     /// The vector a question is compared with curated questions by. Blocking.
@@ -176,6 +231,7 @@ impl Assistant {
     fn curated_reply(
         &self,
         question: &str,
+        in_context: &str,
         conversation_id: &str,
         curated: &CuratedEntry,
         similarity: f32,
@@ -214,7 +270,7 @@ impl Assistant {
             conversation_id,
             Turn {
                 question: question.to_owned(),
-                search_text: question.to_owned(),
+                search_text: in_context.to_owned(),
                 article_ids: quotes
                     .iter()
                     .map(|q| q.citation.article_id.clone())
@@ -224,14 +280,17 @@ impl Assistant {
         Answer {
             conversation_id: conversation_id.to_owned(),
             outcome: Outcome::Answered,
-            lead: text.lines().next().unwrap_or("").to_owned(),
+            // All of it: a channel that shows the lead, the quotes and the disclaimer (Telegram)
+            // must show the whole staff answer, and the notice that staff approved it.
+            lead: text.to_owned(),
             quotes,
-            notices: Vec::new(),
+            notices: vec![wording.curated_notice.clone()],
             disclaimer: wording.disclaimer.clone(),
             text: full,
             confidence: similarity.clamp(0.0, 1.0),
             needs_review: false,
             flags: Vec::new(),
+            follows: None,
         }
     }
 }

@@ -182,4 +182,25 @@ mod tests {
         assert_eq!(r.restore("???"), "???");
         assert_eq!(Restorer::default().restore("ket hon"), "ket hon");
     }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// Restoring changes tone marks only: any text gives the same syllables, each the same
+        /// once diacritics are stripped.
+        #[test]
+        fn restoring_changes_only_diacritics(text in crate::proptest_support::outside_text(40)) {
+            thread_local! {
+                static RESTORER: Restorer = restorer();
+            }
+            let restored = RESTORER.with(|r| r.restore(&text));
+            let typed = syllables(&text);
+            if !typed.is_empty() {
+                let plain = |words: Vec<String>| {
+                    words.iter().map(|w| strip_diacritics(w)).collect::<Vec<_>>()
+                };
+                proptest::prop_assert_eq!(plain(syllables(&restored)), plain(typed));
+            }
+        }
+    }
 }

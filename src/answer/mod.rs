@@ -137,6 +137,10 @@ pub struct Answer {
     pub needs_review: bool,
     /// Why staff should look at it, as every channel records it (see [`review`]).
     pub flags: Vec<review::Flag>,
+    /// For a follow-up ("Nộp hồ sơ ở đâu?"), the question it followed ("Thủ tục đăng ký kết hôn
+    /// cần giấy tờ gì?"); `None` for a question that stands alone. Stored, so that a curated
+    /// answer approved for it is given only in that context.
+    pub follows: Option<String>,
 }
 
 /// How a question was dealt with; [`Outcome::status`] and [`Outcome::decline_reason`] are what
@@ -209,8 +213,10 @@ pub enum AskError {
     EmptyQuestion,
     #[error("the question is longer than {max} characters")]
     QuestionTooLong { max: usize },
-    #[error("the question contains control characters")]
-    ControlCharacters,
+    /// Characters no text holds (Unicode noncharacters): garbage, not a question. Stray control,
+    /// zero-width and odd space characters are removed before this is checked.
+    #[error("the question contains characters no text can hold")]
+    UnusableCharacters,
     #[error("the conversation id must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'")]
     InvalidConversationId,
     #[error(transparent)]
@@ -392,12 +398,18 @@ impl Assistant {
             Some(id) => validate_conversation_id(id)?,
             None => uuid::Uuid::new_v4().to_string(),
         };
-        let mut answer = match self.curated_answer(&valid, &conversation_id) {
+        // A follow-up means what it means after the question it follows: a curated answer is
+        // matched in that context ("Nộp hồ sơ ở đâu?" about marriage registration is not "Nộp
+        // hồ sơ ở đâu?" about a divorce).
+        let history = self.conversations.history(&conversation_id);
+        let follows = conversation::followed(&valid, &history).map(str::to_owned);
+        let mut answer = match self.curated_answer(&valid, follows.as_deref(), &conversation_id) {
             Some(answer) => answer,
             None => self.answer_from_corpus(question, Some(&conversation_id), &[])?,
         };
         let sensitive = self.sensitive_topic(question).map(|(_, label)| label);
         answer.flags = review::flags(&answer, sensitive);
+        answer.follows = follows;
         Ok(answer)
     }
 
@@ -611,11 +623,14 @@ impl Assistant {
             confidence: top_confidence,
             needs_review,
             flags: Vec::new(),
+            follows: None,
         })
     }
 
+    /// The question as answered: what pasting adds that cannot matter (stray control, zero-width
+    /// and odd space characters) removed first, then checked for what is truly unusable.
     fn validate_question(&self, question: &str) -> Result<String, AskError> {
-        let question = crate::text::nfc(question.trim());
+        let question = crate::text::nfc(crate::text::clean_input(question).trim());
         if question.is_empty() {
             return Err(AskError::EmptyQuestion);
         }
@@ -624,11 +639,8 @@ impl Assistant {
                 max: self.max_question_chars,
             });
         }
-        if question
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-        {
-            return Err(AskError::ControlCharacters);
+        if crate::text::has_unusable_characters(&question) {
+            return Err(AskError::UnusableCharacters);
         }
         Ok(question)
     }
@@ -1057,6 +1069,7 @@ impl Assistant {
             confidence,
             needs_review,
             flags: Vec::new(),
+            follows: None,
         }
     }
 }

@@ -276,4 +276,22 @@ mod tests {
         // "kh" inside "khai" and "k" inside "kết" stay as they are.
         assert_eq!(v.rewrite("khai sinh kết hôn").text, "khai sinh kết hôn");
     }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// Any question is rewritten without a panic, and the expanded text begins with the
+        /// cleaned one.
+        #[test]
+        fn any_question_is_rewritten(question in crate::proptest_support::outside_text(60)) {
+            thread_local! {
+                static VOCABULARY: Vocabulary = vocabulary();
+            }
+            let query = VOCABULARY.with(|v| v.rewrite(&question));
+            proptest::prop_assert!(
+                query.expanded.starts_with(&query.text),
+                "{:?} does not start with {:?}", query.expanded, query.text
+            );
+        }
+    }
 }

@@ -28,7 +28,11 @@ named_enum! {
         HumanRequested => "human_requested",
         /// A question on a topic of `prompts/sensitive.toml`, whatever the answer.
         SensitiveTopic => "sensitive_topic",
+        /// A reply (or a reviewed answer) that could not be delivered: retries used up, or the
+        /// platform's window closed.
         DeliveryFailed => "delivery_failed",
+        /// Handling the message failed with a panic (a bug): nothing more was sent than an apology.
+        HandlingFailed => "handling_failed",
     }
 }
 
@@ -117,6 +121,7 @@ mod tests {
             confidence: 0.523,
             needs_review,
             flags: Vec::new(),
+            follows: None,
         }
     }
 

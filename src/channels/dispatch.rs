@@ -16,6 +16,10 @@
 //!   it, so with several replicas on one database each message is answered by one of them; a
 //!   sweeper takes over messages whose claim ran out (their worker died).
 //! - The per-user rate limit counts stored messages, so it holds across replicas.
+//! - A reviewed answer is committed with its delivery `pending` and sent by the same workers,
+//!   claimed and retried like a reply, so neither a restart nor a cancelled request loses it.
+//! - A reply that cannot be delivered is flagged for staff (`delivery_failed`), and a panic while
+//!   handling one message marks it failed and flags it (`handling_failed`): the worker goes on.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -23,24 +27,33 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use super::hook::ConversationHook;
 use super::notices;
 use super::ratelimit::Decision;
 use super::{ChannelKind, ChannelSender, Inbound, InboundKind, OutPart, Reply, SendError};
-use crate::answer::review::AnswerStatus;
+use crate::answer::review::{AnswerStatus, Flag, FlagReason};
 use crate::answer::{Answer, AskError, Assistant};
 use crate::config::ChannelsConfig;
 use crate::db::{
     now_text, Db, DbError, DeliveryStatus, FeedbackOutcome, MessageKind, MessageStatus, NewAnswer,
-    NewDelivery, NewMessage, Rating, SatisfactionOutcome, StoredCitation, StoredMessage,
+    NewDelivery, NewMessage, Rating, ReviewDelivery, SatisfactionOutcome, StoredCitation,
+    StoredMessage,
 };
 use crate::http::AnswerLog;
 use crate::ready::Ready;
 
 /// Longest wait between two delivery attempts, whatever the platform asks.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+
+/// What a worker does: answer a stored message, or send a reviewed answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    Message(i64),
+    Review(i64),
+}
 
 /// What `submit` did with a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,26 +104,30 @@ impl StoredQuestion {
             dispatcher,
             message,
         } = self;
-        let (reply, status, error) =
-            match tokio::time::timeout(timeout, dispatcher.handle(&message)).await {
-                Ok(Ok(handled)) => match handled.failure {
-                    None => (Some(handled.reply), MessageStatus::Answered, None),
-                    Some(failure) => (Some(handled.reply), MessageStatus::Failed, Some(failure)),
-                },
-                Ok(Err(error)) => {
-                    tracing::error!(message = message.id, %error, "cannot store a direct reply");
-                    (
-                        None,
-                        MessageStatus::Failed,
-                        Some(format!("database: {error}")),
-                    )
-                }
-                Err(_) => (
+        let handled = caught(dispatcher.handle(&message));
+        let (reply, status, error) = match tokio::time::timeout(timeout, handled).await {
+            Ok(Err(panic)) => {
+                dispatcher.flag_panic(message.id, &panic).await;
+                (None, MessageStatus::Failed, Some(panic))
+            }
+            Ok(Ok(Ok(handled))) => match handled.failure {
+                None => (Some(handled.reply), MessageStatus::Answered, None),
+                Some(failure) => (Some(handled.reply), MessageStatus::Failed, Some(failure)),
+            },
+            Ok(Ok(Err(error))) => {
+                tracing::error!(message = message.id, %error, "cannot store a direct reply");
+                (
                     None,
                     MessageStatus::Failed,
-                    Some(format!("no answer within {} s", timeout.as_secs())),
-                ),
-            };
+                    Some(format!("database: {error}")),
+                )
+            }
+            Err(_) => (
+                None,
+                MessageStatus::Failed,
+                Some(format!("no answer within {} s", timeout.as_secs())),
+            ),
+        };
         dispatcher.finish(message.id, status, error).await;
         reply
     }
@@ -127,7 +144,7 @@ struct Inner {
     senders: HashMap<ChannelKind, Arc<dyn ChannelSender>>,
     messages_per_minute: u32,
     claim_lease: Duration,
-    queues: Vec<mpsc::UnboundedSender<i64>>,
+    queues: Vec<mpsc::UnboundedSender<Job>>,
     send_attempts: u32,
     retry_base: Duration,
     send_timeout: Duration,
@@ -171,8 +188,8 @@ impl Dispatcher {
         for mut rx in receivers {
             let worker = dispatcher.clone();
             tokio::spawn(async move {
-                while let Some(id) = rx.recv().await {
-                    worker.process(id).await;
+                while let Some(job) = rx.recv().await {
+                    worker.run(job).await;
                 }
             });
         }
@@ -211,7 +228,7 @@ impl Dispatcher {
             );
             return Ok(Submitted::Duplicate);
         };
-        self.enqueue(id, &conversation_id);
+        self.enqueue(Job::Message(id), &conversation_id);
         Ok(Submitted::Accepted(id))
     }
 
@@ -264,18 +281,23 @@ impl Dispatcher {
         }))
     }
 
-    /// Records a citizen's rating of the answer with this public id; 👎, "báo lỗi" and "gặp cán
-    /// bộ" put the answer in the staff queue.
+    /// Records a citizen's rating of the answer with this public id, given on `channel`; 👎,
+    /// "báo lỗi" and "gặp cán bộ" put the answer in the staff queue. An answer of another channel
+    /// is unknown here: it is rated only where it was given.
     pub async fn feedback(
         &self,
+        channel: ChannelKind,
         answer_public_id: String,
         rating: Rating,
         comment: Option<String>,
     ) -> Result<FeedbackOutcome, DbError> {
-        self.inner
-            .db
-            .insert_feedback(answer_public_id, rating, comment)
-            .await
+        let db = &self.inner.db;
+        match db.answer_by_public_id(answer_public_id.clone()).await? {
+            Some(answer) if answer.channel == channel => {
+                db.insert_feedback(answer_public_id, rating, comment).await
+            }
+            _ => Ok(FeedbackOutcome::UnknownAnswer),
+        }
     }
 
     /// Records an end-of-conversation rating (1..=5, checked by the caller): one per
@@ -321,18 +343,29 @@ impl Dispatcher {
     }
 
     async fn requeue_orphans(&self, unclaimed_older_than: Duration) -> Result<usize, DbError> {
-        let orphans = self
-            .inner
-            .db
-            .orphaned_messages(unclaimed_older_than)
-            .await?;
+        let db = &self.inner.db;
+        let orphans = db.orphaned_messages(unclaimed_older_than).await?;
         for message in &orphans {
-            self.enqueue(message.id, &message.conversation_id);
+            self.enqueue(Job::Message(message.id), &message.conversation_id);
         }
-        if !orphans.is_empty() {
-            tracing::info!(messages = orphans.len(), "unanswered messages queued again");
+        let reviews = db.orphaned_review_deliveries(unclaimed_older_than).await?;
+        for (review, conversation_id) in &reviews {
+            self.enqueue(Job::Review(*review), conversation_id);
         }
-        Ok(orphans.len())
+        if !orphans.is_empty() || !reviews.is_empty() {
+            tracing::info!(
+                messages = orphans.len(),
+                reviews = reviews.len(),
+                "unanswered messages and undelivered reviews queued again"
+            );
+        }
+        Ok(orphans.len() + reviews.len())
+    }
+
+    /// Sends a reviewed answer, committed with its delivery pending, through the channel the
+    /// citizen used: on the conversation's worker, after what it already owes them.
+    pub fn deliver_review(&self, review_id: i64, conversation_id: &str) {
+        self.enqueue(Job::Review(review_id), conversation_id);
     }
 
     /// Every half lease, takes over messages whose worker died (on any replica), and messages
@@ -352,17 +385,134 @@ impl Dispatcher {
         });
     }
 
-    fn enqueue(&self, id: i64, conversation_id: &str) {
+    fn enqueue(&self, job: Job, conversation_id: &str) {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         conversation_id.hash(&mut hasher);
         let worker = (hasher.finish() % self.inner.queues.len() as u64) as usize;
         // Send fails only when the worker is gone (shutdown); the row stays `received` and is
         // queued again at the next start.
-        if self.inner.queues[worker].send(id).is_err() {
-            tracing::warn!(
-                message = id,
-                "dispatcher stopped; message left for the next start"
-            );
+        if self.inner.queues[worker].send(job).is_err() {
+            tracing::warn!(?job, "dispatcher stopped; left for the next start");
+        }
+    }
+
+    /// Does one job. A panic in it (a bug with one message) is caught: the message is marked
+    /// failed and flagged for staff, and the worker goes on with the next job.
+    async fn run(&self, job: Job) {
+        let done = match job {
+            Job::Message(id) => caught(self.process(id)).await,
+            Job::Review(id) => caught(self.process_review(id)).await,
+        };
+        let Err(panic) = done else {
+            return;
+        };
+        tracing::error!(?job, panic = %panic, "handling failed with a panic");
+        match job {
+            Job::Message(id) => {
+                self.finish(id, MessageStatus::Failed, Some(panic.clone()))
+                    .await;
+                // The citizen is told that a person will look at it (itself guarded: the panic
+                // may have come from this channel's sending).
+                let Some((message, answer)) = self.flag_panic(id, &panic).await else {
+                    return;
+                };
+                if let Some(sender) = self.inner.senders.get(&message.channel).cloned() {
+                    let apology = Reply::Notice(notices::FAILURE.into());
+                    let _ = caught(self.deliver(&sender, &message, answer, &apology)).await;
+                }
+            }
+            Job::Review(id) => {
+                let error = Some(panic);
+                if let Err(error) = self
+                    .inner
+                    .db
+                    .set_review_delivery(id, ReviewDelivery::Failed, error)
+                    .await
+                {
+                    tracing::error!(review = id, %error, "cannot record a review's delivery");
+                }
+            }
+        }
+    }
+
+    /// Puts a message whose handling panicked in the staff queue: its reply (an apology stored
+    /// for it when there is none) flagged `handling_failed`. Returns the message and that reply's
+    /// row.
+    async fn flag_panic(&self, message_id: i64, panic: &str) -> Option<(StoredMessage, i64)> {
+        let db = &self.inner.db;
+        let flagged = async {
+            let message = db
+                .message(message_id)
+                .await?
+                .ok_or_else(|| DbError::Decode(format!("message {message_id} is gone")))?;
+            let answer = match db.answer_of_message(message_id).await? {
+                Some(answer) => answer,
+                None => {
+                    let apology = notice_row(
+                        message_id,
+                        message.conversation_id.clone(),
+                        notices::FAILURE,
+                    );
+                    db.insert_answer(apology).await?.0
+                }
+            };
+            let flag = Flag::new(FlagReason::HandlingFailed, Some(panic.to_owned()));
+            db.flag_answer(answer, flag).await?;
+            Ok::<_, DbError>((message, answer))
+        };
+        match flagged.await {
+            Ok(flagged) => Some(flagged),
+            Err(error) => {
+                tracing::error!(message = message_id, %error, "cannot flag a failed message");
+                None
+            }
+        }
+    }
+
+    /// Sends a reviewed answer (claimed first, so one worker on one replica sends it) and records
+    /// how that ended.
+    async fn process_review(&self, id: i64) {
+        let db = &self.inner.db;
+        let review = match db.claim_review_delivery(id, self.inner.claim_lease).await {
+            Ok(Some(review)) => review,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::error!(review = id, %error, "cannot claim a review's delivery");
+                return;
+            }
+        };
+        let (status, error) = match self.inner.senders.get(&review.message.channel).cloned() {
+            None => (
+                ReviewDelivery::Failed,
+                Some(format!(
+                    "kênh {} chưa được cấu hình",
+                    review.message.channel
+                )),
+            ),
+            Some(sender) => {
+                let references: Vec<&str> = review
+                    .citations
+                    .iter()
+                    .map(|c| c.reference.as_str())
+                    .collect();
+                let text = notices::reviewed_answer(&review.received_at, &review.text, &references);
+                let reply = Reply::Notice(text);
+                match self
+                    .deliver(&sender, &review.message, review.answer_id, &reply)
+                    .await
+                {
+                    Ok(()) => (ReviewDelivery::Sent, None),
+                    Err(error) => (ReviewDelivery::Failed, Some(error)),
+                }
+            }
+        };
+        tracing::info!(
+            review = id,
+            status = status.as_str(),
+            "reviewed answer delivery"
+        );
+        if let Err(error) = db.set_review_delivery(id, status, error).await {
+            tracing::error!(review = id, %error, "cannot record a review's delivery");
         }
     }
 
@@ -620,7 +770,9 @@ impl Dispatcher {
             Err(AskError::QuestionTooLong { .. }) => {
                 (Reply::Notice(notices::TOO_LONG.into()), None)
             }
-            Err(AskError::ControlCharacters) => (Reply::Notice(notices::INVALID_TEXT.into()), None),
+            Err(AskError::UnusableCharacters) => {
+                (Reply::Notice(notices::INVALID_TEXT.into()), None)
+            }
             Err(error) => {
                 tracing::error!(%error, "ask failed");
                 (
@@ -644,16 +796,11 @@ impl Dispatcher {
             ),
             // A fixed notice or a flow's prompt (a held conversation stores nothing: see `handle`).
             other => (
-                NewAnswer {
-                    message_id: message.id,
-                    conversation_id: message.conversation_id.clone(),
-                    status: AnswerStatus::Notice,
-                    decline_reason: None,
-                    text: other.plain_text().to_owned(),
-                    citations: Vec::new(),
-                    confidence: 0.0,
-                    needs_review: false,
-                },
+                notice_row(
+                    message.id,
+                    message.conversation_id.clone(),
+                    other.plain_text(),
+                ),
                 None,
                 Vec::new(),
             ),
@@ -662,8 +809,8 @@ impl Dispatcher {
     }
 
     /// Sends every part of a reply, each with retries; records each part's outcome. Stops at the
-    /// first part that cannot be sent (later parts would read wrongly without it).
-    pub async fn deliver(
+    /// first part that cannot be sent (later parts would read wrongly without it), and flags it.
+    async fn deliver(
         &self,
         sender: &Arc<dyn ChannelSender>,
         message: &StoredMessage,
@@ -695,10 +842,13 @@ impl Dispatcher {
                 tracing::error!(message = message.id, error = %db_error, "cannot record a delivery");
             }
             if let Some(error) = error {
-                return Err(format!(
-                    "delivery of part {}/{total} {status}: {error}",
-                    index + 1
-                ));
+                let error = format!("delivery of part {}/{total} {status}: {error}", index + 1);
+                // Staff see what did not reach the citizen, and can reach them another way.
+                let flag = Flag::new(FlagReason::DeliveryFailed, Some(error.clone()));
+                if let Err(db_error) = self.inner.db.flag_answer(answer_row, flag).await {
+                    tracing::error!(message = message.id, error = %db_error, "cannot flag a failed delivery");
+                }
+                return Err(error);
             }
         }
         Ok(())
@@ -827,7 +977,38 @@ fn answer_row(message_id: i64, conversation_id: &str, answer: &Answer) -> NewAns
             .collect(),
         confidence: answer.confidence,
         needs_review: answer.needs_review,
+        follows: answer.follows.clone(),
     }
+}
+
+/// The stored form of a fixed notice replying to a message.
+fn notice_row(message_id: i64, conversation_id: String, text: &str) -> NewAnswer {
+    NewAnswer {
+        message_id,
+        conversation_id,
+        status: AnswerStatus::Notice,
+        decline_reason: None,
+        text: text.to_owned(),
+        citations: Vec::new(),
+        confidence: 0.0,
+        needs_review: false,
+        follows: None,
+    }
+}
+
+/// Runs `work`, turning a panic in it into `Err` with the panic's message.
+async fn caught<T>(work: impl std::future::Future<Output = T>) -> Result<T, String> {
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .map_err(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".to_owned());
+            format!("panic: {message}")
+        })
 }
 
 /// The row of a delivery, before it is stored.

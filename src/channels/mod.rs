@@ -109,6 +109,8 @@ pub fn conversation_id(channel: ChannelKind, user_id: &str) -> String {
 }
 
 /// What the service says back, before a channel renders it.
+// One lives per message being answered, so boxing the answer would save nothing worth the noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// An answer (or a decline) to a question; `answer_id` is its public id for feedback buttons.

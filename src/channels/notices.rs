@@ -34,3 +34,29 @@ pub const FEEDBACK_THANKS: &str = "Cảm ơn bạn đã góp ý!";
 
 pub const HUMAN_REQUESTED: &str =
     "Đã chuyển câu hỏi của bạn cho cán bộ Sở Tư pháp. Cán bộ sẽ xem và trả lời bạn qua kênh này.";
+
+/// A staff-reviewed answer as the citizen receives it, on the channel they asked on.
+/// `received_at` is the stored time of their question.
+pub fn reviewed_answer(received_at: &str, text: &str, references: &[&str]) -> String {
+    let mut reply = format!(
+        "Cán bộ Sở Tư pháp đã xem lại câu hỏi bạn gửi lúc {}:\n\n{text}",
+        local_time(received_at)
+    );
+    if !references.is_empty() {
+        reply.push_str(&format!("\n\nCăn cứ: {}.", references.join("; ")));
+    }
+    reply
+}
+
+/// A stored RFC 3339 UTC time as Vietnam reads it: "01/12/2026 12:40" (UTC+7, no daylight
+/// saving). Unparsable text is shown as stored.
+pub fn local_time(stored: &str) -> String {
+    let vietnam = chrono::FixedOffset::east_opt(7 * 3600).expect("a valid offset");
+    chrono::DateTime::parse_from_rfc3339(stored)
+        .map(|t| {
+            t.with_timezone(&vietnam)
+                .format("%d/%m/%Y %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| stored.to_owned())
+}

@@ -81,10 +81,13 @@ fn best_cut(window: &str, next_is_space: bool) -> Option<usize> {
     if next_is_space {
         return Some(len);
     }
+    // After the whole space: a no-break space (U+00A0, common in text pasted from Word or the
+    // web) or an ideographic one is 2-3 bytes, and a cut inside it would not be a char boundary.
     window
-        .rfind(char::is_whitespace)
-        .filter(|&at| at > 0)
-        .map(|at| at + 1)
+        .char_indices()
+        .rev()
+        .find(|&(at, c)| at > 0 && c.is_whitespace())
+        .map(|(at, c)| at + c.len_utf8())
 }
 
 #[cfg(test)]
@@ -142,10 +145,53 @@ mod tests {
     }
 
     #[test]
+    fn multi_byte_spaces_are_cut_after_whole_characters() {
+        // U+00A0 (pasted from Word or a web page), U+3000 and U+2003 are whitespace of 2-3 bytes.
+        for space in ['\u{a0}', '\u{3000}', '\u{2003}'] {
+            let text = format!("Điều{space}kiện").repeat(300);
+            for measure in [Measure::Chars, Measure::Utf16] {
+                let parts = split_message(&text, 2000, measure);
+                assert!(parts.iter().all(|p| measure.len(p) <= 2000));
+                let kept: String = parts
+                    .concat()
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                let sent: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+                assert_eq!(kept, sent);
+            }
+        }
+    }
+
+    #[test]
     fn utf16_measure_counts_astral_characters_twice() {
         let text = "👍".repeat(30);
         let parts = split_message(&text, 20, Measure::Utf16);
         assert!(parts.iter().all(|p| Measure::Utf16.len(p) <= 20));
         assert_eq!(parts.concat(), text);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// Every part fits, is trimmed and non-empty, and nothing but whitespace is lost, for any
+        /// text and limit, in both measures.
+        #[test]
+        fn parts_fit_and_keep_every_character(
+            text in crate::proptest_support::outside_text(600),
+            max in 16usize..300,
+            utf16 in proptest::bool::ANY,
+        ) {
+            let measure = if utf16 { Measure::Utf16 } else { Measure::Chars };
+            let parts = split_message(&text, max, measure);
+            for part in &parts {
+                proptest::prop_assert!(measure.len(part) <= max, "{} > {max}", measure.len(part));
+                proptest::prop_assert!(!part.is_empty());
+                proptest::prop_assert_eq!(part.trim(), part.as_str());
+            }
+            let kept: String = parts.concat().chars().filter(|c| !c.is_whitespace()).collect();
+            let sent: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            proptest::prop_assert_eq!(kept, sent);
+        }
     }
 }

@@ -180,7 +180,7 @@ async fn handle_callback(
         match parse_feedback_data(data) {
             Some((rating, answer_id)) => {
                 let outcome = dispatcher
-                    .feedback(answer_id.to_owned(), rating, None)
+                    .feedback(ChannelKind::Telegram, answer_id.to_owned(), rating, None)
                     .await?;
                 tracing::debug!(rating = rating.as_str(), ?outcome, "telegram feedback");
                 if rating == Rating::Human && dispatcher.has_hook() {
@@ -857,5 +857,40 @@ mod tests {
         assert!(api_url("http://127.0.0.1:8081/").unwrap().is_some());
         assert!(api_url("mailto:a@b.c").is_err());
         assert!(api_url("not a url").is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// A text message's text comes through exactly as sent (or as `/start`, `/help`), and
+        /// any callback data is read or refused, never a panic.
+        #[test]
+        fn any_update_text_is_read(
+            text in crate::proptest_support::outside_text(60),
+            data in crate::proptest_support::outside_text(20),
+        ) {
+            let _ = parse_feedback_data(&data);
+            // Read from bytes, as the webhook and long polling read it.
+            let update: Update = serde_json::from_str(&serde_json::json!({
+                "update_id": 10,
+                "message": {"message_id": 5, "date": 1718000000,
+                    "chat": {"id": 42, "type": "private", "first_name": "An"},
+                    "from": {"id": 42, "is_bot": false, "first_name": "An"},
+                    "text": text}
+            }).to_string()).unwrap();
+            // Telegram sends no empty text; read as such, it is no message.
+            let Some(inbound) = inbound_from_update(&update) else {
+                proptest::prop_assert!(text.is_empty());
+                return Ok(());
+            };
+            proptest::prop_assert_eq!(inbound.external_id.as_str(), "10");
+            match inbound.kind {
+                InboundKind::Text(read) => proptest::prop_assert_eq!(read, text),
+                other => proptest::prop_assert!(
+                    matches!(other, InboundKind::Follow | InboundKind::Help),
+                    "{other:?}"
+                ),
+            }
+        }
     }
 }

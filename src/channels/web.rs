@@ -154,14 +154,16 @@ async fn chat(
     State(state): State<WebState>,
     JsonBody(request): JsonBody<ChatRequest>,
 ) -> Result<Response, ApiError> {
-    let message = request.message.trim();
+    // Stray control, zero-width and odd space characters are removed, as `ask` removes them.
+    let cleaned = crate::text::clean_input(&request.message);
+    let message = cleaned.trim();
     if message.is_empty() {
         return Err(notice_error(ErrorCode::EmptyMessage, notices::EMPTY));
     }
     if message.chars().count() > MAX_MESSAGE_CHARS {
         return Err(notice_error(ErrorCode::MessageTooLong, notices::TOO_LONG));
     }
-    if has_control_characters(message) {
+    if crate::text::has_unusable_characters(message) {
         return Err(notice_error(
             ErrorCode::InvalidCharacters,
             notices::INVALID_TEXT,
@@ -176,6 +178,7 @@ async fn chat(
     };
     // An unknown or malformed id starts a new conversation rather than failing: the widget keeps
     // its id in sessionStorage, which a site's scripts could have garbled.
+    // An id of another channel's conversation too: the web's ids are its own ("web-…").
     let conversation_id = request
         .conversation_id
         .filter(|id| is_valid_conversation_id(id))
@@ -306,12 +309,13 @@ async fn feedback(
     if !well_formed {
         return Err(ApiError::answer_not_found());
     }
-    let comment = match request.comment.as_deref().map(str::trim) {
+    let comment = request.comment.as_deref().map(crate::text::clean_input);
+    let comment = match comment.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(comment) if comment.chars().count() > MAX_COMMENT_CHARS => {
             return Err(ApiError::comment_too_long())
         }
-        Some(comment) if has_control_characters(comment) => {
+        Some(comment) if crate::text::has_unusable_characters(comment) => {
             return Err(notice_error(
                 ErrorCode::InvalidCharacters,
                 notices::INVALID_TEXT,
@@ -321,7 +325,7 @@ async fn feedback(
     };
     let outcome = state
         .dispatcher
-        .feedback(request.answer_id, rating, comment)
+        .feedback(ChannelKind::Web, request.answer_id, rating, comment)
         .await
         .map_err(|error| {
             tracing::error!(%error, "cannot store feedback");
@@ -376,15 +380,10 @@ async fn satisfaction(
 // ---------------------------------------------------------------------------------------------
 // Request checks shared by the endpoints
 
-/// Line breaks and tabs are text; other control characters are not (the assistant's own rule).
-fn has_control_characters(text: &str) -> bool {
-    text.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-}
-
-/// 1–64 ASCII letters, digits, `-` or `_`: the assistant's rule for conversation ids.
+/// 1–64 ASCII letters, digits, `-` or `_` (the assistant's rule for conversation ids), in the
+/// web's own namespace (`web-…`).
 fn is_valid_conversation_id(id: &str) -> bool {
-    !id.is_empty()
+    ChannelKind::Web.owns_conversation(id)
         && id.len() <= MAX_CONVERSATION_ID_CHARS
         && id
             .chars()
@@ -502,9 +501,15 @@ mod tests {
     #[test]
     fn conversation_ids_follow_the_assistants_rule() {
         assert!(is_valid_conversation_id("web-0123abc_DEF"));
-        assert!(is_valid_conversation_id(&"a".repeat(64)));
-        assert!(!is_valid_conversation_id(&"a".repeat(65)));
+        assert!(is_valid_conversation_id(&format!("web-{}", "a".repeat(60))));
+        assert!(!is_valid_conversation_id(&format!(
+            "web-{}",
+            "a".repeat(61)
+        )));
         assert!(!is_valid_conversation_id(""));
+        // Ids of other channels' conversations, and ids outside the web's namespace.
+        assert!(!is_valid_conversation_id("telegram-0123456789abcdef"));
+        assert!(!is_valid_conversation_id(&"a".repeat(64)));
         assert!(!is_valid_conversation_id("web 1"));
         assert!(!is_valid_conversation_id("hôn-nhân"));
         let fresh = new_conversation_id();
@@ -543,12 +548,5 @@ mod tests {
         assert_eq!(done["status"], "notice");
         assert_eq!(done["conversation_id"], "web-1");
         assert!(done["answer_id"].is_null());
-    }
-
-    #[test]
-    fn control_characters_are_refused_but_line_breaks_are_text() {
-        assert!(!has_control_characters("Dòng 1\nDòng 2\tcột"));
-        assert!(has_control_characters("a\u{0}b"));
-        assert!(has_control_characters("a\u{1b}[31m"));
     }
 }

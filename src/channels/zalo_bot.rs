@@ -3,7 +3,7 @@
 //! Inbound: the platform POSTs events to `/webhooks/zalo-bot` with the `secret_token` given to
 //! `setWebhook` in `X-Bot-Api-Secret-Token`; it is compared in constant time. Payloads come either
 //! wrapped (`{ok, result: {event_name, message}}`) or flat (`{event_name, message}`); both are
-//! accepted. Each event is handed to the dispatcher, which dedups on `event_name:message_id`.
+//! accepted. Each event is handed to the dispatcher, which dedups on `event_name:chat_id:message_id`.
 //!
 //! Outbound: [`ZaloBotSender`] calls `sendMessage` with plain text in parts of at most 2,000
 //! characters and `sendChatAction` for "typing…". The bot token is part of every URL, so URLs are
@@ -134,7 +134,9 @@ fn parse_event(body: &[u8]) -> Result<Option<Inbound>, &'static str> {
     let user_id = text_at(event, "/message/from/id").ok_or("missing message.from.id")?;
     Ok(Some(Inbound {
         channel: ChannelKind::ZaloBot,
-        external_id: format!("{event_name}:{message_id}"),
+        // The platform documents message ids per chat, not as globally unique, so the chat is
+        // part of the key that makes a repeated delivery a no-op.
+        external_id: format!("{event_name}:{chat_id}:{message_id}"),
         user_id,
         chat_id,
         kind,
@@ -298,7 +300,11 @@ mod tests {
         let wrapped = format!(r#"{{"ok":true,"result":{MESSAGE}}}"#);
         let wrapped = parse_event(wrapped.as_bytes()).unwrap().unwrap();
         assert_eq!(flat, wrapped);
-        assert_eq!(flat.external_id, "message.text.received:m1");
+        // Message ids are documented per chat, not as globally unique: the chat is in the key.
+        assert_eq!(flat.external_id, "message.text.received:c1:m1");
+        let other_chat = MESSAGE.replace(r#""id":"c1""#, r#""id":"c2""#);
+        let other_chat = parse_event(other_chat.as_bytes()).unwrap().unwrap();
+        assert_ne!(other_chat.external_id, flat.external_id);
         assert_eq!((flat.user_id.as_str(), flat.chat_id.as_str()), ("u1", "c1"));
         assert_eq!(flat.kind, InboundKind::Text("Thủ tục ly hôn?".into()));
     }
@@ -311,7 +317,7 @@ mod tests {
             sticker.kind,
             InboundKind::Unsupported("message.sticker.received".into())
         );
-        assert_eq!(sticker.external_id, "message.sticker.received:m1");
+        assert_eq!(sticker.external_id, "message.sticker.received:c1:m1");
         let start = MESSAGE.replace("Thủ tục ly hôn?", "/start");
         assert_eq!(
             parse_event(start.as_bytes()).unwrap().unwrap().kind,
@@ -362,5 +368,31 @@ mod tests {
         assert!(matches!(refused, Err(SendError::Permanent { .. })));
         let unauthorized = classify("m", StatusCode::UNAUTHORIZED, &json!({"ok": false}), None);
         assert!(matches!(unauthorized, Err(SendError::Permanent { .. })));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// Any body is read or refused, never a panic; a message's text and ids come through
+        /// exactly as sent, whatever they hold.
+        #[test]
+        fn any_payload_is_read_or_refused(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            text in crate::proptest_support::outside_text(60),
+            id in crate::proptest_support::outside_text(8),
+        ) {
+            let _ = parse_event(&bytes);
+            let body = serde_json::json!({"event_name": "message.text.received", "message": {
+                "message_id": id, "from": {"id": "u1"}, "chat": {"id": "c1"}, "text": text}});
+            let inbound = parse_event(body.to_string().as_bytes()).unwrap().unwrap();
+            proptest::prop_assert_eq!(inbound.external_id, format!("message.text.received:c1:{id}"));
+            match inbound.kind {
+                InboundKind::Text(read) => proptest::prop_assert_eq!(read, text),
+                other => proptest::prop_assert!(
+                    matches!(other, InboundKind::Follow | InboundKind::Help),
+                    "{other:?}"
+                ),
+            }
+        }
     }
 }

@@ -838,4 +838,28 @@ mod tests {
             .collect();
         assert_eq!(joined, text.split_whitespace().collect::<Vec<_>>());
     }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// Any body is read or refused, and any signature header checked, never a panic; a
+        /// message's text comes through exactly as sent.
+        #[test]
+        fn any_payload_is_read_or_refused(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            header in crate::proptest_support::outside_text(12),
+            text in crate::proptest_support::outside_text(60),
+        ) {
+            let _ = parse_event(&bytes);
+            let _ = verify_signature("1234567890", "TEST_OA_SECRET", &bytes, Some(&header));
+            let body = serde_json::json!({"event_name": "user_send_text", "timestamp": "1",
+                "sender": {"id": "u1"}, "message": {"msg_id": "m1", "text": text}});
+            match parse_event(body.to_string().as_bytes()) {
+                Ok(Event::Message(inbound)) => {
+                    proptest::prop_assert_eq!(inbound.kind, InboundKind::Text(text));
+                }
+                other => proptest::prop_assert!(false, "{other:?}"),
+            }
+        }
+    }
 }

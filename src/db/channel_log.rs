@@ -45,6 +45,8 @@ pub struct NewAnswer {
     pub citations: Vec<StoredCitation>,
     pub confidence: f32,
     pub needs_review: bool,
+    /// A follow-up's question with the question it followed ([`crate::answer::Answer::follows`]).
+    pub follows: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -172,8 +174,8 @@ fn insert_flagged_answer(
     let public_id = uuid::Uuid::new_v4().simple().to_string();
     let now = now_text();
     let id = c.query_one(
-        "INSERT INTO answers (public_id, message_id, conversation_id, status, decline_reason, text, citations, confidence, needs_review, created_at, topic)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+        "INSERT INTO answers (public_id, message_id, conversation_id, status, decline_reason, text, citations, confidence, needs_review, created_at, topic, follows)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
         params![
             &public_id,
             answer.message_id,
@@ -185,7 +187,8 @@ fn insert_flagged_answer(
             answer.confidence,
             answer.needs_review,
             &now,
-            topic
+            topic,
+            &answer.follows
         ],
     )?
     .get(0)?;
@@ -195,11 +198,13 @@ fn insert_flagged_answer(
     Ok((id, public_id))
 }
 
-fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
+/// A time as stored: RFC 3339 UTC with milliseconds.
+pub(super) fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn stored_message(row: &Row) -> Result<StoredMessage, DbError> {
+/// A message read from [`MESSAGE_COLUMNS`], first in the row.
+pub(super) fn stored_message(row: &Row) -> Result<StoredMessage, DbError> {
     Ok(StoredMessage {
         id: row.get(0)?,
         channel: row.get(1)?,
@@ -213,7 +218,7 @@ fn stored_message(row: &Row) -> Result<StoredMessage, DbError> {
     })
 }
 
-const MESSAGE_COLUMNS: &str =
+pub(super) const MESSAGE_COLUMNS: &str =
     "id, channel, external_id, conversation_id, user_id, chat_id, kind, text, status";
 
 impl Db {
@@ -428,6 +433,19 @@ impl Db {
     pub async fn flag_answer(&self, answer_id: i64, flag: Flag) -> Result<(), DbError> {
         self.run(move |c| insert_flag(c, answer_id, &flag, &now_text()))
             .await
+    }
+
+    /// The row id of the latest reply stored for a message, if any.
+    pub async fn answer_of_message(&self, message_id: i64) -> Result<Option<i64>, DbError> {
+        self.run(move |c| {
+            c.query_opt(
+                "SELECT id FROM answers WHERE message_id = ?1 ORDER BY id DESC LIMIT 1",
+                params![message_id],
+            )?
+            .map(|row| row.get(0))
+            .transpose()
+        })
+        .await
     }
 
     pub async fn answer_by_public_id(
@@ -698,6 +716,7 @@ mod tests {
                 citations: Vec::new(),
                 confidence: 0.8,
                 needs_review: false,
+                follows: None,
             })
             .await
             .unwrap();

@@ -24,6 +24,25 @@ named_enum! {
 }
 
 impl ChannelKind {
+    /// Whether `id` is a conversation id of this channel. Conversation ids are namespaced by
+    /// channel: every channel's ids but the API's start with its name and a dash ("telegram-…",
+    /// "web-…"), and the API, whose clients may choose their own ids, owns every id outside those
+    /// namespaces. So an id chosen on one channel can never name a conversation of another: a
+    /// Telegram user's id, which anyone knowing their user id can compute, is refused by the API
+    /// and the widget.
+    pub fn owns_conversation(self, id: &str) -> bool {
+        let in_namespace = |kind: ChannelKind| {
+            id.strip_prefix(kind.as_str())
+                .is_some_and(|rest| rest.starts_with('-'))
+        };
+        match self {
+            ChannelKind::Api => !ChannelKind::ALL
+                .iter()
+                .any(|&kind| kind != ChannelKind::Api && in_namespace(kind)),
+            kind => in_namespace(kind),
+        }
+    }
+
     /// Channels that answer inside the request (the web widget, the API): nothing can be sent to
     /// the citizen after it ended.
     pub fn answers_in_request(self) -> bool {
@@ -91,6 +110,8 @@ named_enum! {
 named_enum! {
     /// How sending a reviewed answer to the citizen ended.
     pub enum ReviewDelivery {
+        /// Committed with the review, waiting for a channel worker to send it.
+        Pending => "pending",
         Sent => "sent",
         Failed => "failed",
         /// The channel cannot reach the citizen any more (the web, the API).
@@ -190,6 +211,23 @@ mod tests {
         );
         assert_eq!(Role::from_value(&Value::Text("root".into())), None);
         assert_eq!(ChannelKind::parse("zalo_oa"), Some(ChannelKind::ZaloOa));
+    }
+
+    #[test]
+    fn conversation_ids_belong_to_one_channel() {
+        let telegram = "telegram-0123456789abcdef0123456789abcdef";
+        assert!(ChannelKind::Telegram.owns_conversation(telegram));
+        for other in [ChannelKind::Api, ChannelKind::Web, ChannelKind::ZaloOa] {
+            assert!(!other.owns_conversation(telegram), "{other}");
+        }
+        assert!(ChannelKind::Web.owns_conversation("web-abc"));
+        assert!(!ChannelKind::Web.owns_conversation("webabc"));
+        assert!(!ChannelKind::Api.owns_conversation("web-abc"));
+        assert!(!ChannelKind::Api.owns_conversation("zalo_bot-1"));
+        assert!(ChannelKind::Api.owns_conversation("phien-42"));
+        assert!(ChannelKind::Api.owns_conversation("api-1"));
+        assert!(ChannelKind::Api.owns_conversation("telegram_1"));
+        assert!(ChannelKind::Api.owns_conversation("3f2b6c1e-9a7d-4c35-b3a8-2d5f0e4c1a9b"));
     }
 
     #[test]

@@ -54,8 +54,8 @@ pub use kinds::{
 pub use reports::{PeriodCounts, QuestionRow};
 pub use sql::Value;
 pub use staff::{
-    AnswerDetail, CuratedAnswer, NewReview, QueueFilter, QueueItem, ReviewOutcome, ReviewRecord,
-    StaffAccount, StaffSession,
+    AnswerDetail, CuratedAnswer, Erased, NewReview, QueueFilter, QueueItem, ReviewOutcome,
+    ReviewRecord, ReviewToDeliver, StaffAccount, StaffSession,
 };
 pub use web_history::{WebAnswer, WebExchange};
 
@@ -90,6 +90,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_0002.sql"),
     include_str!("schema_0003.sql"),
     include_str!("schema_0004.sql"),
+    include_str!("schema_0005.sql"),
 ];
 
 // Both backends must know the same schema versions.

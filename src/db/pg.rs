@@ -25,6 +25,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("pg/schema_0002.sql"),
     include_str!("pg/schema_0003.sql"),
     include_str!("pg/schema_0004.sql"),
+    include_str!("pg/schema_0005.sql"),
 ];
 
 /// The advisory lock key replicas take while migrating (any constant; this one spells "hoiluat").

@@ -1,7 +1,7 @@
 //! Typed operations of the staff side: accounts, sessions, the review queue, reviews, curated
 //! answers and the audit log.
 
-use super::channel_log::Rating;
+use super::channel_log::{rfc3339, stored_message, Rating, MESSAGE_COLUMNS};
 use super::kinds::{ChannelKind, Decision, ReviewDelivery, Role, StoredCitation};
 use super::sql::{params, Conn, Row};
 use super::{now_text, Db, DbError};
@@ -89,6 +89,8 @@ pub struct AnswerDetail {
     pub chat_id: String,
     pub conversation_id: String,
     pub question: String,
+    /// For a follow-up, the question it followed.
+    pub follows: Option<String>,
     pub received_at: String,
     pub status: AnswerStatus,
     pub decline_reason: Option<String>,
@@ -131,6 +133,35 @@ pub struct NewReview {
     pub note: Option<String>,
     /// The question, for the curated answer an approval or edit creates.
     pub question: String,
+    /// For a follow-up, the question it followed: the curated answer's context.
+    pub context: Option<String>,
+    /// How the reviewed answer's delivery starts: `Pending` (a channel worker sends it), or
+    /// already ended (the channel cannot reach the citizen), with why.
+    pub delivery: Option<(ReviewDelivery, Option<String>)>,
+}
+
+/// A reviewed answer a worker has claimed to send: the review's text and citations, and the
+/// message it answers (its chat and channel).
+#[derive(Debug, Clone)]
+pub struct ReviewToDeliver {
+    pub review_id: i64,
+    pub answer_id: i64,
+    pub text: String,
+    pub citations: Vec<StoredCitation>,
+    pub message: super::StoredMessage,
+    pub received_at: String,
+}
+
+/// What a retention sweep erased.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    pub messages: usize,
+    /// Citizens' comments on answers.
+    pub comments: usize,
+    /// Flag details quoting those comments.
+    pub flag_details: usize,
+    /// Curated answers retired with their question.
+    pub curated: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -141,6 +172,8 @@ pub struct CuratedAnswer {
     pub citations: Vec<StoredCitation>,
     pub active: bool,
     pub updated_at: String,
+    /// For an answer to a follow-up, the question that one followed.
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,18 +222,31 @@ impl Db {
         .await
     }
 
-    /// Counts a failed login; locks the account until `lock_until` when given.
-    pub async fn record_login_failure(
+    /// Counts a sign-in attempt before its password is checked, in one statement: the count of
+    /// failures in a row goes up by one (restarting at 1 once a lock-out has run out), and the
+    /// attempt that reaches `max_failures` locks the account until `lock_until` (a right password
+    /// then unlocks it through [`Db::reset_login_failures`]). Returns the count, or `None` when
+    /// the account is locked at `now`. Concurrent attempts are serialised by the row's lock, so no
+    /// more than `max_failures` are ever let through.
+    pub async fn count_login_attempt(
         &self,
         staff_id: i64,
-        lock_until: Option<String>,
-    ) -> Result<(), DbError> {
+        max_failures: u32,
+        now: String,
+        lock_until: String,
+    ) -> Result<Option<u32>, DbError> {
         self.run(move |c| {
-            c.execute(
-                "UPDATE staff SET failed_logins = failed_logins + 1, locked_until = COALESCE(?2, locked_until) WHERE id = ?1",
-                params![staff_id, lock_until],
-            )
-            .map(|_| ())
+            let row = c.query_opt(
+                "UPDATE staff SET
+                   failed_logins = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END,
+                   locked_until = CASE
+                     WHEN (CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END) >= ?3 THEN ?4
+                     ELSE NULL END
+                 WHERE id = ?1 AND (locked_until IS NULL OR locked_until <= ?2)
+                 RETURNING failed_logins",
+                params![staff_id, now, max_failures, lock_until],
+            )?;
+            row.map(|row| row.get(0)).transpose()
         })
         .await
     }
@@ -369,7 +415,8 @@ impl Db {
         self.run(move |c| {
             let Some(row) = c.query_opt(
                 "SELECT a.id, m.id, m.channel, m.chat_id, m.conversation_id, m.text, m.received_at,
-                        a.status, a.decline_reason, a.text, a.citations, a.confidence, a.topic, a.created_at
+                        a.status, a.decline_reason, a.text, a.citations, a.confidence, a.topic, a.created_at,
+                        a.follows
                  FROM answers a JOIN messages m ON m.id = a.message_id WHERE a.id = ?1",
                 params![answer_id],
             )?
@@ -391,6 +438,7 @@ impl Db {
                 confidence: row.get(11)?,
                 topic: row.get(12)?,
                 created_at: row.get(13)?,
+                follows: row.get(14)?,
                 flags: Vec::new(),
                 history: Vec::new(),
                 review: None,
@@ -455,9 +503,10 @@ impl Db {
     pub async fn insert_review(&self, review: NewReview) -> Result<ReviewOutcome, DbError> {
         self.transaction(move |c| {
             let now = now_text();
+            let (delivery_status, delivery_error) = review.delivery.clone().unzip();
             let inserted = c.query_opt(
-                "INSERT INTO reviews (answer_id, staff_id, decision, text, citations, note, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (answer_id) DO NOTHING RETURNING id",
+                "INSERT INTO reviews (answer_id, staff_id, decision, text, citations, note, created_at, delivery_status, delivery_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (answer_id) DO NOTHING RETURNING id",
                 params![
                     review.answer_id,
                     review.staff_id,
@@ -465,7 +514,9 @@ impl Db {
                     &review.text,
                     &review.citations,
                     &review.note,
-                    &now
+                    &now,
+                    delivery_status,
+                    delivery_error.flatten()
                 ],
             )?;
             let Some(inserted) = inserted else {
@@ -475,9 +526,9 @@ impl Db {
             let mut curated_id = None;
             if let (Some(text), true) = (&review.text, review.decision != Decision::Rejected) {
                 let row = c.query_one(
-                    "INSERT INTO curated_answers (question, answer_text, citations, review_id, created_by, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
-                    params![&review.question, text, &review.citations, review_id, review.staff_id, &now],
+                    "INSERT INTO curated_answers (question, answer_text, citations, review_id, created_by, created_at, updated_at, context)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) RETURNING id",
+                    params![&review.question, text, &review.citations, review_id, review.staff_id, &now, &review.context],
                 )?;
                 curated_id = Some(row.get(0)?);
             }
@@ -492,6 +543,72 @@ impl Db {
                 ],
             )?;
             Ok(ReviewOutcome::Stored { review_id, curated_id })
+        })
+        .await
+    }
+
+    /// Claims the delivery of a reviewed answer for `lease`, like [`Db::claim_message`]: `None`
+    /// when it is not pending any more or another worker (on any replica) holds a live claim.
+    pub async fn claim_review_delivery(
+        &self,
+        review_id: i64,
+        lease: std::time::Duration,
+    ) -> Result<Option<ReviewToDeliver>, DbError> {
+        let now = chrono::Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+        let (now, until) = (rfc3339(now), rfc3339(until));
+        self.run(move |c| {
+            let claimed = c.execute(
+                "UPDATE reviews SET claimed_until = ?2
+                 WHERE id = ?1 AND delivery_status = 'pending' AND (claimed_until IS NULL OR claimed_until < ?3)",
+                params![review_id, until, now],
+            )?;
+            if claimed != 1 {
+                return Ok(None);
+            }
+            let review = c.query_one(
+                "SELECT a.id, COALESCE(r.text, ''), r.citations, a.message_id
+                 FROM reviews r JOIN answers a ON a.id = r.answer_id WHERE r.id = ?1",
+                params![review_id],
+            )?;
+            let message_id: i64 = review.get(3)?;
+            let message = c.query_one(
+                &format!("SELECT {MESSAGE_COLUMNS}, received_at FROM messages WHERE id = ?1"),
+                params![message_id],
+            )?;
+            Ok(Some(ReviewToDeliver {
+                review_id,
+                answer_id: review.get(0)?,
+                text: review.get(1)?,
+                citations: review.get(2)?,
+                message: stored_message(&message)?,
+                received_at: message.get(9)?,
+            }))
+        })
+        .await
+    }
+
+    /// Reviewed answers owed a delivery that nobody is sending: unclaimed (older than
+    /// `unclaimed_older_than`, so as not to race the request that queued them), or claimed by a
+    /// worker whose lease ran out. `(review id, conversation id)`, oldest first.
+    pub async fn orphaned_review_deliveries(
+        &self,
+        unclaimed_older_than: std::time::Duration,
+    ) -> Result<Vec<(i64, String)>, DbError> {
+        let now = chrono::Utc::now();
+        let before = now - chrono::Duration::from_std(unclaimed_older_than).unwrap_or_default();
+        let (now, before) = (rfc3339(now), rfc3339(before));
+        self.run(move |c| {
+            c.query(
+                "SELECT r.id, a.conversation_id FROM reviews r JOIN answers a ON a.id = r.answer_id
+                 WHERE r.delivery_status = 'pending'
+                   AND ((r.claimed_until IS NULL AND r.created_at <= ?2) OR r.claimed_until < ?1)
+                 ORDER BY r.id",
+                params![now, before],
+            )?
+            .iter()
+            .map(|row| Ok((row.get(0)?, row.get(1)?)))
+            .collect()
         })
         .await
     }
@@ -553,14 +670,44 @@ impl Db {
         .await
     }
 
-    /// Erases the text of citizens' messages received before `cutoff` (RFC 3339), keeping the rows
-    /// (and so the statistics). Returns how many were erased.
-    pub async fn erase_texts_before(&self, cutoff: String) -> Result<usize, DbError> {
-        self.run(move |c| {
-            c.execute(
+    /// Erases what citizens wrote before `cutoff` (RFC 3339), keeping the rows (and so the
+    /// statistics), in one transaction: message texts, comments on answers and the flag details
+    /// that quote them, and the question of a curated answer (a citizen's words) last saved
+    /// before the cutoff, which retires that curated answer (it can no longer be matched).
+    pub async fn erase_texts_before(&self, cutoff: String) -> Result<Erased, DbError> {
+        self.transaction(move |c| {
+            let messages = c.execute(
                 "UPDATE messages SET text = '' WHERE received_at < ?1 AND text != ''",
-                params![cutoff],
-            )
+                params![&cutoff],
+            )?;
+            let comments = c.execute(
+                "UPDATE feedback SET comment = NULL WHERE at < ?1 AND comment IS NOT NULL",
+                params![&cutoff],
+            )?;
+            // The reasons citizens' feedback raises, whose detail is their comment.
+            let flag_details = c.execute(
+                "UPDATE flags SET detail = NULL WHERE created_at < ?1 AND detail IS NOT NULL
+                   AND reason IN (?2, ?3, ?4)",
+                params![
+                    &cutoff,
+                    FlagReason::ThumbsDown,
+                    FlagReason::Reported,
+                    FlagReason::HumanRequested
+                ],
+            )?;
+            let curated = c.execute(
+                // `updated_at` moves, so the curated set's version changes and the assistant
+                // drops the retired answer at its next question.
+                "UPDATE curated_answers SET question = '', context = NULL, active = 0, updated_at = ?2
+                 WHERE updated_at < ?1 AND question != ''",
+                params![&cutoff, now_text()],
+            )?;
+            Ok(Erased {
+                messages,
+                comments,
+                flag_details,
+                curated,
+            })
         })
         .await
     }
@@ -581,7 +728,7 @@ impl Db {
 
 fn curated_answers(c: &mut Conn<'_>, include_retired: bool) -> Result<Vec<CuratedAnswer>, DbError> {
     c.query(
-        "SELECT id, question, answer_text, citations, active, updated_at FROM curated_answers
+        "SELECT id, question, answer_text, citations, active, updated_at, context FROM curated_answers
          WHERE active = 1 OR ?1 = 1 ORDER BY id DESC",
         params![include_retired],
     )?
@@ -594,6 +741,7 @@ fn curated_answers(c: &mut Conn<'_>, include_retired: bool) -> Result<Vec<Curate
             citations: r.get(3)?,
             active: r.get(4)?,
             updated_at: r.get(5)?,
+            context: r.get(6)?,
         })
     })
     .collect()
@@ -607,11 +755,23 @@ fn curated_version(c: &mut Conn<'_>) -> Result<(i64, String), DbError> {
     Ok((row.get(0)?, row.get(1)?))
 }
 
+/// [`curated_version`] and how many are active: an answer retired in the same millisecond as the
+/// last change (times are stored to the millisecond) still changes the version.
+fn curated_source_version(c: &mut Conn<'_>) -> Result<String, DbError> {
+    let (count, updated) = curated_version(c)?;
+    let active: i64 = c
+        .query_one(
+            "SELECT count(CASE WHEN active = 1 THEN 1 END) FROM curated_answers",
+            params![],
+        )?
+        .get(0)?;
+    Ok(format!("{count}/{active}@{updated}"))
+}
+
 /// The assistant's curated answers, read on its blocking thread (never from an async worker).
 impl CuratedSource for Db {
     fn version(&self) -> Result<String, SourceError> {
-        let (count, updated) = self.run_blocking(curated_version)?;
-        Ok(format!("{count}@{updated}"))
+        Ok(self.run_blocking(curated_source_version)?)
     }
 
     fn active(&self) -> Result<Vec<CuratedEntry>, SourceError> {
@@ -621,6 +781,7 @@ impl CuratedSource for Db {
             .map(|answer| CuratedEntry {
                 id: answer.id,
                 question: answer.question,
+                context: answer.context,
                 text: answer.answer_text,
                 article_ids: answer.citations.into_iter().map(|c| c.article_id).collect(),
             })

@@ -30,6 +30,17 @@ fn set_markdown(out: &mut String, set: &SetReport, report: &Report) {
         "## {} (`{}`, {} questions)\n",
         set.name, set.path, s.questions
     );
+    if !set.failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} questions could not be evaluated and are left out of every number below:\n",
+            set.failed.len()
+        );
+        for failed in &set.failed {
+            let _ = writeln!(out, "- `{}`: {}", failed.id, failed.error);
+        }
+        let _ = writeln!(out);
+    }
     let ranked = s.ranking.values().next().map_or(0, |m| m.questions);
     let _ = writeln!(
         out,

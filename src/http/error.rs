@@ -281,7 +281,7 @@ impl From<AskError> for ApiError {
                 ErrorCode::QuestionTooLong,
                 format!("Câu hỏi quá dài (tối đa {max} ký tự). Vui lòng rút gọn câu hỏi."),
             ),
-            AskError::ControlCharacters => ApiError::new(
+            AskError::UnusableCharacters => ApiError::new(
                 ErrorCode::InvalidCharacters,
                 "Câu hỏi chứa ký tự không hợp lệ. Vui lòng nhập lại câu hỏi.",
             ),

@@ -170,6 +170,15 @@ async fn ask(
             }
         },
     };
+    // The API's clients choose their conversation ids, but never one of another channel's
+    // (a Telegram user's id is a hash anyone knowing their user id can compute).
+    if let Some(id) = &request.conversation_id {
+        if !crate::db::ChannelKind::Api.owns_conversation(id) {
+            return Err(ApiError::from(
+                crate::answer::AskError::InvalidConversationId,
+            ));
+        }
+    }
     tracing::debug!(question_chars = request.question.chars().count(), "ask");
     // The permit lives with the work, not with this request: a timed-out question still occupies
     // its slot until the blocking work ends, so the limit bounds CPU work, not only waiting.

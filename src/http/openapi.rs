@@ -269,7 +269,7 @@ struct Status {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct ChatRequest {
-    /// 1–1,000 characters, without control characters other than line breaks and tabs.
+    /// 1–1,000 characters; stray control, zero-width and odd space characters are removed.
     #[schema(min_length = 1, max_length = 1000)]
     message: String,
     /// The `conversation_id` of the previous `done` event; an unknown or malformed one starts a
@@ -480,7 +480,7 @@ fn api_example(code: ErrorCode) -> ApiError {
         ErrorCode::InvalidJson => ApiError::invalid_json(),
         ErrorCode::EmptyQuestion => ApiError::from(AskError::EmptyQuestion),
         ErrorCode::QuestionTooLong => ApiError::from(AskError::QuestionTooLong { max: 1000 }),
-        ErrorCode::InvalidCharacters => ApiError::from(AskError::ControlCharacters),
+        ErrorCode::InvalidCharacters => ApiError::from(AskError::UnusableCharacters),
         ErrorCode::InvalidConversationId => ApiError::from(AskError::InvalidConversationId),
         ErrorCode::ArticleNotFound => ApiError::article_not_found(),
         ErrorCode::RouteNotFound => ApiError::route_not_found(),

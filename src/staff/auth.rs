@@ -1,6 +1,8 @@
 //! Staff authentication: argon2id password hashes, random session tokens (only their SHA-256 is
 //! stored), per-session CSRF tokens, and lock-out after repeated failures.
 
+use std::sync::{Arc, Mutex, OnceLock};
+
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::rngs::OsRng;
@@ -52,8 +54,88 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
 /// A hash to verify against when the user name is unknown, so that answering "wrong user" takes
 /// as long as "wrong password" and does not reveal which accounts exist.
 pub fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| hash_password("not-a-real-password-anyone-has").unwrap_or_default())
+}
+
+/// Password checks run at most this many at once, each on a thread of its own.
+pub const CHECKING_THREADS: usize = 2;
+/// Sign-ins admitted at once (being checked or waiting their turn); more are told to come back.
+pub const ADMITTED_SIGN_INS: usize = 16;
+
+/// Sign-in is busy: [`ADMITTED_SIGN_INS`] attempts are in progress already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+/// The right to check one password: held from admission to the end of the sign-in, so that the
+/// work and memory of sign-ins stay bounded whoever posts the form (it needs no account).
+pub struct Admission(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+
+/// Password checking, bounded: argon2id takes 19 MiB and tens of milliseconds of a core per
+/// check. Checks run on [`CHECKING_THREADS`] threads of their own, not on the runtime's shared
+/// blocking pool (where a flood of them would take every thread the database and the answers
+/// need, and leave each thread's allocator holding 19 MiB), and only [`ADMITTED_SIGN_INS`]
+/// sign-ins are admitted at once.
+struct Checker {
+    admission: Arc<tokio::sync::Semaphore>,
+    jobs: Mutex<std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>>,
+}
+
+fn checker() -> &'static Checker {
+    static CHECKER: OnceLock<Checker> = OnceLock::new();
+    CHECKER.get_or_init(|| {
+        let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..CHECKING_THREADS {
+            let queue = Arc::clone(&queue);
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-check-{n}"))
+                .spawn(move || loop {
+                    // The lock is held only while taking the next job.
+                    let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "cannot start a password-checking thread");
+            }
+        }
+        Checker {
+            admission: Arc::new(tokio::sync::Semaphore::new(ADMITTED_SIGN_INS)),
+            jobs: Mutex::new(jobs),
+        }
+    })
+}
+
+/// Admits one sign-in, or says it is busy, at once (no waiting: a flood is refused, not queued).
+pub fn admit_sign_in() -> Result<Admission, Busy> {
+    checker()
+        .admission
+        .clone()
+        .try_acquire_owned()
+        .map(Admission)
+        .map_err(|_| Busy)
+}
+
+/// Checks `password` against `stored` on the checking threads, in arrival order. A sign-in
+/// holds its [`Admission`] while it waits.
+pub async fn check_password(_admitted: &Admission, password: String, stored: String) -> bool {
+    let (done, result) = tokio::sync::oneshot::channel();
+    let job = Box::new(move || {
+        let _ = done.send(verify_password(&password, &stored));
+    });
+    let sent = checker()
+        .jobs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(job);
+    if sent.is_err() {
+        tracing::error!("no password-checking thread is running");
+        return false;
+    }
+    result.await.unwrap_or(false)
 }
 
 /// A fresh random token (256 bits, hex).

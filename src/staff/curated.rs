@@ -42,7 +42,7 @@ async fn curated_page(
         body.push(html!(
             "<form method=\"post\" action=\"/staff/curated/{0}\" class=\"card\" data-testid=\"curated-{0}\"><p class=\"muted\">#{0} · {1} · cập nhật {2}</p>\
              <input type=\"hidden\" name=\"csrf\" value=\"{3}\">\
-             <p><label>Câu hỏi mẫu<br><input name=\"question\" size=\"80\" value=\"{4}\"></label></p>\
+             <p><label>Câu hỏi mẫu<br><input name=\"question\" size=\"80\" value=\"{4}\"></label></p>{6}\
              <p><label>Câu trả lời<textarea name=\"answer_text\">{5}</textarea></label></p>\
              <p><button type=\"submit\" name=\"action\" value=\"save\">Lưu</button> <button type=\"submit\" name=\"action\" value=\"retire\">Ngừng dùng</button></p></form>",
             answer.id,
@@ -51,6 +51,11 @@ async fn curated_page(
             staff.csrf(),
             mask_personal_data(&answer.question),
             answer.answer_text,
+            // An answer to a follow-up is given only after a question like the one it followed.
+            answer.context.as_deref().map(|context| html!(
+                "<p class=\"muted\" data-testid=\"curated-context\">Chỉ dùng cho câu hỏi tiếp theo sau câu: “{}”</p>",
+                mask_personal_data(context)
+            )).unwrap_or_default(),
         ));
     }
     Ok(html_response(

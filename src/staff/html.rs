@@ -149,18 +149,7 @@ macro_rules! html {
 }
 pub(crate) use html;
 
-/// A stored RFC 3339 UTC time as Vietnam reads it: "01/12/2026 12:40" (UTC+7, no daylight
-/// saving). Unparsable text is shown as stored.
-pub fn local_time(stored: &str) -> String {
-    let vietnam = chrono::FixedOffset::east_opt(7 * 3600).expect("a valid offset");
-    chrono::DateTime::parse_from_rfc3339(stored)
-        .map(|t| {
-            t.with_timezone(&vietnam)
-                .format("%d/%m/%Y %H:%M")
-                .to_string()
-        })
-        .unwrap_or_else(|_| stored.to_owned())
-}
+pub use crate::channels::notices::local_time;
 
 /// Vietnamese names of what the service said back.
 pub fn answer_status_label(status: AnswerStatus) -> &'static str {
@@ -190,6 +179,7 @@ pub fn reason_label(reason: FlagReason) -> &'static str {
         FlagReason::HumanRequested => "Đề nghị gặp cán bộ",
         FlagReason::SensitiveTopic => "Chủ đề nhạy cảm",
         FlagReason::DeliveryFailed => "Gửi trả lời thất bại",
+        FlagReason::HandlingFailed => "Lỗi khi xử lý tin nhắn",
     }
 }
 

@@ -100,8 +100,9 @@ pub fn platform_routes(state: PlatformState) -> Router {
         .with_state(state)
 }
 
-/// Erases citizens' message texts older than `retention_days` once at start and then daily
-/// (0 keeps them). Rows stay for the statistics.
+/// Erases what citizens wrote (messages, comments, flag details quoting them, curated questions)
+/// older than `retention_days` once at start and then daily (0 keeps them). Rows stay for the
+/// statistics.
 pub fn spawn_retention(db: Db, retention_days: u64) -> Option<tokio::task::JoinHandle<()>> {
     if retention_days == 0 {
         return None;
@@ -113,8 +114,15 @@ pub fn spawn_retention(db: Db, retention_days: u64) -> Option<tokio::task::JoinH
             let cutoff = (chrono::Utc::now() - chrono::Duration::days(retention_days as i64))
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             match db.erase_texts_before(cutoff).await {
-                Ok(0) => {}
-                Ok(erased) => tracing::info!(erased, retention_days, "old message texts erased"),
+                Ok(erased) if erased == crate::db::Erased::default() => {}
+                Ok(erased) => tracing::info!(
+                    messages = erased.messages,
+                    comments = erased.comments,
+                    flag_details = erased.flag_details,
+                    curated_retired = erased.curated,
+                    retention_days,
+                    "citizens' old texts erased"
+                ),
                 Err(error) => tracing::error!(%error, "retention sweep failed"),
             }
         }

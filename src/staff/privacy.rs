@@ -25,48 +25,75 @@ fn mask_emails(text: &str) -> String {
         .collect()
 }
 
-/// Runs of digits (spaces, dots and dashes allowed inside, as people write phone numbers) of 9 or
-/// more digits are phone or identity numbers; shorter ones (years, article numbers, amounts) stay.
+/// What people put between the digit groups of a phone or identity number: spaces, dots, dashes
+/// of every width, slashes, and the brackets of an area code ("(0255) 3822 123").
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\u{a0}' | '.' | '-' | '\u{2013}' | '\u{2014}' | '/' | '(' | ')'
+    )
+}
+
+/// Longest run of separators between two digit groups ("0905 - 123").
+const MAX_SEPARATORS: usize = 3;
+
+/// Runs of digits, with separators between the groups as people write phone numbers, of 9 or
+/// more digits are phone or identity numbers; shorter ones (years, article numbers, amounts,
+/// dates) stay. A run written with slashes uses only slashes ("051/190/001/234"), so a date
+/// followed by a time or a number ("19/06/2014 10") is not read as one number.
 fn mask_digit_runs(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
+    let digit_at = |i: usize| chars.get(i).is_some_and(char::is_ascii_digit);
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
-        if !(chars[i].is_ascii_digit()
-            || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit)))
-        {
+        let starts = digit_at(i) || (matches!(chars[i], '+' | '(') && digit_at(i + 1));
+        if !starts {
             out.push(chars[i]);
             i += 1;
             continue;
         }
-        // Extend over digits and single separators between digits.
         let start = i;
         let mut end = i + 1;
-        let mut digits = usize::from(chars[i].is_ascii_digit());
-        while end < chars.len() {
-            if chars[end].is_ascii_digit() {
+        let mut digits = usize::from(digit_at(i));
+        // `Some(true)`: the run's groups are separated by slashes; `Some(false)`: by anything else.
+        let mut slashes: Option<bool> = None;
+        loop {
+            if digit_at(end) {
                 digits += 1;
                 end += 1;
-            } else if matches!(chars[end], ' ' | '.' | '-')
-                && chars.get(end + 1).is_some_and(char::is_ascii_digit)
-                && end > start
-                && chars[end - 1].is_ascii_digit()
-            {
-                end += 1;
+                continue;
+            }
+            let mut next = end;
+            while next < chars.len() && next - end < MAX_SEPARATORS && is_separator(chars[next]) {
+                next += 1;
+            }
+            let gap = &chars[end..next];
+            let with_slash = gap.contains(&'/');
+            let same_kind = match slashes {
+                None => true,
+                Some(true) => gap == ['/'],
+                Some(false) => !with_slash,
+            };
+            if next > end && digit_at(next) && digit_at(end - 1) && same_kind {
+                slashes = Some(with_slash);
+                end = next;
             } else {
                 break;
             }
         }
-        let run: String = chars[start..end].iter().collect();
         if digits >= 9 {
-            let kind = if digits == 9 || digits == 12 {
+            // An opening bracket the number does not close stays, so brackets stay balanced.
+            if chars[start] == '(' && !chars[start..end].contains(&')') {
+                out.push('(');
+            }
+            out.push_str(if digits == 9 || digits == 12 {
                 "[số giấy tờ/điện thoại]"
             } else {
                 "[số điện thoại]"
-            };
-            out.push_str(kind);
+            });
         } else {
-            out.push_str(&run);
+            out.extend(&chars[start..end]);
         }
         i = end;
     }
@@ -96,5 +123,60 @@ mod tests {
             mask_personal_data("CMND 212345678"),
             "CMND [số giấy tờ/điện thoại]"
         );
+    }
+
+    #[test]
+    fn numbers_written_with_brackets_dashes_and_slashes_are_masked() {
+        for (written, digits) in [
+            ("(0255) 3822 123", "3822"),
+            ("0905 - 123 - 456", "0905"),
+            ("0905–123–456", "0905"),
+            ("0905 — 123 — 456", "0905"),
+            ("051/190/001/234", "051"),
+            ("+84 (905) 123-456", "905"),
+        ] {
+            let masked = mask_personal_data(&format!("Gọi tôi số {written} nhé."));
+            assert!(!masked.contains(digits), "{written}: {masked}");
+            assert!(masked.starts_with("Gọi tôi số [số"), "{written}: {masked}");
+            assert!(masked.ends_with("] nhé."), "{written}: {masked}");
+        }
+        // Legal references, dates and amounts stay readable.
+        for kept in [
+            "Nghị định 100/2019/NĐ-CP",
+            "Luật số 52/2014/QH13 ngày 19/06/2014",
+            "Điều 8 - 10",
+            "phạt 5.000.000 đồng",
+            "từ 01/01/2025",
+        ] {
+            assert_eq!(mask_personal_data(kept), kept);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// Any text: no panic, nothing left to mask afterwards (no run of 9 or more digits, no
+        /// e-mail address), and text without digits or '@' comes back unchanged.
+        #[test]
+        fn masking_leaves_nothing_to_mask(text in crate::proptest_support::outside_text(200)) {
+            let masked = mask_personal_data(&text);
+            proptest::prop_assert_eq!(mask_personal_data(&masked), masked.clone());
+            if !text.contains(|c: char| c.is_ascii_digit() || c == '@') {
+                proptest::prop_assert_eq!(&masked, &text);
+            }
+        }
+
+        /// Phone numbers written any of the usual ways are masked, wherever they stand.
+        #[test]
+        fn phone_numbers_are_masked_in_any_text(
+            before in crate::proptest_support::outside_text(20),
+            groups in proptest::collection::vec("[0-9]{3,4}", 3),
+            separator in proptest::sample::select(vec![" ", ".", "-", " - ", "\u{2013}", "/"]),
+        ) {
+            let number = groups.join(separator);
+            let text = format!("{before} sđt {number} nhé");
+            let masked = mask_personal_data(&text);
+            proptest::prop_assert!(!masked.contains(&number), "{masked}");
+        }
     }
 }

@@ -18,7 +18,6 @@ use super::html::{
 use super::privacy::mask_personal_data;
 use super::session::Staff;
 use super::StaffState;
-use crate::channels::Reply;
 use crate::db::{
     AnswerDetail, ChannelKind, Decision, NewReview, ReviewDelivery, ReviewOutcome, StoredCitation,
 };
@@ -74,14 +73,26 @@ async fn review_page(
             )
             .await;
     }
-    Ok(html_response(
+    let mut response = html_response(
         StatusCode::OK,
         page(
             "Xem lại câu trả lời",
             staff.nav(),
             review_body(&state, &staff, &detail, raw, None),
         ),
-    ))
+    );
+    // A reviewed answer still being sent: the page reloads itself (the console runs no scripts)
+    // until it shows how the delivery ended.
+    let pending = detail
+        .review
+        .as_ref()
+        .is_some_and(|r| r.delivery_status == Some(ReviewDelivery::Pending));
+    if pending {
+        response
+            .headers_mut()
+            .insert("refresh", axum::http::HeaderValue::from_static("3"));
+    }
+    Ok(response)
 }
 
 fn review_body(
@@ -119,11 +130,12 @@ fn review_body(
     ));
     body.push(html!("<div class=\"card\"><h2>Lý do cần xem lại</h2>"));
     for (reason, note, _) in &detail.flags {
+        // A flag's detail may be a citizen's comment: masked like the question.
         body.push(html!(
             "<span class=\"flag\">{}{}</span> ",
             reason_label(*reason),
             note.as_deref()
-                .map(|n| html!(": {}", n))
+                .map(|n| html!(": {}", show(n)))
                 .unwrap_or_default()
         ));
     }
@@ -192,6 +204,7 @@ fn review_body(
                 body.push(html!("<p>Ghi chú: {}</p>", note));
             }
             body.push(match review.delivery_status {
+                Some(ReviewDelivery::Pending) => html!("<p class=\"muted\" data-testid=\"delivery\">Đang gửi câu trả lời đã duyệt cho người dân.</p>"),
                 Some(ReviewDelivery::Sent) => html!("<p class=\"ok\" data-testid=\"delivery\">Đã gửi câu trả lời đã duyệt cho người dân.</p>"),
                 Some(ReviewDelivery::NotApplicable) | None => html!(
                     "<p class=\"muted\" data-testid=\"delivery\">Không gửi lại cho người dân{}.</p>",
@@ -287,16 +300,25 @@ async fn review(
         }
         Decision::Rejected => (None, Vec::new()),
     };
+    // Committed with the review, so that nothing between here and the citizen can lose it: the
+    // channel's workers send it (with retries) whatever becomes of this request.
+    let delivery = text
+        .as_ref()
+        .map(|_| first_delivery(&state, detail.channel));
+    let pending = matches!(delivery, Some((ReviewDelivery::Pending, _)));
     let outcome = state
         .db
         .insert_review(NewReview {
             answer_id: id,
             staff_id: staff.id(),
             decision,
-            text: text.clone(),
-            citations: citations.clone(),
+            text,
+            citations,
             note,
             question: detail.question.clone(),
+            // A follow-up's curated answer is given only in its context.
+            context: detail.follows.clone(),
+            delivery,
         })
         .await?;
     let review_id = match outcome {
@@ -314,12 +336,10 @@ async fn review(
         decision = decision.as_str(),
         "answer reviewed"
     );
-    if let Some(text) = text {
-        let (status, error) = deliver_reviewed(&state, &detail, &text, &citations).await;
+    if pending {
         state
-            .db
-            .set_review_delivery(review_id, status, error)
-            .await?;
+            .dispatcher
+            .deliver_review(review_id, &detail.conversation_id);
     }
     Ok(Redirect::to(&format!("/staff/answers/{id}")).into_response())
 }
@@ -356,55 +376,26 @@ fn chosen_citations(state: &StaffState, input: &str) -> Result<Vec<StoredCitatio
     Ok(citations)
 }
 
-/// Sends a reviewed answer to the citizen through the channel they used, when it can still reach
-/// them.
-async fn deliver_reviewed(
-    state: &StaffState,
-    detail: &AnswerDetail,
-    text: &str,
-    citations: &[StoredCitation],
-) -> (ReviewDelivery, Option<String>) {
-    let kind = detail.channel;
-    match kind {
-        ChannelKind::Web => {
-            return (
-                ReviewDelivery::NotApplicable,
-                Some("kênh web không nhận tin nhắn sau khi người dân rời trang".into()),
-            )
+/// How a reviewed answer's delivery starts: pending for a channel worker to send it through the
+/// channel the citizen used, or already ended when that channel cannot reach them.
+fn first_delivery(state: &StaffState, channel: ChannelKind) -> (ReviewDelivery, Option<String>) {
+    match channel {
+        ChannelKind::Web => (
+            ReviewDelivery::NotApplicable,
+            Some("kênh web không nhận tin nhắn sau khi người dân rời trang".into()),
+        ),
+        ChannelKind::Api => (
+            ReviewDelivery::NotApplicable,
+            Some("kênh API không nhận tin nhắn sau khi đã trả lời".into()),
+        ),
+        ChannelKind::ZaloOa | ChannelKind::ZaloBot | ChannelKind::Telegram => {
+            match state.dispatcher.sender(channel) {
+                Some(_) => (ReviewDelivery::Pending, None),
+                None => (
+                    ReviewDelivery::Failed,
+                    Some(format!("kênh {} chưa được cấu hình", channel.as_str())),
+                ),
+            }
         }
-        ChannelKind::Api => {
-            return (
-                ReviewDelivery::NotApplicable,
-                Some("kênh API không nhận tin nhắn sau khi đã trả lời".into()),
-            )
-        }
-        ChannelKind::ZaloOa | ChannelKind::ZaloBot | ChannelKind::Telegram => {}
-    }
-    let Some(sender) = state.dispatcher.sender(kind).cloned() else {
-        return (
-            ReviewDelivery::Failed,
-            Some(format!("kênh {} chưa được cấu hình", kind.as_str())),
-        );
-    };
-    let message = match state.db.message(detail.message_id).await {
-        Ok(Some(message)) => message,
-        Ok(None) => return (ReviewDelivery::Failed, Some("message not found".into())),
-        Err(error) => return (ReviewDelivery::Failed, Some(error.to_string())),
-    };
-    let references: Vec<&str> = citations.iter().map(|c| c.reference.as_str()).collect();
-    let mut reply = format!(
-        "Cán bộ Sở Tư pháp đã xem lại câu hỏi bạn gửi lúc {}:\n\n{text}",
-        local_time(&detail.received_at)
-    );
-    if !references.is_empty() {
-        reply.push_str(&format!("\n\nCăn cứ: {}.", references.join("; ")));
-    }
-    match state
-        .dispatcher
-        .deliver(&sender, &message, detail.answer_id, &Reply::Notice(reply))
-        .await
-    {
-        Ok(()) => (ReviewDelivery::Sent, None),
-        Err(error) => (ReviewDelivery::Failed, Some(error)),
     }
 }

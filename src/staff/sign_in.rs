@@ -10,7 +10,7 @@ use axum::{Form, Router};
 use chrono::{Duration as ChronoDuration, Utc};
 use serde::Deserialize;
 
-use super::auth::{dummy_hash, random_token, token_hash, verify_password};
+use super::auth::{admit_sign_in, check_password, dummy_hash, random_token, token_hash};
 use super::error::PageError;
 use super::html::{html, html_response, page, secure_headers};
 use super::session::{cookie, set_cookie, Staff, LOGIN_COOKIE, SESSION_COOKIE};
@@ -18,6 +18,8 @@ use super::StaffState;
 use crate::channels::constant_time_eq;
 
 const LOGIN_FAILED: &str = "Tên đăng nhập hoặc mật khẩu không đúng.";
+const SIGN_IN_BUSY: &str =
+    "Hệ thống đang bận xử lý nhiều lượt đăng nhập. Vui lòng thử lại sau ít phút.";
 
 pub(super) fn routes() -> Router<StaffState> {
     Router::new()
@@ -82,12 +84,33 @@ async fn login(
             Some(LOGIN_FAILED),
         ));
     }
-    let account = state.db.staff_by_username(form.username.clone()).await?;
+    let account = state
+        .db
+        .staff_by_username(form.username.clone())
+        .await?
+        .filter(|a| !a.disabled);
     let now = Utc::now();
-    let Some(account) = account.filter(|a| !a.disabled) else {
+    let locked = account
+        .as_ref()
+        .and_then(|a| a.locked_until.as_deref())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .filter(|until| *until > now);
+    if let (Some(account), Some(until)) = (&account, locked) {
+        let minutes = (until.with_timezone(&Utc) - now).num_minutes() + 1;
+        return Ok(refused_locked(&state, account.id, minutes).await);
+    }
+    // Bounded work whoever posts: a sign-in beyond those admitted is told to come back.
+    let Ok(admitted) = admit_sign_in() else {
+        tracing::warn!("staff sign-in refused: too many in progress");
+        let mut response = login_form(&state, StatusCode::SERVICE_UNAVAILABLE, Some(SIGN_IN_BUSY));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
+        return Ok(response);
+    };
+    let Some(account) = account else {
         // Same work as a real check, so timing does not tell which accounts exist.
-        let password = form.password.clone();
-        let _ = tokio::task::spawn_blocking(move || verify_password(&password, dummy_hash())).await;
+        check_password(&admitted, form.password.clone(), dummy_hash().to_owned()).await;
         let _ = state
             .db
             .audit(
@@ -103,39 +126,30 @@ async fn login(
             Some(LOGIN_FAILED),
         ));
     };
-    let locked = account
-        .locked_until
-        .as_deref()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .filter(|until| *until > now);
-    if let Some(until) = locked {
-        let minutes = (until.with_timezone(&Utc) - now).num_minutes() + 1;
-        let _ = state
-            .db
-            .audit(Some(account.id), "login_refused_locked", None, None)
-            .await;
-        return Ok(login_form(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            Some(&format!("Tài khoản tạm khóa do đăng nhập sai nhiều lần. Vui lòng thử lại sau {minutes} phút.")),
-        ));
-    }
-    let password = form.password.clone();
-    let hash = account.password_hash.clone();
-    let valid = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    // The attempt is counted before its password is checked, in one statement, so concurrent
+    // attempts cannot all read the same count: at most `max_failed_logins` passwords are tried
+    // before the lock-out, however many arrive at once. A right password resets the count.
+    let lockout = ChronoDuration::minutes(state.config.lockout_minutes as i64);
+    let attempt = state
+        .db
+        .count_login_attempt(
+            account.id,
+            state.config.max_failed_logins,
+            stored_time(now),
+            stored_time(now + lockout),
+        )
+        .await?;
+    let Some(failures) = attempt else {
+        return Ok(refused_locked(&state, account.id, lockout.num_minutes()).await);
+    };
+    let valid = check_password(
+        &admitted,
+        form.password.clone(),
+        account.password_hash.clone(),
+    )
+    .await;
     if !valid {
-        let failures = account.failed_logins + 1;
-        let lock_until = (failures >= state.config.max_failed_logins).then(|| {
-            (now + ChronoDuration::minutes(state.config.lockout_minutes as i64))
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-        });
-        let locked_now = lock_until.is_some();
-        state
-            .db
-            .record_login_failure(account.id, lock_until)
-            .await?;
+        let locked_now = failures >= state.config.max_failed_logins;
         let _ = state
             .db
             .audit(
@@ -161,6 +175,7 @@ async fn login(
             Some(LOGIN_FAILED),
         ));
     }
+    drop(admitted);
     let token = random_token();
     let expires = now + ChronoDuration::hours(state.config.session_hours as i64);
     state.db.reset_login_failures(account.id).await?;
@@ -191,6 +206,26 @@ async fn login(
     );
     secure_headers(headers);
     Ok(response)
+}
+
+/// The sign-in form saying the account is locked for `minutes` more (audited).
+async fn refused_locked(state: &StaffState, staff_id: i64, minutes: i64) -> Response {
+    let _ = state
+        .db
+        .audit(Some(staff_id), "login_refused_locked", None, None)
+        .await;
+    login_form(
+        state,
+        StatusCode::UNAUTHORIZED,
+        Some(&format!(
+            "Tài khoản tạm khóa do đăng nhập sai nhiều lần. Vui lòng thử lại sau {minutes} phút."
+        )),
+    )
+}
+
+/// A time as the database stores it.
+fn stored_time(time: chrono::DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A form whose only field is the CSRF token.

@@ -131,7 +131,8 @@ pub async fn csv(db: &Db, period: Period) -> Result<String, DbError> {
 
 /// Quotes a CSV field when needed (RFC 4180), and defuses spreadsheet formulas.
 fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
+    // A leading tab or carriage return also makes some spreadsheets read a formula.
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {
         value.to_owned()
@@ -329,6 +330,9 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=cmd()"), "'=cmd()");
         assert_eq!(csv_field("plain"), "plain");
+        // A leading tab or carriage return also starts a formula in some spreadsheets.
+        assert_eq!(csv_field("\t=cmd()"), "'\t=cmd()");
+        assert_eq!(csv_field("\r=cmd()"), "\"'\r=cmd()\"");
     }
 
     #[test]

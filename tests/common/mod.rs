@@ -108,6 +108,12 @@ pub const CURATED_MARRIAGE_AGE: &str =
 /// Stores [`CURATED_MARRIAGE_AGE`] as the curated answer to "Nam nữ bao nhiêu tuổi thì được kết
 /// hôn?", resting on Điều 8 of the marriage law, approved by a reviewer created for it.
 pub async fn add_curated_marriage_age(db: &hoiluat::db::Db) {
+    add_curated_marriage_age_text(db, CURATED_MARRIAGE_AGE).await;
+}
+
+/// Stores `text` as the curated answer to "Nam nữ bao nhiêu tuổi thì được kết hôn?", resting on
+/// Điều 8 of the marriage law, approved by a reviewer created for it.
+pub async fn add_curated_marriage_age_text(db: &hoiluat::db::Db, text: &str) {
     let staff = db
         .create_staff(
             "lan".into(),
@@ -120,7 +126,7 @@ pub async fn add_curated_marriage_age(db: &hoiluat::db::Db) {
     db.execute_sql(
         "INSERT INTO curated_answers (question, answer_text, citations, created_by, created_at, updated_at)
          VALUES ('Nam nữ bao nhiêu tuổi thì được kết hôn?', ?1, '[{\"article_id\":\"52-2014-qh13.dieu-8\"}]', ?2, '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')",
-        vec![CURATED_MARRIAGE_AGE.into(), staff.into()],
+        vec![text.into(), staff.into()],
     )
     .await
     .unwrap();
@@ -131,4 +137,56 @@ pub async fn count(db: &hoiluat::db::Db, sql: &'static str) -> i64 {
     db.call(move |c| c.query_row(sql, [], |r| r.get(0)))
         .await
         .unwrap()
+}
+
+/// Starts `hoiluat --config <config> serve` as a process, its stderr drained (so it never blocks
+/// on a full pipe), and returns once its `/readyz` on `port` answers 200: the index is loaded.
+/// (A log line is no signal: "PostgreSQL database ready" comes before the index.)
+pub fn serve_until_ready(config: &Path, port: u16) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hoiluat"))
+        .arg("--config")
+        .arg(config)
+        .arg("serve")
+        .env("RUST_LOG", "info")
+        .env_remove("HOILUAT_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start hoiluat serve");
+    let stderr = child.stderr.take().expect("piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if std::env::var_os("HOILUAT_TEST_SHOW_LOGS").is_some() {
+                eprintln!("{line}");
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while readyz_status(port) != Some(200) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("hoiluat serve exited before it was ready: {status}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hoiluat serve was not ready within 300 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child
+}
+
+/// The status code of `GET /readyz` on 127.0.0.1:`port`, `None` when nothing answers.
+pub fn readyz_status(port: u16) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    stream
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }

@@ -740,6 +740,8 @@ fn listening_inputs_and_vector_cache(place: &Place) -> Result<(), Failed> {
             citations: Vec::new(),
             note: None,
             question: "Thủ tục ly hôn?".into(),
+            context: None,
+            delivery: None,
         })
         .await?;
         db.insert_satisfaction(conversation.clone(), ChannelKind::Web, 4)

@@ -321,3 +321,92 @@ fn structure_lines_are_recognised_for_quoting() {
     assert_eq!(structure_started_by("“Điều 4. Rút tố cáo”"), None);
     assert_eq!(structure_started_by("Mục đích của kế hoạch là"), None);
 }
+
+proptest::proptest! {
+    #![proptest_config(crate::proptest_support::config())]
+
+    /// Any body under valid front matter, made of structural lines and pasted text, parses
+    /// without a panic: diagnostics point at lines of the file, articles at their heading, and
+    /// every word of every parsed paragraph is a word of the file.
+    #[test]
+    fn any_body_parses_without_panic(lines in proptest::collection::vec(body_line(), 0..40)) {
+        let body = lines.concat();
+        let source = nfc(&format!("{FRONT}{body}"));
+        let outcome = parse(&body);
+        let line_count = source.lines().count();
+        for diagnostic in &outcome.diagnostics {
+            proptest::prop_assert!(diagnostic.line <= line_count + 1, "{diagnostic}");
+        }
+        let words: std::collections::HashSet<&str> = source.split_whitespace().collect();
+        for article in outcome.document.iter().flat_map(|d| &d.articles) {
+            proptest::prop_assert!(article.line >= 1 && article.line <= line_count);
+            let paragraphs = article.intro.iter().chain(article.clauses.iter().flat_map(|c| {
+                c.lead.iter().chain(c.points.iter().flat_map(|p| &p.paragraphs))
+            }));
+            for paragraph in paragraphs {
+                for word in paragraph.split_whitespace() {
+                    proptest::prop_assert!(
+                        words.iter().any(|w| w.contains(word)),
+                        "{word:?} of {paragraph:?} is not in the file"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Any front matter lines are read or reported, never a panic, each problem at a line of
+    /// the block.
+    #[test]
+    fn any_front_matter_is_read_or_reported(
+        lines in proptest::collection::vec(front_matter_line(), 0..16),
+    ) {
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let mut problems = Vec::new();
+        let values = front_matter::parse_raw(&lines, 2, &mut problems);
+        let _ = front_matter::to_metadata(&values, 1, &mut problems);
+        for (line, _, message) in &problems {
+            proptest::prop_assert!(*line >= 1 && *line <= lines.len() + 2, "{line}: {message}");
+        }
+    }
+}
+
+/// One line of a body: a structural line with arbitrary text, or arbitrary text.
+fn body_line() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let text = || crate::proptest_support::outside_text(12);
+    prop_oneof![
+        text().prop_map(|t| format!("## Điều {}. {t}\n", t.len() % 30)),
+        text().prop_map(|t| format!("{}. {t}\n", t.len() % 9 + 1)),
+        text().prop_map(|t| format!("a) {t}\n")),
+        text().prop_map(|t| format!("# Chương {t}\n")),
+        text().prop_map(|t| format!("<!-- {t} -->\n")),
+        text().prop_map(|t| format!("{t}\n")),
+    ]
+}
+
+/// One front-matter line: a known key with an arbitrary value, or arbitrary text.
+fn front_matter_line() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let keys = proptest::sample::select(vec![
+        "so_hieu",
+        "ten",
+        "loai_van_ban",
+        "ngay_ban_hanh",
+        "ngay_hieu_luc",
+        "tinh_trang",
+        "pham_vi",
+        "linh_vuc",
+        "bi_thay_the_boi",
+        "khoa_la",
+    ]);
+    prop_oneof![
+        (keys, crate::proptest_support::outside_text(10)).prop_map(|(k, v)| format!("{k}: {v}")),
+        (keys_list(), crate::proptest_support::outside_text(10))
+            .prop_map(|(k, v)| format!("{k}: [{v}, {v}]")),
+        crate::proptest_support::outside_text(16),
+    ]
+}
+
+fn keys_list() -> impl proptest::strategy::Strategy<Value = &'static str> {
+    proptest::sample::select(vec!["linh_vuc", "thay_the", "sua_doi_bo_sung"])
+}
