@@ -251,13 +251,12 @@ def main():
         return float(np.mean(condition[mask])) if mask.any() else float("nan")
 
     kinds = np.asarray(cal_kind)
-    real = np.ones(len(cal_set), dtype=bool)
     sweep = []
     for t in [0.02, 0.03, 0.04] + [round(0.05 * i, 2) for i in range(1, 20)]:
         sweep.append((t,
-                      share(real & (kinds == "answer"), probabilities < t),           # answerable declined at t
-                      share(real & (kinds == "excluded"), probabilities >= t),        # excluded answered at t
-                      share(real & (kinds == "answer"), (probabilities >= t) & (cal_y == 1)),  # right and confident
+                      share(kinds == "answer", probabilities < t),           # answerable declined at t
+                      share(kinds == "excluded", probabilities >= t),        # excluded answered at t
+                      share(kinds == "answer", (probabilities >= t) & (cal_y == 1)),  # right and confident
                       share(kinds == "decline", probabilities >= t)))                 # must-decline above t
 
     # ---- 4. the shipped model
@@ -304,7 +303,7 @@ def main():
                 lines.append(f"| {s} | {name} | {m['questions']} | {m['recall_at_1']:.3f} | {m['recall_at_10']:.3f} | {m['mrr_at_10']:.3f} |")
     lines += ["", "## Answer probability (out-of-fold)", "",
               f"Brier score {brier:.4f} over {len(cal_y)} pools ({int((kinds == 'answer').sum())} answerable, {int((kinds == 'excluded').sum())} asked without their gold documents, {int((kinds == 'decline').sum())} must-decline).", "",
-              f"Thresholds ({int((real & (kinds == 'answer')).sum())} answerable, {int((real & (kinds == 'excluded')).sum())} without their gold; the synthetic headings are not calibration data):", "",
+              f"Thresholds ({int((kinds == 'answer').sum())} answerable, {int((kinds == 'excluded').sum())} without their gold; the synthetic headings are not calibration data):", "",
               "| threshold | answerable below it | asked without gold at or above it | answerable, right and at or above it | must-decline at or above it |",
               "|---|---|---|---|---|"]
     for t, declined, answered, right, must in sweep:

@@ -67,6 +67,33 @@ pub const FEATURE_NAMES: [&str; 40] = [
     "article_length",
 ];
 
+/// The position of `name` in [`FEATURE_NAMES`], worked out at compile time when used in a
+/// `const` (a misspelt name then fails the build).
+pub const fn feature_index(name: &str) -> usize {
+    let mut i = 0;
+    while i < FEATURE_NAMES.len() {
+        if same_bytes(FEATURE_NAMES[i].as_bytes(), name.as_bytes()) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a feature name");
+}
+
+const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Ranks a chunk is given in a channel that did not return it.
 const ABSENT_RANK: f32 = 100.0;
 

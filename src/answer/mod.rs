@@ -58,7 +58,7 @@ pub struct Candidate {
 const SUPERSEDED_MARGIN: f32 = 0.1;
 
 /// Where `heading_match` sits among the features (the order without a trained model).
-const FEATURE_INDEX_HEADING_MATCH: usize = 25;
+const FEATURE_INDEX_HEADING_MATCH: usize = features::feature_index("heading_match");
 
 /// Candidate articles ranked per question; answers quote at most a few of them.
 const CANDIDATES: usize = 10;

@@ -10,7 +10,7 @@
 
 use serde::Deserialize;
 
-use super::features::{ArticleCandidate, FEATURE_NAMES};
+use super::features::{feature_index, ArticleCandidate, FEATURE_NAMES};
 
 /// The trained model, compiled in.
 const MODEL_JSON: &str = include_str!("ranker_model.json");
@@ -207,26 +207,21 @@ pub fn calibration_inputs(
     let (top_score, top) = ranked.first()?;
     let second = ranked.get(1).map_or(top_score - 1.0, |(score, _)| *score);
     let third = ranked.get(2).map_or(second - 1.0, |(score, _)| *score);
-    let feature = |name: &str| {
-        FEATURE_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map_or(0.0, |i| f64::from(top.features[i]))
-    };
+    let feature = |index: usize| f64::from(top.features[index]);
     Some([
         *top_score,
         top_score - second,
-        feature("dense_cosine"),
-        feature("trusted_coverage"),
-        feature("heading_match"),
-        feature("confidence"),
-        feature("title_coverage"),
-        feature("question_syllables"),
-        feature("question_has_diacritics"),
-        feature("plain_score"),
-        feature("toned_score"),
-        feature("heading_coverage"),
-        feature("document_articles_in_pool"),
+        feature(const { feature_index("dense_cosine") }),
+        feature(const { feature_index("trusted_coverage") }),
+        feature(const { feature_index("heading_match") }),
+        feature(const { feature_index("confidence") }),
+        feature(const { feature_index("title_coverage") }),
+        feature(const { feature_index("question_syllables") }),
+        feature(const { feature_index("question_has_diacritics") }),
+        feature(const { feature_index("plain_score") }),
+        feature(const { feature_index("toned_score") }),
+        feature(const { feature_index("heading_coverage") }),
+        feature(const { feature_index("document_articles_in_pool") }),
         top_score - third,
     ])
 }
