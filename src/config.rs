@@ -523,6 +523,9 @@ pub struct ModelConfig {
     pub sessions: usize,
     /// Passages embedded per batch during ingest.
     pub ingest_batch: usize,
+    /// Seconds between flushes of the index during ingest: what a crash can lose (the next ingest
+    /// redoes it from the vector cache). Flushing costs a little time each.
+    pub ingest_flush_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -610,6 +613,7 @@ impl Default for ModelConfig {
         ModelConfig {
             sessions: cores,
             ingest_batch: 32,
+            ingest_flush_secs: 10,
         }
     }
 }

@@ -83,6 +83,8 @@ pub struct IngestReport {
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
     pub batch_size: usize,
+    /// How often the index is flushed while indexing: what a crash can lose.
+    pub flush_every: Duration,
     /// Draw a progress bar on the terminal (hidden automatically when stderr is not one).
     pub progress: bool,
     /// Vectors computed before (by any index) are taken from here, and new ones added to it.
@@ -98,6 +100,7 @@ impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
             batch_size: 32,
+            flush_every: Duration::from_secs(10),
             progress: true,
             cache: None,
             tracker: Arc::new(IngestProgress::default()),
@@ -607,11 +610,13 @@ fn embed_missing(
             for (records, embedded_now) in receiver {
                 let count = records.len();
                 store.upsert(records)?;
-                if last_flush.elapsed() > FLUSH_EVERY {
+                stored += count;
+                if last_flush.elapsed() > options.flush_every {
                     store.flush()?;
                     last_flush = Instant::now();
+                    // What survives a crash from here on: the restart test waits for this line.
+                    tracing::debug!(stored, this_step = chunks.len(), "index flushed");
                 }
-                stored += count;
                 embedded += embedded_now;
                 progress.inc(count as u64);
                 options.tracker.add_embedded(count);
@@ -711,9 +716,6 @@ fn batch_vectors(
     }
     Ok((vectors.into_iter().flatten().collect(), missing.len()))
 }
-
-/// How often the store is flushed while indexing.
-const FLUSH_EVERY: Duration = Duration::from_secs(10);
 
 /// Text per embedding batch. The model's memory grows with the batch times the square of its
 /// longest passage, and ONNX Runtime keeps its peak: 32 passages of 512 tokens cost hundreds of

@@ -21,7 +21,7 @@ fn write_config_with(dir: &Path, port: u16, files: &[&str]) -> std::path::PathBu
     let repo = common::repo();
     let corpus = common::corpus_with(dir, files);
     let config = format!(
-        "[server]\nbind = \"127.0.0.1:{port}\"\n\n[paths]\ncorpus_dir = {:?}\ndata_dir = {:?}\nmodels_dir = {:?}\nprompts_dir = {:?}\n\n[model]\nsessions = 2\ningest_batch = 16\n",
+        "[server]\nbind = \"127.0.0.1:{port}\"\n\n[paths]\ncorpus_dir = {:?}\ndata_dir = {:?}\nmodels_dir = {:?}\nprompts_dir = {:?}\n\n[model]\nsessions = 2\ningest_batch = 16\ningest_flush_secs = 1\n",
         corpus,
         dir.join("data"),
         common::models_dir(),
@@ -108,14 +108,15 @@ fn killed_ingest_resumes_and_restart_is_fast() {
     let config = write_config(dir.path(), port);
 
     // 1. Start an ingest and kill it hard once some of it is durable. The writer flushes the
-    // index every 10 s and logs its progress every 15 s, after that iteration's flush check:
-    // the first progress line means a flush has happened.
+    // index every second here (`ingest_flush_secs = 1`) and logs each flush at debug level; a
+    // fixed wait would race a fast machine, where the whole ingest takes seconds.
     let mut first = hoiluat(&config, &["ingest"])
+        .env("RUST_LOG", "info,hoiluat::ingest=debug")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let lines = wait_for_line(&mut first, "per_second", Duration::from_secs(180));
+    let lines = wait_for_line(&mut first, "index flushed", Duration::from_secs(180));
     let plan = lines
         .iter()
         .find(|line| line.contains("ingest plan"))

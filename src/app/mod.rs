@@ -16,7 +16,7 @@ pub use reindex_job::{ReindexJob, ReindexOutcome, ReindexStatus};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::answer::prompts::{PromptError, Prompts};
 use crate::answer::Assistant;
@@ -315,6 +315,7 @@ fn ingest_options(
     )?;
     Ok(IngestOptions {
         batch_size: config.model.ingest_batch,
+        flush_every: Duration::from_secs(config.model.ingest_flush_secs.max(1)),
         progress,
         cache: Some(Arc::new(cache)),
         ..IngestOptions::default()
