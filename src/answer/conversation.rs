@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use moka::sync::Cache;
 
-use crate::text::{lacks_diacritics, strip_diacritics, syllables};
+use super::question::Question;
 
 /// One answered question of a conversation.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,40 +105,38 @@ const BACK_REFERENCES: &[&str] = &["đó", "này", "kia", "trên"];
 const SHORT_QUESTION_SYLLABLES: usize = 6;
 
 /// Whether `question` depends on the previous turn for its meaning.
-pub fn is_follow_up(question: &str) -> bool {
-    let plain = lacks_diacritics(question);
-    let fold = |text: &str| -> Vec<String> {
-        let words = syllables(text);
-        if plain {
-            words.iter().map(|w| strip_diacritics(w)).collect()
-        } else {
-            words
-        }
-    };
-    let words = fold(question);
+pub fn is_follow_up(question: &Question) -> bool {
+    let words = question.words();
     if words.is_empty() {
         return false;
     }
     if words.len() <= SHORT_QUESTION_SYLLABLES {
         return true;
     }
-    let starts_with = |phrase: &str| words.starts_with(&fold(phrase));
-    let back_references: Vec<String> = BACK_REFERENCES.iter().flat_map(|w| fold(w)).collect();
+    let starts_with = |phrase: &str| words.starts_with(&question.fold(phrase));
+    let back_references: Vec<String> = BACK_REFERENCES
+        .iter()
+        .flat_map(|w| question.fold(w))
+        .collect();
     FOLLOW_UP_OPENERS.iter().any(|opener| starts_with(opener))
         || words.len() <= 10 && words.iter().any(|w| back_references.contains(w))
 }
 
 /// The question `question` follows up, when it is a follow-up and the conversation has one.
-pub fn followed<'a>(question: &str, history: &'a [Turn]) -> Option<&'a str> {
+pub fn followed<'a>(question: &Question, history: &'a [Turn]) -> Option<&'a str> {
     history
         .last()
         .filter(|_| is_follow_up(question))
         .map(|previous| previous.question.as_str())
 }
 
-/// The text to search for `question` given the conversation so far.
-pub fn search_text(question: &str, history: &[Turn]) -> String {
-    in_context(question, followed(question, history))
+/// The text to search for `question` given the conversation so far: the question itself when it
+/// stands alone.
+pub fn search_text(question: &Question, history: &[Turn]) -> Question {
+    match followed(question, history) {
+        Some(previous) => Question::new(in_context(question.text(), Some(previous))),
+        None => question.clone(),
+    }
 }
 
 /// `question` as it is understood after the question it `follows`, if any.
@@ -163,16 +161,17 @@ mod tests {
 
     #[test]
     fn detects_follow_ups() {
-        assert!(is_follow_up("Nộp ở đâu?"));
-        assert!(is_follow_up(
+        let follow_up = |q: &str| is_follow_up(&Question::new(q));
+        assert!(follow_up("Nộp ở đâu?"));
+        assert!(follow_up(
             "Còn nếu người nước ngoài thì cần giấy tờ gì khác không?"
         ));
-        assert!(is_follow_up("vay thi mat bao lau"));
-        assert!(!is_follow_up(
+        assert!(follow_up("vay thi mat bao lau"));
+        assert!(!follow_up(
             "Nam nữ bao nhiêu tuổi thì được kết hôn theo quy định hiện hành?"
         ));
-        assert!(!is_follow_up(""));
-        assert!(!is_follow_up(
+        assert!(!follow_up(""));
+        assert!(!follow_up(
             "Con tôi 17 tuổi có được ký hợp đồng lao động không?"
         ));
     }
@@ -180,13 +179,15 @@ mod tests {
     #[test]
     fn follow_up_is_searched_with_the_previous_question() {
         let history = vec![turn("Thủ tục đăng ký kết hôn cần giấy tờ gì?")];
+        let searched =
+            |q: &str, history: &[Turn]| search_text(&Question::new(q), history).text().to_owned();
         assert_eq!(
-            search_text("Nộp ở đâu?", &history),
+            searched("Nộp ở đâu?", &history),
             "Thủ tục đăng ký kết hôn cần giấy tờ gì? Nộp ở đâu?"
         );
-        assert_eq!(search_text("Nộp ở đâu?", &[]), "Nộp ở đâu?");
+        assert_eq!(searched("Nộp ở đâu?", &[]), "Nộp ở đâu?");
         let standalone = "Người lao động được nghỉ phép năm bao nhiêu ngày mỗi năm?";
-        assert_eq!(search_text(standalone, &history), standalone);
+        assert_eq!(searched(standalone, &history), standalone);
     }
 
     #[test]

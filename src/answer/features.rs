@@ -231,7 +231,7 @@ pub fn candidate_pool(
     articles.truncate(POOL);
 
     let question = QuestionFeatures::new(query);
-    let terms = QuestionTerms::new(&query.text);
+    let terms = QuestionTerms::of(&query.question);
     let headings = HeadingTerms::new(&query.expanded, &query.heading_cues);
     let top_cosine = articles.iter().map(|a| a.cosine).fold(0.0, f32::max);
     let top_toned = articles
@@ -326,7 +326,7 @@ impl QuestionFeatures {
     fn new(query: &Query) -> QuestionFeatures {
         let folded = format!(
             " {} ",
-            crate::text::strip_diacritics(&query.text.to_lowercase())
+            crate::text::strip_diacritics(&query.question.text().to_lowercase())
         );
         let asks = |phrases: &[&str]| {
             f32::from(u8::from(
@@ -335,8 +335,8 @@ impl QuestionFeatures {
         };
         QuestionFeatures {
             values: [
-                crate::text::syllables(&query.text).len() as f32,
-                f32::from(u8::from(!crate::text::lacks_diacritics(&query.text))),
+                query.question.syllables().len() as f32,
+                f32::from(u8::from(!query.question.lacks_diacritics())),
                 crate::text::syllables(&query.heading_cues).len() as f32,
                 asks(&["bao nhieu", "muc phat", "bao nhieu tien", "may", "muc"]),
                 asks(&["la gi", "hieu the nao", "nghia la", "khai niem"]),
@@ -468,7 +468,9 @@ mod tests {
 
     #[test]
     fn question_features_read_what_is_asked() {
-        let query = Query::verbatim("Vượt đèn đỏ bị phạt bao nhiêu tiền?");
+        let query = Query::verbatim(&crate::answer::Question::new(
+            "Vượt đèn đỏ bị phạt bao nhiêu tiền?",
+        ));
         let features = QuestionFeatures::new(&query).values;
         assert_eq!(features[1], 1.0, "has diacritics");
         assert_eq!(features[3], 1.0, "asks an amount");

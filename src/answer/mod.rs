@@ -11,6 +11,7 @@ pub mod gate;
 pub mod guard;
 pub mod prompts;
 pub mod query;
+pub mod question;
 pub mod ranker;
 pub mod relevance;
 pub mod review;
@@ -34,6 +35,7 @@ use crate::store::{
 use conversation::{Conversations, Turn};
 use prompts::{render, Prompts};
 use query::Query;
+pub use question::Question;
 
 /// Decline reason when the question is answered by documents no longer (or not yet) in force.
 pub const NOT_IN_FORCE_ONLY: &str = "not_in_force_only";
@@ -363,6 +365,10 @@ impl Assistant {
     /// The sensitive topic (`prompts/sensitive.toml`) a question touches, if any: such exchanges
     /// are flagged for staff whatever the answer's confidence. Returns `(id, label)`.
     pub fn sensitive_topic(&self, question: &str) -> Option<(String, String)> {
+        self.sensitive_label(&Question::new(question))
+    }
+
+    fn sensitive_label(&self, question: &Question) -> Option<(String, String)> {
         scope::sensitive_topic(question, &self.prompts.sensitive)
             .map(|topic| (topic.id.clone(), topic.label.clone()))
     }
@@ -403,11 +409,12 @@ impl Assistant {
         // hồ sơ ở đâu?" about a divorce).
         let history = self.conversations.history(&conversation_id);
         let follows = conversation::followed(&valid, &history).map(str::to_owned);
-        let mut answer = match self.curated_answer(&valid, follows.as_deref(), &conversation_id) {
+        let curated = self.curated_answer(valid.text(), follows.as_deref(), &conversation_id);
+        let mut answer = match curated {
             Some(answer) => answer,
-            None => self.answer_from_corpus(question, Some(&conversation_id), &[])?,
+            None => self.answer_from_corpus(&valid, conversation_id, &[])?,
         };
-        let sensitive = self.sensitive_topic(question).map(|(_, label)| label);
+        let sensitive = self.sensitive_label(&valid).map(|(_, label)| label);
         answer.flags = review::flags(&answer, sensitive);
         answer.follows = follows;
         Ok(answer)
@@ -422,8 +429,13 @@ impl Assistant {
         conversation_id: Option<&str>,
         excluded: &[String],
     ) -> Result<Answer, AskError> {
-        let mut answer = self.answer_from_corpus(question, conversation_id, excluded)?;
-        let sensitive = self.sensitive_topic(question).map(|(_, label)| label);
+        let question = self.validate_question(question)?;
+        let conversation_id = match conversation_id {
+            Some(id) => validate_conversation_id(id)?,
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let mut answer = self.answer_from_corpus(&question, conversation_id, excluded)?;
+        let sensitive = self.sensitive_label(&question).map(|(_, label)| label);
         answer.flags = review::flags(&answer, sensitive);
         Ok(answer)
     }
@@ -432,21 +444,15 @@ impl Assistant {
     /// answer cache, retrieval and composition; `excluded` documents are left out of the search.
     fn answer_from_corpus(
         &self,
-        question: &str,
-        conversation_id: Option<&str>,
+        question: &Question,
+        conversation_id: String,
         excluded: &[String],
     ) -> Result<Answer, AskError> {
-        let question = self.validate_question(question)?;
-        let conversation_id = match conversation_id {
-            Some(id) => validate_conversation_id(id)?,
-            None => uuid::Uuid::new_v4().to_string(),
-        };
-
         // Checked on the question as typed and with chat abbreviations spelled out ("ko" → không).
         // The rewrite is reused for searching when the question stands alone.
-        let rewritten = self.prompts.vocabulary.rewrite(&question);
-        let category = scope::out_of_scope(&question, &self.prompts.out_of_scope)
-            .or_else(|| scope::out_of_scope(&rewritten.text, &self.prompts.out_of_scope));
+        let rewritten = self.prompts.vocabulary.rewrite(question);
+        let category = scope::out_of_scope(question, &self.prompts.out_of_scope)
+            .or_else(|| scope::out_of_scope(&rewritten.question, &self.prompts.out_of_scope));
         if let Some(category) = category {
             tracing::info!(category = %category.id, "question out of scope");
             return Ok(self.declined(
@@ -460,8 +466,9 @@ impl Assistant {
 
         let corpus = self.corpus();
         let history = self.conversations.history(&conversation_id);
-        let search_text = conversation::search_text(&question, &history);
-        let query = if search_text == question && self.retrieval.rewrite_queries {
+        let search_text = conversation::search_text(question, &history);
+        let stands_alone = search_text.text() == question.text();
+        let query = if stands_alone && self.retrieval.rewrite_queries {
             self.restore(&corpus, rewritten)
         } else {
             self.query(&corpus, &search_text)
@@ -470,7 +477,7 @@ impl Assistant {
         let cache = corpus
             .answers
             .as_ref()
-            .filter(|_| search_text == question && excluded.is_empty());
+            .filter(|_| stands_alone && excluded.is_empty());
         if let Some(cached) = cache.and_then(|c| c.get(&query.expanded)) {
             crate::metrics::answer_cache(true);
             let mut answer = (*cached).clone();
@@ -485,8 +492,8 @@ impl Assistant {
                 self.conversations.record(
                     &answer.conversation_id,
                     Turn {
-                        question,
-                        search_text,
+                        question: question.text().to_owned(),
+                        search_text: search_text.text().to_owned(),
                         article_ids,
                     },
                 );
@@ -502,7 +509,7 @@ impl Assistant {
             &corpus,
             conversation_id,
             question,
-            search_text,
+            &search_text,
             query,
             excluded,
         )?;
@@ -518,8 +525,8 @@ impl Assistant {
         &self,
         corpus: &CorpusView,
         conversation_id: String,
-        question: String,
-        search_text: String,
+        question: &Question,
+        search_text: &Question,
         query: Query,
         excluded: &[String],
     ) -> Result<Answer, AskError> {
@@ -527,7 +534,7 @@ impl Assistant {
         let query_vector = self.embedder.embed_query(&query.expanded)?;
         // The meaning of a follow-up lies partly in the earlier question: only a question that
         // stands alone is judged by the guard.
-        if search_text == question {
+        if search_text.text() == question.text() {
             if let Some(declined) = self.guarded(&conversation_id, &query_vector) {
                 return Ok(declined);
             }
@@ -584,7 +591,7 @@ impl Assistant {
         for (entry, clauses) in entries {
             quotes.extend(compose::quotes_for_article(
                 entry,
-                &query.text,
+                query.question.text(),
                 clauses,
                 self.retrieval.max_clauses_per_article,
                 &self.prompts,
@@ -606,8 +613,8 @@ impl Assistant {
         self.conversations.record(
             &conversation_id,
             Turn {
-                question: question.clone(),
-                search_text,
+                question: question.text().to_owned(),
+                search_text: search_text.text().to_owned(),
                 article_ids: article_ids.clone(),
             },
         );
@@ -629,7 +636,7 @@ impl Assistant {
 
     /// The question as answered: what pasting adds that cannot matter (stray control, zero-width
     /// and odd space characters) removed first, then checked for what is truly unusable.
-    fn validate_question(&self, question: &str) -> Result<String, AskError> {
+    fn validate_question(&self, question: &str) -> Result<Question, AskError> {
         let question = crate::text::nfc(crate::text::clean_input(question).trim());
         if question.is_empty() {
             return Err(AskError::EmptyQuestion);
@@ -642,7 +649,7 @@ impl Assistant {
         if crate::text::has_unusable_characters(&question) {
             return Err(AskError::UnusableCharacters);
         }
-        Ok(question)
+        Ok(Question::new(question))
     }
 
     /// National documents, the configured province's, and only those in force unless configured;
@@ -782,7 +789,7 @@ impl Assistant {
             })
         };
         let dense = search(ChannelVector::Dense(query_vector.to_vec()))?;
-        let toned = if crate::text::lacks_diacritics(&query.text) {
+        let toned = if query.question.lacks_diacritics() {
             // Typed without diacritics, the toned channel only meets unrelated words ("thu" is a
             // word too); the diacritics-free channel carries the lexical signal alone.
             weights[2] = weights[1].max(weights[2]);
@@ -864,7 +871,7 @@ impl Assistant {
     }
 
     /// What is searched for a question (see [`query`]).
-    fn query(&self, corpus: &CorpusView, search_text: &str) -> Query {
+    fn query(&self, corpus: &CorpusView, search_text: &Question) -> Query {
         let query = if self.retrieval.rewrite_queries {
             self.prompts.vocabulary.rewrite(search_text)
         } else {
@@ -875,7 +882,7 @@ impl Assistant {
 
     /// Restores the diacritics of what is embedded when the question was typed without them.
     fn restore(&self, corpus: &CorpusView, mut query: Query) -> Query {
-        if self.retrieval.restore_diacritics && crate::text::lacks_diacritics(&query.text) {
+        if self.retrieval.restore_diacritics && query.question.lacks_diacritics() {
             // Only what is embedded changes: the lexical channel already matches without them.
             query.expanded = corpus.restorer.restore(&query.expanded);
         }
@@ -899,7 +906,7 @@ impl Assistant {
             RetrievalMode::Dense => [1.0, 0.0, 0.0],
             RetrievalMode::Lexical => [0.0, 1.0, 1.0],
         };
-        if crate::text::lacks_diacritics(&query.text) && weights[1] > 0.0 {
+        if query.question.lacks_diacritics() && weights[1] > 0.0 {
             // Typed without diacritics, the toned channel only meets unrelated words ("thu" is a
             // word too); the diacritics-free channel carries the lexical signal alone.
             lexical.toned = Default::default();
@@ -916,7 +923,7 @@ impl Assistant {
         })?;
         let mut candidates: Vec<Candidate> = Vec::new();
         // The question's side of coverage, once for all hits.
-        let terms = relevance::QuestionTerms::new(&query.text);
+        let terms = relevance::QuestionTerms::of(&query.question);
         let headings = relevance::HeadingTerms::new(&query.expanded, &query.heading_cues);
         for hit in &hits {
             let seen = candidates

@@ -4,14 +4,15 @@
 //! "bằng lái" → giấy phép lái xe). The law's terms are added, not substituted: the question's words
 //! still count.
 //!
-//! Two texts come out: `text`, the cleaned question (measured for coverage and quoted clauses), and
+//! Two texts come out: `question`, the cleaned question (measured for coverage and quoted clauses), and
 //! `expanded`, the text plus the legal terms (embedded and matched lexically).
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::text::{lacks_diacritics, strip_diacritics, syllables};
+use super::question::Question;
+use crate::text::syllables;
 
 /// `prompts/vocabulary.toml` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -65,7 +66,7 @@ struct Term {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     /// The cleaned question.
-    pub text: String,
+    pub question: Question,
     /// The cleaned question followed by the legal terms its phrases stand for.
     pub expanded: String,
     /// Words the heading of the answering article is likely to use for what the question asks
@@ -75,10 +76,10 @@ pub struct Query {
 
 impl Query {
     /// The question as it is, for when rewriting is turned off.
-    pub fn verbatim(question: &str) -> Query {
+    pub fn verbatim(question: &Question) -> Query {
         Query {
-            text: question.to_owned(),
-            expanded: question.to_owned(),
+            question: question.clone(),
+            expanded: question.text().to_owned(),
             heading_cues: String::new(),
         }
     }
@@ -125,19 +126,13 @@ impl Vocabulary {
         self.len() == 0
     }
 
-    pub fn rewrite(&self, question: &str) -> Query {
-        let plain = lacks_diacritics(question);
+    pub fn rewrite(&self, question: &Question) -> Query {
+        let plain = question.lacks_diacritics();
         // Compare in the question's own form: without diacritics when it has none.
-        let form = |word: &str| -> String {
-            if plain {
-                strip_diacritics(word)
-            } else {
-                word.to_owned()
-            }
-        };
-        let forms = |words: &[String]| -> Vec<String> { words.iter().map(|w| form(w)).collect() };
+        let forms =
+            |words: &[String]| -> Vec<String> { words.iter().map(|w| question.form(w)).collect() };
 
-        let mut words = syllables(question);
+        let mut words = question.syllables().to_vec();
         for phrase in &self.noise {
             // Without diacritics a one-syllable formula is ambiguous ("da": dạ or đã).
             if plain && phrase.len() == 1 {
@@ -174,14 +169,14 @@ impl Vocabulary {
             words
         };
         let additions = matched(&self.terms);
-        let text = spelled.join(" ");
+        let cleaned = Question::new(spelled.join(" "));
         let expanded = if additions.is_empty() {
-            text.clone()
+            cleaned.text().to_owned()
         } else {
-            format!("{text} {}", additions.join(" "))
+            format!("{} {}", cleaned.text(), additions.join(" "))
         };
         Query {
-            text,
+            question: cleaned,
             expanded,
             heading_cues: matched(&self.asks).join(" "),
         }
@@ -223,58 +218,74 @@ mod tests {
         Vocabulary::from_file(toml::from_str(&text).unwrap())
     }
 
+    impl Vocabulary {
+        /// [`Vocabulary::rewrite`] of a question given as text.
+        fn rewrite_text(&self, question: &str) -> Query {
+            self.rewrite(&Question::new(question))
+        }
+    }
+
+    impl Query {
+        fn text(&self) -> &str {
+            self.question.text()
+        }
+    }
+
     #[test]
     fn removes_chat_formulas_and_spells_out_abbreviations() {
         let v = vocabulary();
-        let q = v.rewrite("Cho em hỏi ly hôn thì ko cần ra tòa dc ko ạ?");
-        assert_eq!(q.text, "ly hôn thì không cần ra tòa được không");
+        let q = v.rewrite_text("Cho em hỏi ly hôn thì ko cần ra tòa dc ko ạ?");
+        assert_eq!(q.text(), "ly hôn thì không cần ra tòa được không");
     }
 
     #[test]
     fn without_diacritics_matches_and_expands_without_them() {
         let v = vocabulary();
-        let q = v.rewrite("cho minh hoi lam so do mat bao lau");
-        assert_eq!(q.text, "lam so do mat bao lau");
+        let q = v.rewrite_text("cho minh hoi lam so do mat bao lau");
+        assert_eq!(q.text(), "lam so do mat bao lau");
         assert_eq!(
             q.expanded,
             "lam so do mat bao lau giay chung nhan quyen su dung dat"
         );
         // "da" is kept: without diacritics it may be "đã".
-        assert_eq!(v.rewrite("toi da ly hon").text, "toi da ly hon");
+        assert_eq!(v.rewrite_text("toi da ly hon").text(), "toi da ly hon");
     }
 
     #[test]
     fn colloquial_phrases_bring_the_legal_terms() {
         let v = vocabulary();
-        let q = v.rewrite("Bằng lái xe máy hết hạn thì sao?");
+        let q = v.rewrite_text("Bằng lái xe máy hết hạn thì sao?");
         assert!(q.expanded.ends_with("giấy phép lái xe"), "{}", q.expanded);
-        assert!(q.text.starts_with("bằng lái xe máy"));
-        let q = v.rewrite("Chuyển hộ khẩu về quê vợ cần gì");
+        assert!(q.text().starts_with("bằng lái xe máy"));
+        let q = v.rewrite_text("Chuyển hộ khẩu về quê vợ cần gì");
         assert!(q.expanded.contains("đăng ký thường trú"), "{}", q.expanded);
     }
 
     #[test]
     fn what_the_question_asks_for_gives_heading_cues_that_are_not_searched() {
         let v = vocabulary();
-        let q = v.rewrite("Nhận con nuôi thì đăng ký ở đâu?");
+        let q = v.rewrite_text("Nhận con nuôi thì đăng ký ở đâu?");
         assert!(q.heading_cues.contains("thẩm quyền"), "{}", q.heading_cues);
         assert!(!q.expanded.contains("thẩm quyền"), "{}", q.expanded);
-        let q = v.rewrite("khieu nai trong thoi han bao lau");
+        let q = v.rewrite_text("khieu nai trong thoi han bao lau");
         assert!(q.heading_cues.contains("thoi hieu"), "{}", q.heading_cues);
-        assert_eq!(v.rewrite("Ly hôn đơn phương").heading_cues, "");
+        assert_eq!(v.rewrite_text("Ly hôn đơn phương").heading_cues, "");
     }
 
     #[test]
     fn a_question_of_only_formulas_is_kept_as_written() {
         let v = vocabulary();
-        assert_eq!(v.rewrite("Cảm ơn ạ").text, "Cảm ơn ạ");
+        assert_eq!(v.rewrite_text("Cảm ơn ạ").text(), "Cảm ơn ạ");
     }
 
     #[test]
     fn abbreviations_are_whole_syllables_only() {
         let v = vocabulary();
         // "kh" inside "khai" and "k" inside "kết" stay as they are.
-        assert_eq!(v.rewrite("khai sinh kết hôn").text, "khai sinh kết hôn");
+        assert_eq!(
+            v.rewrite_text("khai sinh kết hôn").text(),
+            "khai sinh kết hôn"
+        );
     }
 
     proptest::proptest! {
@@ -287,10 +298,10 @@ mod tests {
             thread_local! {
                 static VOCABULARY: Vocabulary = vocabulary();
             }
-            let query = VOCABULARY.with(|v| v.rewrite(&question));
+            let query = VOCABULARY.with(|v| v.rewrite_text(&question));
             proptest::prop_assert!(
-                query.expanded.starts_with(&query.text),
-                "{:?} does not start with {:?}", query.expanded, query.text
+                query.expanded.starts_with(query.text()),
+                "{:?} does not start with {:?}", query.expanded, query.text()
             );
         }
     }

@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 
+use super::question::Question;
 use crate::text::{strip_diacritics, syllables};
 
 /// Function words of questions, ignored when measuring coverage (without diacritics).
@@ -44,10 +45,16 @@ pub struct QuestionTerms {
 
 impl QuestionTerms {
     pub fn new(question: &str) -> QuestionTerms {
-        let words: Vec<String> = syllables(question)
-            .iter()
-            .map(|w| strip_diacritics(w))
-            .collect();
+        Self::from_syllables(&syllables(question))
+    }
+
+    /// The terms of a question already read (see [`Question`]).
+    pub fn of(question: &Question) -> QuestionTerms {
+        Self::from_syllables(question.syllables())
+    }
+
+    fn from_syllables(syllables: &[String]) -> QuestionTerms {
+        let words: Vec<String> = syllables.iter().map(|w| strip_diacritics(w)).collect();
         let content = |w: &str| !STOPWORDS.contains(&w);
         QuestionTerms {
             unigrams: words.iter().filter(|w| content(w)).cloned().collect(),

@@ -2,14 +2,14 @@
 //! quoting an article in reply to "Mai trời có mưa không?" would be worse than saying no.
 
 use super::prompts::{OutOfScopeCategory, SensitiveTopic};
-use crate::text::{lacks_diacritics, strip_diacritics, syllables};
+use super::question::Question;
 
 /// Most syllables a `*` in a pattern stands for.
 const WILDCARD_SPAN: usize = 4;
 
 /// Returns the first category whose pattern occurs in the question as whole syllables.
 pub fn out_of_scope<'a>(
-    question: &str,
+    question: &Question,
     categories: &'a [OutOfScopeCategory],
 ) -> Option<&'a OutOfScopeCategory> {
     first_matching(question, categories, |category| &category.patterns)
@@ -17,7 +17,7 @@ pub fn out_of_scope<'a>(
 
 /// Returns the first sensitive topic the question touches.
 pub fn sensitive_topic<'a>(
-    question: &str,
+    question: &Question,
     topics: &'a [SensitiveTopic],
 ) -> Option<&'a SensitiveTopic> {
     first_matching(question, topics, |topic| &topic.patterns)
@@ -26,24 +26,15 @@ pub fn sensitive_topic<'a>(
 /// The first item one of whose patterns occurs in the question as whole syllables (also the
 /// matcher of the platform's situations, `platform::classify`).
 pub fn first_matching<'a, T>(
-    question: &str,
+    question: &Question,
     items: &'a [T],
     patterns: impl Fn(&T) -> &Vec<String>,
 ) -> Option<&'a T> {
-    let plain = lacks_diacritics(question);
-    let fold = |text: &str| -> Vec<String> {
-        let words = syllables(text);
-        if plain {
-            words.iter().map(|w| strip_diacritics(w)).collect()
-        } else {
-            words
-        }
-    };
-    let question_words = fold(question);
     items.iter().find(|item| {
         patterns(item).iter().any(|pattern| {
-            let segments: Vec<Vec<String>> = pattern.split('*').map(&fold).collect();
-            matches_from(&question_words, &segments, None)
+            let segments: Vec<Vec<String>> =
+                pattern.split('*').map(|part| question.fold(part)).collect();
+            matches_from(question.words(), &segments, None)
         })
     })
 }
@@ -78,7 +69,8 @@ mod tests {
     #[test]
     fn sensitive_topics_are_found_with_or_without_diacritics() {
         let prompts = repo_prompts();
-        let topic = |q: &str| sensitive_topic(q, &prompts.sensitive).map(|t| t.id.clone());
+        let topic =
+            |q: &str| sensitive_topic(&Question::new(q), &prompts.sensitive).map(|t| t.id.clone());
         assert_eq!(
             topic("Chồng tôi thường xuyên đánh đập tôi thì làm sao?").as_deref(),
             Some("bao_luc")
@@ -97,7 +89,7 @@ mod tests {
     }
 
     fn category(question: &str) -> Option<String> {
-        out_of_scope(question, &repo_prompts().out_of_scope).map(|c| c.id.clone())
+        out_of_scope(&Question::new(question), &repo_prompts().out_of_scope).map(|c| c.id.clone())
     }
 
     #[test]

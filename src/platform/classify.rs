@@ -7,6 +7,7 @@
 
 use super::wording::Situations;
 use crate::answer::scope::first_matching;
+use crate::answer::Question;
 
 /// The situations a question touches.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -18,8 +19,9 @@ pub struct Situation {
 
 impl Situation {
     pub fn of(question: &str, situations: &Situations) -> Situation {
+        let question = Question::new(question);
         let touches = |patterns: &Vec<String>| {
-            first_matching(question, std::slice::from_ref(patterns), |p| p).is_some()
+            first_matching(&question, std::slice::from_ref(patterns), |p| p).is_some()
         };
         Situation {
             dispute: touches(&situations.dispute),
