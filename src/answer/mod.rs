@@ -788,17 +788,29 @@ impl Assistant {
                 limit: self.retrieval.prefetch_limit,
             })
         };
-        let dense = search(ChannelVector::Dense(query_vector.to_vec()))?;
-        let toned = if query.question.lacks_diacritics() {
+        let plain_only = query.question.lacks_diacritics();
+        if plain_only {
             // Typed without diacritics, the toned channel only meets unrelated words ("thu" is a
             // word too); the diacritics-free channel carries the lexical signal alone.
             weights[2] = weights[1].max(weights[2]);
             weights[1] = 0.0;
-            Vec::new()
-        } else {
-            search(ChannelVector::Toned(lexical.toned))?
-        };
-        let plain = search(ChannelVector::Plain(lexical.plain))?;
+        }
+        // The dense search runs beside the lexical ones: a question waits for the slowest
+        // channel rather than for the sum of the three (eval/README.md, "parallel channels").
+        let (dense, toned, plain) = std::thread::scope(|scope| {
+            let dense = scope.spawn(|| search(ChannelVector::Dense(query_vector.to_vec())));
+            let toned = if plain_only {
+                Ok(Vec::new())
+            } else {
+                search(ChannelVector::Toned(lexical.toned))
+            };
+            let plain = search(ChannelVector::Plain(lexical.plain));
+            let dense = dense
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (dense, toned, plain)
+        });
+        let (dense, toned, plain) = (dense?, toned?, plain?);
         Ok(features::candidate_pool(
             &features::ChannelHits {
                 dense,
