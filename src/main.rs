@@ -205,7 +205,13 @@ enum DirectoryCommand {
 enum CacheCommand {
     /// Write every cached vector of the configured model to one file (`hoiluat ingest` first
     /// copies the vectors of the current index into the cache).
-    Export { file: PathBuf },
+    Export {
+        file: PathBuf,
+        /// Only the vectors of the curated core's chunks (the loose corpus files): what
+        /// `corpus/core-vectors.hlvc` ships, so that a first start answers without embedding.
+        #[arg(long)]
+        core: bool,
+    },
     /// Add the vectors of an exported file (same model) to the cache; the next ingest uses them.
     Import { file: PathBuf },
 }
@@ -511,8 +517,22 @@ fn cache_command(config: &Config, command: CacheCommand) -> anyhow::Result<ExitC
         embedder.dimension(),
     )?;
     match command {
-        CacheCommand::Export { file } => {
+        CacheCommand::Export { file, core: false } => {
             let count = cache.export(&file)?;
+            println!("Đã xuất {count} vectơ vào {}.", file.display());
+        }
+        CacheCommand::Export { file, core: true } => {
+            let keys: std::collections::HashSet<_> = hoiluat::app::core_chunks(config)?
+                .iter()
+                .map(|chunk| hoiluat::vector_cache::key(&chunk.embed_text))
+                .collect();
+            let count = cache.export_only(&file, &keys)?;
+            if count < keys.len() {
+                println!(
+                    "Thiếu {} vectơ của phần lõi trong bộ nhớ đệm: chạy `hoiluat ingest` trước.",
+                    keys.len() - count
+                );
+            }
             println!("Đã xuất {count} vectơ vào {}.", file.display());
         }
         CacheCommand::Import { file } => {

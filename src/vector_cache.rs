@@ -194,6 +194,19 @@ impl VectorCache {
 
     /// Writes every cached vector to `to` as one compacted cache file. Returns the vector count.
     pub fn export(&self, to: &Path) -> Result<usize, CacheError> {
+        self.export_where(to, |_| true)
+    }
+
+    /// [`VectorCache::export`] of only the vectors whose key is in `keys` (those the cache has).
+    pub fn export_only(
+        &self,
+        to: &Path,
+        keys: &std::collections::HashSet<Key>,
+    ) -> Result<usize, CacheError> {
+        self.export_where(to, |key| keys.contains(key))
+    }
+
+    fn export_where(&self, to: &Path, wanted: impl Fn(&Key) -> bool) -> Result<usize, CacheError> {
         let inner = self.lock();
         let io = |source| CacheError::Io {
             path: to.display().to_string(),
@@ -203,7 +216,11 @@ impl VectorCache {
         let mut file = BufWriter::new(File::create(&temporary).map_err(io)?);
         write_header(&mut file, &self.header).map_err(io)?;
         // Sorted by key so that the same cache always exports to the same bytes.
-        let mut keys: Vec<(&Key, &u64)> = inner.offsets.iter().collect();
+        let mut keys: Vec<(&Key, &u64)> = inner
+            .offsets
+            .iter()
+            .filter(|(key, _)| wanted(key))
+            .collect();
         keys.sort();
         for (key, offset) in &keys {
             let vector = read_vector(&inner.reader, **offset, self.header.dimension)

@@ -52,6 +52,13 @@ fn shipped_corpus_meets_the_recorded_quality_floor() {
         .collect();
     let core: Vec<&str> = core.iter().map(String::as_str).collect();
     let corpus = common::corpus_with(dir.path(), &core);
+    // The core's shipped vectors, as a first `make run` uses them: the index is the one users get,
+    // and the test embeds nothing (tests/ingest.rs checks the vectors against the model).
+    std::fs::copy(
+        repo.join("corpus").join(app::SHIPPED_VECTORS_FILE),
+        corpus.join(app::SHIPPED_VECTORS_FILE),
+    )
+    .unwrap();
     let mut config = common::config_for(dir.path(), &corpus);
     config.retrieval.answer_cache_capacity = 0;
     let started = app::start(&config, IndexMode::IngestIfNeeded, false).expect("start-up");

@@ -13,6 +13,7 @@ use hoiluat::ingest::{corpus_chunks, ingest, is_up_to_date, IngestOptions};
 use hoiluat::lexical::encode_query;
 use hoiluat::store::edge::EdgeStore;
 use hoiluat::store::{CollectionInfo, HybridQuery, SearchFilter, StoreError, VectorStore};
+use hoiluat::vector_cache::{self, VectorCache};
 
 const DOCUMENT: &str = "luat-35-2013-qh13.md"; // Luật Hòa giải ở cơ sở: 33 articles
 
@@ -445,4 +446,56 @@ fn a_changed_article_stays_searchable_while_it_is_reindexed() {
     let stored = store.fingerprints().unwrap();
     assert!(replaced.iter().all(|id| !stored.contains_key(id)));
     assert_eq!(store.count().unwrap(), after.len());
+}
+
+/// The shipped core vectors (`corpus/core-vectors.hlvc`) are the real model's vectors of today's
+/// core chunks: a first start seeded with them answers as if it had embedded the core itself.
+#[test]
+fn the_shipped_core_vectors_are_the_models_vectors_of_the_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus_dir = common::repo().join("corpus");
+    let config = common::config_for(dir.path(), &corpus_dir);
+    let chunks = app::core_chunks(&config).unwrap();
+    let embedder = E5Embedder::load(&ModelPaths::under(&common::models_dir()), 2).unwrap();
+    let cache = VectorCache::open(
+        &dir.path().join("cache"),
+        embedder.model_id(),
+        embedder.dimension(),
+    )
+    .unwrap();
+    cache
+        .import(&corpus_dir.join(app::SHIPPED_VECTORS_FILE))
+        .expect("the shipped vectors are made with the shipped model");
+
+    let shipped: Vec<(&hoiluat::chunk::Chunk, Vec<f32>)> = chunks
+        .iter()
+        .filter_map(|chunk| Some((chunk, cache.get(&vector_cache::key(&chunk.embed_text))?)))
+        .collect();
+    assert!(
+        shipped.len() * 100 >= chunks.len() * 98,
+        "{} of {} core chunks have a shipped vector: regenerate it with \
+         `hoiluat ingest && hoiluat cache export --core corpus/core-vectors.hlvc`",
+        shipped.len(),
+        chunks.len()
+    );
+    // Every 300th chunk, embedded now, points the same way as its shipped vector. Not exactly:
+    // the served int8 model quantizes activations by the range of the whole batch, so a passage's
+    // vector depends a little on its batch mates (0.99 is the served model's own reference check,
+    // tests/embedding_reference.rs).
+    let sample: Vec<&(&hoiluat::chunk::Chunk, Vec<f32>)> = shipped.iter().step_by(300).collect();
+    let texts: Vec<String> = sample
+        .iter()
+        .map(|(chunk, _)| chunk.embed_text.clone())
+        .collect();
+    let computed = embedder.embed_passages(&texts).unwrap();
+    for ((chunk, stored), now) in sample.iter().zip(&computed) {
+        let cosine: f32 = stored.iter().zip(now).map(|(a, b)| a * b).sum::<f32>()
+            / (stored.iter().map(|a| a * a).sum::<f32>().sqrt()
+                * now.iter().map(|b| b * b).sum::<f32>().sqrt());
+        assert!(
+            cosine > 0.99,
+            "{}: cosine {cosine}",
+            chunk.payload.article_id
+        );
+    }
 }

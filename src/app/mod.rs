@@ -301,6 +301,46 @@ fn needs_ingest_at_start(
     Ok(false)
 }
 
+/// The vectors of the curated core's chunks, shipped beside the corpus (`hoiluat cache export
+/// --core`): a fresh machine answers from the core without embedding it first.
+pub const SHIPPED_VECTORS_FILE: &str = "core-vectors.hlvc";
+
+/// Fills an empty vector cache from the shipped vectors. Vectors are keyed by the digest of their
+/// text, so a chunk whose text changed since the file was written is simply embedded; a file made
+/// with another model is refused by the cache's header check, and then everything is embedded.
+fn seed_vector_cache(cache: &VectorCache, shipped: &Path) {
+    if !cache.is_empty() || !shipped.exists() {
+        return;
+    }
+    match cache.import(shipped) {
+        Ok(added) => tracing::info!(
+            vectors = added,
+            file = %shipped.display(),
+            "vector cache seeded with the shipped core vectors"
+        ),
+        Err(error) => tracing::warn!(
+            %error,
+            file = %shipped.display(),
+            "shipped core vectors not used; the core is embedded instead"
+        ),
+    }
+}
+
+/// The chunks of the curated core ([`CORE_TIER`]: the loose corpus files), whose vectors ship in
+/// [`SHIPPED_VECTORS_FILE`].
+pub fn core_chunks(config: &Config) -> Result<Vec<Chunk>, StartError> {
+    let corpus = read_corpus(config)?;
+    let tiers = document_tiers(&config.paths.corpus_dir, &corpus.documents)?;
+    let core: Vec<crate::corpus::Document> = corpus
+        .documents
+        .into_iter()
+        .filter(|document| tiers.get(&document.meta.so_hieu) == Some(&CORE_TIER))
+        .collect();
+    let model_paths = ModelPaths::under(&config.paths.models_dir);
+    let counter = TokenCounter::load(&model_paths.tokenizer_file())?;
+    Ok(corpus_chunks(&core, &|text| counter.passage_tokens(text)))
+}
+
 /// How to ingest with `embedder`: the configured batch size, and the vector cache of its model
 /// (vectors embedded before are reused, new ones added).
 fn ingest_options(
@@ -313,6 +353,7 @@ fn ingest_options(
         embedder.model_id(),
         embedder.dimension(),
     )?;
+    seed_vector_cache(&cache, &config.paths.corpus_dir.join(SHIPPED_VECTORS_FILE));
     Ok(IngestOptions {
         batch_size: config.model.ingest_batch,
         flush_every: Duration::from_secs(config.model.ingest_flush_secs.max(1)),
