@@ -313,9 +313,18 @@ async fn before_start_up_finishes_the_api_says_not_ready() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().contains_key("retry-after"));
+    // The probe says how far the index is, beside the API's usual error.
+    let (_, body) = send(
+        starting.clone(),
+        Request::get("/readyz").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(body["error"]["code"], "not_ready");
+    assert!(body["index"]["total_chunks"].is_number(), "{body}");
     let (status, body) = send(starting.clone(), post_json(r#"{"question":"kết hôn"}"#)).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"]["code"], "not_ready");
+    assert!(body.get("index").is_none(), "{body}");
     let (status, _) = send(
         starting,
         Request::get("/healthz").body(Body::empty()).unwrap(),

@@ -171,10 +171,15 @@ def main():
     parser.add_argument("--no-write", action="store_true", help="report only; keep the shipped model")
     parser.add_argument("--synthetic-weight", type=float, default=SET_WEIGHTS["ranker/synthetic"],
                         help="weight of the synthetic heading questions in the ranker's training")
+    parser.add_argument("--set-weight", action="append", default=[], metavar="SET=WEIGHT",
+                        help="weight of a set's questions in the ranker's training (default 1)")
     parser.add_argument("--leaves", type=int, default=PARAMS["num_leaves"])
     parser.add_argument("--trees", type=int, default=PARAMS["n_estimators"])
     args = parser.parse_args()
     SET_WEIGHTS["ranker/synthetic"] = args.synthetic_weight
+    for pair in args.set_weight:
+        name, _, value = pair.partition("=")
+        SET_WEIGHTS[name] = float(value)
     PARAMS["num_leaves"] = args.leaves
     PARAMS["n_estimators"] = args.trees
 

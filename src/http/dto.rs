@@ -230,7 +230,7 @@ impl From<&LibraryArticle> for ArticleResponse {
 }
 
 /// `index` in `/readyz` and `/v1/status`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IndexStatus {
     /// `complete`, or `indexing` while the compendium is still being embedded.
     pub state: &'static str,

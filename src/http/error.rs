@@ -48,11 +48,15 @@ pub enum ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// How far the index is: `/readyz`'s `not_ready` says it beside the error.
+    pub index: Option<super::dto::IndexStatus>,
 }
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: ErrorDetail<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<&'a super::dto::IndexStatus>,
 }
 
 #[derive(Serialize)]
@@ -143,6 +147,15 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            index: None,
+        }
+    }
+
+    /// The error with the index's progress beside it.
+    pub fn with_index(self, index: super::dto::IndexStatus) -> ApiError {
+        ApiError {
+            index: Some(index),
+            ..self
         }
     }
 
@@ -305,6 +318,7 @@ impl IntoResponse for ApiError {
                 code: self.code.as_str(),
                 message: &self.message,
             },
+            index: self.index.as_ref(),
         };
         let mut response = (status, Json(body)).into_response();
         if let Some(seconds) = self.code.retry_after() {

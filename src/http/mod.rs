@@ -239,17 +239,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             Json(serde_json::json!({ "status": "ready", "index": index })),
         )
             .into_response(),
-        None => {
-            let mut response = ApiError::not_ready().into_response();
-            *response.body_mut() = axum::body::Body::from(
-                serde_json::json!({
-                    "error": { "code": "not_ready", "message": ApiError::not_ready().message },
-                    "index": index,
-                })
-                .to_string(),
-            );
-            response
-        }
+        None => ApiError::not_ready().with_index(index).into_response(),
     }
 }
 
