@@ -54,6 +54,12 @@ fn indexing(dir: &std::path::Path) -> Indexing {
     }
 }
 
+/// The chunks of the corpus in `corpus_dir` as it is on disk now.
+fn chunks_in(corpus_dir: &std::path::Path, counter: &TokenCounter) -> Vec<hoiluat::chunk::Chunk> {
+    let corpus = load_corpus(corpus_dir).unwrap();
+    corpus_chunks(&corpus.documents, &|t| counter.passage_tokens(t))
+}
+
 #[test]
 fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
     let dir = tempfile::tempdir().unwrap();
@@ -66,9 +72,8 @@ fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
         options,
     } = indexing(dir.path());
     let chunks_of = || {
-        let corpus = load_corpus(&corpus_dir).unwrap();
-        assert_eq!(corpus.error_count(), 0);
-        corpus_chunks(&corpus.documents, &|t| counter.passage_tokens(t))
+        assert_eq!(load_corpus(&corpus_dir).unwrap().error_count(), 0);
+        chunks_in(&corpus_dir, &counter)
     };
 
     let chunks = chunks_of();
@@ -403,10 +408,7 @@ fn a_changed_article_stays_searchable_while_it_is_reindexed() {
         store,
         options,
     } = indexing(dir.path());
-    let chunks_of = || {
-        let corpus = load_corpus(&corpus_dir).unwrap();
-        corpus_chunks(&corpus.documents, &|t| counter.passage_tokens(t))
-    };
+    let chunks_of = || chunks_in(&corpus_dir, &counter);
     let before = chunks_of();
     ingest(&before, &embedder, &store, &index_dir, &options).unwrap();
 
