@@ -27,17 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = re.compile(r"^#+\s*Điều\s+(\d+[a-zđ]?)\.\s*(.*)$")
 
 
-def strip_diacritics(text):
-    text = text.replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
-
-
-def document_slug(so_hieu):
-    return re.sub(r"[^a-z0-9]+", "-", strip_diacritics(so_hieu).lower()).strip("-")
-
-
 def headings_of(text, into):
     """Article id → heading of one corpus document (front matter, then `### Điều N. …` lines)."""
+    sys.path.insert(0, str(ROOT / "eval/peers"))
+    from peer import document_slug  # the peer benchmark's article ids are the service's
+
     text = unicodedata.normalize("NFC", text)
     _, front, body = text.split("---", 2)
     so_hieu = next(line.split(":", 1)[1].strip() for line in front.splitlines() if line.startswith("so_hieu:"))
