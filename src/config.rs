@@ -526,6 +526,9 @@ pub struct ModelConfig {
     /// Seconds between flushes of the index during ingest: what a crash can lose (the next ingest
     /// redoes it from the vector cache). Flushing costs a little time each.
     pub ingest_flush_secs: u64,
+    /// Chunks stored between two optimisations of the index during a long ingest (0: only at the
+    /// end). Small steps bound the memory the engine's segment rebuild takes.
+    pub ingest_optimize_every: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -614,6 +617,7 @@ impl Default for ModelConfig {
             sessions: cores,
             ingest_batch: 32,
             ingest_flush_secs: 10,
+            ingest_optimize_every: 10_000,
         }
     }
 }

@@ -85,6 +85,10 @@ pub struct IngestOptions {
     pub batch_size: usize,
     /// How often the index is flushed while indexing: what a crash can lose.
     pub flush_every: Duration,
+    /// Chunks stored between two optimisations of the index during a long ingest (0: only at the
+    /// end). Optimising as it goes keeps each segment the engine rebuilds small: one rebuild of the
+    /// whole corpus at the end held the old and the new segment at once (4.75 GiB peak RSS).
+    pub optimize_every: usize,
     /// Draw a progress bar on the terminal (hidden automatically when stderr is not one).
     pub progress: bool,
     /// Vectors computed before (by any index) are taken from here, and new ones added to it.
@@ -101,6 +105,7 @@ impl Default for IngestOptions {
         IngestOptions {
             batch_size: 32,
             flush_every: Duration::from_secs(10),
+            optimize_every: 0,
             progress: true,
             cache: None,
             tracker: Arc::new(IngestProgress::default()),
@@ -364,6 +369,8 @@ pub struct PendingIngest {
     state_path: PathBuf,
     report: IngestReport,
     started: Instant,
+    /// Chunks stored since the index was last optimised, across tiers.
+    unoptimized: usize,
     // Held from `prepare` to `finish`, so two ingests never interleave; released on drop.
     _lock: IngestLock,
 }
@@ -457,6 +464,7 @@ pub fn prepare(
         chunk_count,
         state_path,
         started,
+        unoptimized: 0,
         _lock: lock,
     })
 }
@@ -483,7 +491,8 @@ impl PendingIngest {
             let count = self.to_embed.iter().take_while(|(t, _)| *t == tier).count();
             let now: Vec<Chunk> = self.to_embed.drain(..count).map(|(_, c)| c).collect();
             let batch: Vec<&Chunk> = now.iter().collect();
-            let (embedded, from_cache) = embed_missing(&batch, embedder, store, options)?;
+            let (embedded, from_cache) =
+                embed_missing(&batch, embedder, store, options, &mut self.unoptimized)?;
             self.report.embedded += embedded;
             self.report.from_cache += from_cache;
         }
@@ -589,11 +598,14 @@ fn refresh<'a>(
 /// must not wait for the index. The store is flushed every few seconds rather than after every
 /// batch; a vector is in the vector cache before its point is written, so a crash loses no
 /// embedding work, only the last seconds of writes, which the next ingest redoes from the cache.
+/// Every `options.optimize_every` chunks (counted in `unoptimized`, across calls) the writer
+/// flushes and optimises the index, so that the engine never rebuilds more than that at once.
 fn embed_missing(
     chunks: &[&Chunk],
     embedder: &dyn Embedder,
     store: &dyn VectorStore,
     options: &IngestOptions,
+    unoptimized: &mut usize,
 ) -> Result<(usize, usize), IngestError> {
     if chunks.is_empty() {
         return Ok((0, 0));
@@ -611,7 +623,19 @@ fn embed_missing(
                 let count = records.len();
                 store.upsert(records)?;
                 stored += count;
-                if last_flush.elapsed() > options.flush_every {
+                *unoptimized += count;
+                if options.optimize_every > 0 && *unoptimized >= options.optimize_every {
+                    let began = Instant::now();
+                    store.flush()?;
+                    store.optimize()?;
+                    *unoptimized = 0;
+                    last_flush = Instant::now();
+                    tracing::debug!(
+                        stored,
+                        seconds = began.elapsed().as_secs_f32(),
+                        "index optimised during ingest"
+                    );
+                } else if last_flush.elapsed() > options.flush_every {
                     store.flush()?;
                     last_flush = Instant::now();
                     // What survives a crash from here on: the restart test waits for this line.

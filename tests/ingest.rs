@@ -10,9 +10,11 @@ use hoiluat::app::{self, IndexMode};
 use hoiluat::corpus::load_corpus;
 use hoiluat::embed::{E5Embedder, Embedder, ModelPaths, TokenCounter};
 use hoiluat::ingest::{corpus_chunks, ingest, is_up_to_date, IngestOptions};
-use hoiluat::lexical::encode_query;
-use hoiluat::store::edge::EdgeStore;
-use hoiluat::store::{CollectionInfo, HybridQuery, SearchFilter, StoreError, VectorStore};
+use hoiluat::lexical::{encode_document, encode_query};
+use hoiluat::store::edge::{EdgeStore, SegmentLimits};
+use hoiluat::store::{
+    ChunkRecord, CollectionInfo, HybridQuery, SearchFilter, StoreError, VectorStore,
+};
 use hoiluat::vector_cache::{self, VectorCache};
 
 const DOCUMENT: &str = "luat-35-2013-qh13.md"; // Luật Hòa giải ở cơ sở: 33 articles
@@ -143,6 +145,165 @@ fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
     assert_eq!(removed.embedded, 0);
     assert!(removed.deleted >= 1);
     assert_eq!(store.count().unwrap(), shorter.len());
+}
+
+/// Segments under an embedded index (the engine's layout: `shard/segments/<uuid>/`).
+fn segment_count(index_dir: &std::path::Path) -> usize {
+    std::fs::read_dir(index_dir.join("shard").join("segments"))
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().is_dir())
+        .count()
+}
+
+#[test]
+fn optimising_during_the_ingest_keeps_segments_apart_and_answers_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let Indexing {
+        corpus_dir,
+        index_dir,
+        counter,
+        embedder,
+        store,
+        mut options,
+    } = indexing(dir.path());
+    let cache = VectorCache::open(
+        &dir.path().join("cache"),
+        embedder.model_id(),
+        embedder.dimension(),
+    )
+    .unwrap();
+    options.cache = Some(Arc::new(cache));
+    let chunks = chunks_in(&corpus_dir, &counter);
+    assert!(chunks.len() > 30, "{} chunks", chunks.len());
+
+    // Optimised once, at the end, as before.
+    ingest(&chunks, &embedder, &store, &index_dir, &options).unwrap();
+    store.optimize().unwrap();
+
+    // Optimised every 4 chunks, from the same vectors, with a threshold small enough that each
+    // step is indexed: several segments, none rebuilt whole again (up to 8 stay apart), the same
+    // points and the same answers.
+    let stepped_dir = dir.path().join("stepped");
+    let stepped = EdgeStore::open_with(
+        &stepped_dir,
+        &CollectionInfo {
+            model_id: embedder.model_id().into(),
+            dimension: embedder.dimension(),
+        },
+        SegmentLimits {
+            indexing_threshold_kb: 1,
+            ..SegmentLimits::default()
+        },
+    )
+    .unwrap();
+    let stepped_options = IngestOptions {
+        batch_size: 4,
+        optimize_every: 4,
+        ..options.clone()
+    };
+    let report = ingest(&chunks, &embedder, &stepped, &stepped_dir, &stepped_options).unwrap();
+    assert_eq!(report.embedded, 0, "every vector came from the cache");
+    stepped.optimize().unwrap();
+    let segments = segment_count(&stepped_dir);
+    assert!((5..=10).contains(&segments), "{segments} segments");
+    assert_eq!(stepped.count().unwrap(), chunks.len());
+
+    for question in [
+        "Hòa giải viên ở cơ sở được bầu như thế nào?",
+        "Tổ hòa giải có bao nhiêu người?",
+        "Kinh phí cho công tác hòa giải ở cơ sở lấy từ đâu?",
+    ] {
+        let query = HybridQuery {
+            dense: embedder.embed_query(question).unwrap(),
+            lexical: encode_query(question),
+            filter: SearchFilter::default(),
+            prefetch_limit: 20,
+            limit: 5,
+            rrf_k: 60,
+            weights: [1.0, 1.0, 0.7],
+        };
+        let ids = |hits: Vec<hoiluat::store::Hit>| -> Vec<uuid::Uuid> {
+            hits.into_iter().map(|h| h.id).collect()
+        };
+        assert_eq!(
+            ids(stepped.query(&query).unwrap()),
+            ids(store.query(&query).unwrap()),
+            "{question}"
+        );
+    }
+}
+
+#[test]
+fn the_engines_write_ahead_log_is_trimmed_on_open_and_later_updates_still_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let Indexing {
+        corpus_dir,
+        index_dir,
+        counter,
+        embedder,
+        store,
+        ..
+    } = indexing(dir.path());
+    let info = CollectionInfo {
+        model_id: embedder.model_id().into(),
+        dimension: embedder.dimension(),
+    };
+    let chunks = chunks_in(&corpus_dir, &counter);
+    let texts: Vec<String> = chunks.iter().map(|c| c.embed_text.clone()).collect();
+    let vectors = embedder.embed_passages(&texts).unwrap();
+    // 2,500 points of about 33 KB each: more than two of the log's 32 MiB files.
+    let padding = "Hòa giải ở cơ sở. ".repeat(1_500);
+    let records: Vec<ChunkRecord> = (0..2_500u128)
+        .map(|i| {
+            let k = i as usize % chunks.len();
+            let mut payload = chunks[k].payload.clone();
+            payload.text = format!("{}{padding}", payload.text);
+            payload.fingerprint = format!("v1-{i}");
+            ChunkRecord {
+                id: uuid::Uuid::from_u128(i + 1),
+                dense: vectors[k].clone(),
+                lexical: encode_document(&chunks[k].embed_text),
+                payload,
+            }
+        })
+        .collect();
+    for batch in records.chunks(100) {
+        store.upsert(batch.to_vec()).unwrap();
+    }
+    store.flush().unwrap();
+    drop(store);
+
+    let log = index_dir.join("shard").join("wal");
+    let closed_files = || {
+        std::fs::read_dir(&log)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("closed-")
+            })
+            .count()
+    };
+    assert!(closed_files() >= 2, "{} closed log files", closed_files());
+    let store = EdgeStore::open(&index_dir, &info).unwrap();
+    assert_eq!(closed_files(), 1, "only the newest closed file stays");
+    assert_eq!(store.count().unwrap(), records.len());
+
+    // The log's numbering carried on: an update after the trim is newer than the stored point,
+    // so the engine applies it (a restarted numbering would be ignored as an old operation).
+    let mut changed = records[7].clone();
+    changed.payload.fingerprint = "v2".into();
+    store.upsert(vec![changed]).unwrap();
+    store.delete(&[records[8].id]).unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let store = EdgeStore::open(&index_dir, &info).unwrap();
+    let fingerprints = store.fingerprints().unwrap();
+    assert_eq!(fingerprints[&records[7].id].as_deref(), Some("v2"));
+    assert!(!fingerprints.contains_key(&records[8].id));
+    assert_eq!(store.count().unwrap(), records.len() - 1);
 }
 
 #[test]

@@ -357,6 +357,7 @@ fn ingest_options(
     Ok(IngestOptions {
         batch_size: config.model.ingest_batch,
         flush_every: Duration::from_secs(config.model.ingest_flush_secs.max(1)),
+        optimize_every: config.model.ingest_optimize_every,
         progress,
         cache: Some(Arc::new(cache)),
         ..IngestOptions::default()

@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use qdrant_edge::{
-    CreateIndex, Distance, EdgeConfigBuilder, EdgeShard, EdgeSparseVectorParams, EdgeVectorParams,
-    FieldIndexOperations, Filter, Fusion, JsonPath, Modifier, NamedQuery, PayloadFieldSchema,
-    PayloadSchemaType, PointId, PointInsertOperations, PointOperations, PointStruct, Prefetch,
-    QueryEnum, QueryRequest, ScoredPoint, ScoringQuery, ScrollRequest, UpdateOperation, Vector,
-    VectorInternal, VectorStructInternal, Vectors, WithPayloadInterface, WithVector,
+    CreateIndex, Distance, EdgeConfigBuilder, EdgeOptimizersConfig, EdgeShard,
+    EdgeSparseVectorParams, EdgeVectorParams, FieldIndexOperations, Filter, Fusion, JsonPath,
+    Modifier, NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations,
+    PointOperations, PointStruct, Prefetch, QueryEnum, QueryRequest, ScoredPoint, ScoringQuery,
+    ScrollRequest, UpdateOperation, Vector, VectorInternal, VectorStructInternal, Vectors,
+    WithPayloadInterface, WithVector,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -27,6 +28,8 @@ use crate::lexical::SparseVector;
 
 const COLLECTION_FILE: &str = "collection.json";
 const SHARD_DIR: &str = "shard";
+/// The engine's write-ahead log, inside the shard directory.
+const WAL_DIR: &str = "wal";
 const SCROLL_PAGE: usize = 1_000;
 
 pub struct EdgeStore {
@@ -41,6 +44,16 @@ impl EdgeStore {
     /// Opens the store in `dir`, creating it for `expected` when it does not exist. An existing store
     /// built for another model or dimension is an error, not silently wrong results.
     pub fn open(dir: &Path, expected: &CollectionInfo) -> Result<EdgeStore, StoreError> {
+        EdgeStore::open_with(dir, expected, SegmentLimits::default())
+    }
+
+    /// [`EdgeStore::open`] with other segment limits (tests use small ones, to see a small corpus
+    /// split into segments the way the whole corpus is).
+    pub fn open_with(
+        dir: &Path,
+        expected: &CollectionInfo,
+        limits: SegmentLimits,
+    ) -> Result<EdgeStore, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| engine(format!("create {}: {e}", dir.display())))?;
         let info_path = dir.join(COLLECTION_FILE);
@@ -77,7 +90,9 @@ impl EdgeStore {
             )
             .sparse_vector(TONED_VECTOR, idf_sparse_params())
             .sparse_vector(PLAIN_VECTOR, idf_sparse_params())
+            .optimizers(limits.optimizers())
             .build();
+        trim_write_ahead_log(&shard_path.join(WAL_DIR), dir)?;
         let shard = guard(|| EdgeShard::load(&shard_path, Some(config)))?.map_err(|e| {
             let message = e.to_string();
             if message.contains("WouldBlock") {
@@ -130,6 +145,47 @@ impl EdgeStore {
     fn update(&self, operation: UpdateOperation) -> Result<(), StoreError> {
         let _writing = self.writes.lock().unwrap_or_else(|p| p.into_inner());
         guard(|| self.shard.update(operation))?.map_err(|e| engine(e.to_string()))
+    }
+}
+
+/// How the engine cuts the index into segments.
+///
+/// A long ingest optimises every few thousand chunks (`model.ingest_optimize_every`), each time
+/// turning the appendable segment into an indexed one once it holds more than
+/// `indexing_threshold_kb` of vectors. With the engine's defaults (2 segments on 2 cores, merges up
+/// to 256 MB per core), every step merged everything indexed so far again, so the last one rebuilt
+/// the whole corpus while holding the old segments: 4.75 GiB peak RSS. The defaults here keep up
+/// to 8 segments apart and never merge beyond 64 MB of vectors (about 20,000 chunks), so a step
+/// rebuilds only what it added. Searching 8 segments instead of 1 costs about 0.6 ms a question
+/// (eval/reports/2026-12-06-segments.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentLimits {
+    /// Segments kept apart before the engine merges the smallest.
+    pub segments: usize,
+    /// Largest segment a merge builds, in KB of vectors.
+    pub max_segment_kb: usize,
+    /// An appendable segment with more vectors than this (KB) is indexed when optimised.
+    pub indexing_threshold_kb: usize,
+}
+
+impl Default for SegmentLimits {
+    fn default() -> Self {
+        SegmentLimits {
+            segments: 8,
+            max_segment_kb: 64_000,
+            indexing_threshold_kb: 10_000,
+        }
+    }
+}
+
+impl SegmentLimits {
+    fn optimizers(self) -> EdgeOptimizersConfig {
+        EdgeOptimizersConfig {
+            default_segment_number: Some(self.segments),
+            max_segment_size: Some(self.max_segment_kb),
+            indexing_threshold: Some(self.indexing_threshold_kb),
+            ..EdgeOptimizersConfig::default()
+        }
     }
 }
 
@@ -500,6 +556,58 @@ fn guard<T>(call: impl FnOnce() -> T) -> Result<T, StoreError> {
             .unwrap_or_else(|| "unknown panic".into());
         engine(format!("engine panicked: {message}"))
     })
+}
+
+/// Removes the closed files of the engine's write-ahead log but the newest, before the shard opens.
+///
+/// qdrant-edge 0.7 writes every update to this log, but a shard opens from its flushed segments
+/// alone: the log is never replayed, and never truncated either. After the whole corpus it held
+/// 567 MB, which every start read back into memory (a quarter of the serving RSS). Removing the
+/// oldest closed files is what the log's own `prefix_truncate` does once every entry is
+/// acknowledged: the newest closed file and the open ones stay, so the log's numbering, which the
+/// segments' versions follow, carries on. The log's own lock (`flock` on its directory) is held
+/// meanwhile, so a shard open in another process is never touched.
+fn trim_write_ahead_log(wal_dir: &Path, index_dir: &Path) -> Result<(), StoreError> {
+    let Ok(entries) = std::fs::read_dir(wal_dir) else {
+        return Ok(()); // a new shard: no log yet
+    };
+    let lock = std::fs::File::open(wal_dir).map_err(|e| engine(format!("open the log: {e}")))?;
+    if let Err(error) = lock.try_lock() {
+        return Err(match error {
+            std::fs::TryLockError::WouldBlock => StoreError::Locked {
+                path: index_dir.display().to_string(),
+            },
+            std::fs::TryLockError::Error(e) => engine(format!("lock the log: {e}")),
+        });
+    }
+    let mut closed: Vec<(u64, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let start = name
+                .to_str()?
+                .strip_prefix("closed-")?
+                .parse::<u64>()
+                .ok()?;
+            Some((start, entry.path()))
+        })
+        .collect();
+    closed.sort();
+    closed.pop(); // the newest stays
+    let mut freed = 0u64;
+    for (_, path) in &closed {
+        freed += std::fs::metadata(path).map_or(0, |m| m.len());
+        std::fs::remove_file(path)
+            .map_err(|e| engine(format!("remove {}: {e}", path.display())))?;
+    }
+    if !closed.is_empty() {
+        tracing::info!(
+            files = closed.len(),
+            bytes = freed,
+            "engine write-ahead log trimmed"
+        );
+    }
+    Ok(())
 }
 
 fn engine(message: impl Into<String>) -> StoreError {
