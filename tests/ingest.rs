@@ -62,6 +62,19 @@ fn chunks_in(corpus_dir: &std::path::Path, counter: &TokenCounter) -> Vec<hoilua
     corpus_chunks(&corpus.documents, &|t| counter.passage_tokens(t))
 }
 
+/// The hybrid query for the five best chunks, with the service's default fusion.
+fn top_five(embedder: &E5Embedder, question: &str, filter: SearchFilter) -> HybridQuery {
+    HybridQuery {
+        dense: embedder.embed_query(question).unwrap(),
+        lexical: encode_query(question),
+        filter,
+        prefetch_limit: 20,
+        limit: 5,
+        rrf_k: 60,
+        weights: [1.0, 1.0, 0.7],
+    }
+}
+
 #[test]
 fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,17 +124,15 @@ fn reingest_is_incremental_and_validity_changes_do_not_reembed() {
 
     // Filters now see the new status.
     let question = "Hòa giải viên ở cơ sở được bầu như thế nào?";
-    let query = |validity| HybridQuery {
-        dense: embedder.embed_query(question).unwrap(),
-        lexical: encode_query(question),
-        filter: SearchFilter {
-            validity,
-            ..SearchFilter::default()
-        },
-        prefetch_limit: 20,
-        limit: 5,
-        rrf_k: 60,
-        weights: [1.0, 1.0, 0.7],
+    let query = |validity| {
+        top_five(
+            &embedder,
+            question,
+            SearchFilter {
+                validity,
+                ..SearchFilter::default()
+            },
+        )
     };
     assert!(store
         .query(&query(vec![hoiluat::corpus::Validity::InForce]))
@@ -213,15 +224,7 @@ fn optimising_during_the_ingest_keeps_segments_apart_and_answers_unchanged() {
         "Tổ hòa giải có bao nhiêu người?",
         "Kinh phí cho công tác hòa giải ở cơ sở lấy từ đâu?",
     ] {
-        let query = HybridQuery {
-            dense: embedder.embed_query(question).unwrap(),
-            lexical: encode_query(question),
-            filter: SearchFilter::default(),
-            prefetch_limit: 20,
-            limit: 5,
-            rrf_k: 60,
-            weights: [1.0, 1.0, 0.7],
-        };
+        let query = top_five(&embedder, question, SearchFilter::default());
         let ids = |hits: Vec<hoiluat::store::Hit>| -> Vec<uuid::Uuid> {
             hits.into_iter().map(|h| h.id).collect()
         };
