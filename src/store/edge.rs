@@ -152,11 +152,12 @@ impl EdgeStore {
 ///
 /// A long ingest optimises every few thousand chunks (`model.ingest_optimize_every`), each time
 /// turning the appendable segment into an indexed one once it holds more than
-/// `indexing_threshold_kb` of vectors. With the engine's defaults (2 segments on 2 cores, merges up
-/// to 256 MB per core), every step merged everything indexed so far again, so the last one rebuilt
-/// the whole corpus while holding the old segments: 4.75 GiB peak RSS. The defaults here keep up
-/// to 8 segments apart and never merge beyond 64 MB of vectors (about 20,000 chunks), so a step
-/// rebuilds only what it added. Searching 8 segments instead of 1 costs about 0.6 ms a question
+/// `indexing_threshold_kb` of vectors. Optimising once at the end rebuilt the whole corpus while
+/// the old segment was still loaded (4.75 GiB peak RSS). Optimising in steps with the engine's
+/// defaults (2 segments on 2 cores, merges up to 256 MB per core) merged everything indexed so far
+/// again at every step. The defaults here keep up to 8 segments apart and never merge beyond 64 MB
+/// of vectors (two 10,000-chunk steps already exceed it), so a step rebuilds only what it added.
+/// Searching 8 segments instead of 1 costs about 0.6 ms a question
 /// (eval/reports/2026-12-06-segments.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentLimits {
