@@ -569,10 +569,9 @@ fn guard<T>(call: impl FnOnce() -> T) -> Result<T, StoreError> {
 /// segments' versions follow, carries on. The log's own lock (`flock` on its directory) is held
 /// meanwhile, so a shard open in another process is never touched.
 fn trim_write_ahead_log(wal_dir: &Path, index_dir: &Path) -> Result<(), StoreError> {
-    let Ok(entries) = std::fs::read_dir(wal_dir) else {
+    let Ok(lock) = std::fs::File::open(wal_dir) else {
         return Ok(()); // a new shard: no log yet
     };
-    let lock = std::fs::File::open(wal_dir).map_err(|e| engine(format!("open the log: {e}")))?;
     if let Err(error) = lock.try_lock() {
         return Err(match error {
             std::fs::TryLockError::WouldBlock => StoreError::Locked {
@@ -581,6 +580,8 @@ fn trim_write_ahead_log(wal_dir: &Path, index_dir: &Path) -> Result<(), StoreErr
             std::fs::TryLockError::Error(e) => engine(format!("lock the log: {e}")),
         });
     }
+    // Listed only once the lock is held, so no other process is closing a file meanwhile.
+    let entries = std::fs::read_dir(wal_dir).map_err(|e| engine(format!("list the log: {e}")))?;
     let mut closed: Vec<(u64, PathBuf)> = entries
         .filter_map(Result::ok)
         .filter_map(|entry| {
