@@ -7,8 +7,11 @@ answerable questions declined out of fold).
 Out of fold it looked much better (unlawful 49% -> 86% declined), but a build with it declined six
 of seven ordinary questions asked with "làm sao" ("Công ty nợ lương 2 tháng rồi em phải làm sao?"),
 a phrasing the answerable training questions rarely use and the unlawful ones often do. Not shipped.
+Round 6 added such lawful questions (eval/questions/phrasing-dev.jsonl) and shipped a guard with
+word TF-IDF in train_guard.py; run on both dumps, this script shows characters add nothing.
 
-Usage: eval/ranker/.venv/bin/python eval/ranker/guard_text.py [data/ranker/pools.jsonl]
+Usage: eval/ranker/.venv/bin/python eval/ranker/guard_text.py [DUMP ...]
+       (round 6: data/ranker/guard-pools.jsonl data/ranker/pools.jsonl)
 """
 import json, sys, unicodedata
 from collections import Counter
@@ -26,10 +29,12 @@ def strip(t):
     return ''.join(c for c in t if unicodedata.category(c)!='Mn')
 X,y,q=[],[],[]
 seen=set()
-for line in open(sys.argv[1] if len(sys.argv) > 1 else 'data/ranker/pools.jsonl', encoding='utf-8'):
+S=[]
+for path in sys.argv[1:] or ['data/ranker/pools.jsonl']:
+  for line in open(path, encoding='utf-8'):
     row=json.loads(line); lab=tg.label_of(row)
     if lab is None or row['question'] in seen: continue
-    seen.add(row['question']); X.append(row['query_vector']); y.append(CLASSES.index(lab)); q.append(strip(row['question']))
+    seen.add(row['question']); X.append(row['query_vector']); y.append(CLASSES.index(lab)); q.append(strip(row['question'])); S.append(row['set'])
 X=np.asarray(X); y=np.asarray(y)
 print(Counter(CLASSES[i] for i in y))
 def run(name, make_feats, C):
@@ -43,7 +48,8 @@ def run(name, make_feats, C):
     for t in sorted(set(np.round(legal[ans],4))):
         if np.mean(legal[ans]<t)<=0.01: thr=t
     dec=legal<thr
-    print(f"{name:40s} C={C}: " + ", ".join(f"{c} {np.mean(dec[y==i]):.1%}" for i,c in enumerate(CLASSES)))
+    S_=np.asarray(S)
+    print(f"{name:40s} C={C}: " + ", ".join(f"{c} {np.mean(dec[y==i]):.1%}" for i,c in enumerate(CLASSES)) + "; phrasing-dev declined " + str(int(dec[(S_=='questions/phrasing-dev')&ans].sum())))
 def emb(tr,te): return X[tr],X[te]
 def tfidf(tr,te,char=True):
     w=TfidfVectorizer(ngram_range=(1,2),sublinear_tf=True,min_df=1)

@@ -6,32 +6,77 @@ Input: the rows of `hoiluat eval --dump-features FILE`, each with the question's
 `ask` computes it. Classes: `not_law`, `unlawful` and `prediction` from the labelled kinds of
 eval/out_of_scope.jsonl (its `not_in_corpus` questions are legal questions the corpus has no text
 for: they count as `legal`, and their decline is the confidence's job), `legal` from every
-answerable question. A multinomial logistic regression over the embedding; a question is declined
+answerable question, and from the lawful questions of eval/questions/phrasing-dev.jsonl, which ask
+in the words unlawful requests use too ("làm sao", "cách", "soạn giúp", "giả", "trốn").
+
+A multinomial logistic regression over two parts: the question's words and word pairs, without
+diacritics, weighted by TF-IDF (what the question asks for: "mà không bị phát hiện", "làm giả",
+"lách"), and the e5 embedding times --embedding-scale (what it is about). A question is declined
 when P(legal) is below a threshold chosen on out-of-fold probabilities so that at most
 --max-false-decline of the answerable questions are declined. Every number reported is
-out-of-fold (stratified k-fold); the shipped model is then fitted on everything.
+out-of-fold (stratified k-fold, the vocabulary fitted inside each fold); the shipped model is
+then fitted on everything. src/answer/guard.rs computes the same features; the rows of
+src/answer/guard_check.json hold scikit-learn's own probabilities, which a Rust test reproduces.
 
-Usage: eval/ranker/.venv/bin/python eval/ranker/train_guard.py --dump data/ranker/pools.jsonl \
-           [--folds 5] [--max-false-decline 0.01] [--report eval/reports/NAME-guard.md]
+Usage: eval/ranker/.venv/bin/python eval/ranker/train_guard.py --dump data/ranker/guard-pools.jsonl \
+           --dump data/ranker/pools.jsonl [--folds 5] [--max-false-decline 0.01] [--no-words] \
+           [--report eval/reports/NAME-guard.md]
 """
 import argparse
 import json
+import re
 import sys
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_OUT = ROOT / "src/answer/guard_model.json"
+CHECK_OUT = ROOT / "src/answer/guard_check.json"
 # `prediction` (asking how a court will decide one's own case) is not a guard class by default: 22
 # examples did not teach it (54.5% recall out of fold), and what it learned overlaps the way people
 # ask ordinary legal questions ("có đòi được không", "ai phải đền"). Its questions are left out of
 # training; the patterns of prompts/out_of_scope.toml decline the clear cases.
 CLASSES = ["legal", "not_law", "unlawful"]
 GUARD_KINDS = {"not_law": "not_law", "unlawful": "unlawful", "prediction": "prediction"}
+
+
+def fold(text):
+    """Lower case without diacritics, as src/answer/guard.rs folds: NFD, marks dropped, đ -> d."""
+    text = unicodedata.normalize("NFD", text.lower()).replace("đ", "d")
+    return "".join(c for c in text if unicodedata.combining(c) == 0)
+
+
+def words(text):
+    """The terms of a question: its words (runs of a-z and 0-9 once folded) and word pairs."""
+    w = [x for x in re.split(r"[^0-9a-z]+", fold(text)) if x]
+    return w + [a + " " + b for a, b in zip(w, w[1:])]
+
+
+class Features:
+    """TF-IDF of the words (sublinear tf, smoothed idf, L2 norm; terms in 2+ questions) beside the
+    embedding times a scale."""
+
+    def __init__(self, use_words, scale):
+        self.use_words, self.scale = use_words, scale
+        self.vectorizer = TfidfVectorizer(analyzer=words, sublinear_tf=True, min_df=2)
+
+    def fit(self, questions, X):
+        if self.use_words:
+            self.vectorizer.fit(questions)
+        return self
+
+    def __call__(self, questions, X):
+        dense = csr_matrix(X * self.scale)
+        if not self.use_words:
+            return dense
+        return hstack([self.vectorizer.transform(questions), dense]).tocsr()
 
 
 def label_of(row):
@@ -44,6 +89,10 @@ def label_of(row):
         return "legal"
     if row["expect"] == "answer" and row["gold"] and not row["set"].startswith("ranker/"):
         return "legal"
+    # Lawful questions asked in the words unlawful requests also use ("làm sao", "cách", "soạn
+    # giúp", "giả", "trốn"): no gold, since whether the index answers them is not the guard's job.
+    if row["expect"] == "answer" and row["set"].endswith("phrasing-dev"):
+        return "legal"
     return None
 
 
@@ -53,6 +102,8 @@ def main():
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--max-false-decline", type=float, default=0.01)
     parser.add_argument("--C", type=float, default=4.0)
+    parser.add_argument("--embedding-scale", type=float, default=3.0)
+    parser.add_argument("--no-words", action="store_true", help="the embedding alone (the guard before round 6)")
     parser.add_argument("--with-prediction", action="store_true",
                         help="train `prediction` as a guard class too")
     parser.add_argument("--report")
@@ -77,6 +128,8 @@ def main():
                 questions.append(row["question"])
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
+    questions = np.asarray(questions, dtype=object)
+    scale = 1.0 if args.no_words else args.embedding_scale
     counts = Counter(CLASSES[i] for i in y)
     print("training questions:", dict(counts), file=sys.stderr)
 
@@ -85,8 +138,9 @@ def main():
 
     oof = np.zeros((len(y), len(CLASSES)))
     for train_i, test_i in StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=5).split(X, y):
-        fitted = model().fit(X[train_i], y[train_i])
-        oof[np.ix_(test_i, fitted.classes_)] = fitted.predict_proba(X[test_i])
+        features = Features(not args.no_words, scale).fit(questions[train_i], X[train_i])
+        fitted = model().fit(features(questions[train_i], X[train_i]), y[train_i])
+        oof[np.ix_(test_i, fitted.classes_)] = fitted.predict_proba(features(questions[test_i], X[test_i]))
     legal = oof[:, 0]
     answerable = y == 0
     # The largest threshold that declines at most the allowed share of answerable questions.
@@ -98,7 +152,7 @@ def main():
     declined = legal < threshold
     lines = ["# Guard: cross-validated quality", "",
              f"- command: `eval/ranker/.venv/bin/python eval/ranker/train_guard.py {' '.join(sys.argv[1:])}`",
-             f"- {args.folds}-fold stratified cross-validation; multinomial logistic regression (C={args.C}, balanced classes) over the 384-dimension e5 query embedding",
+             f"- {args.folds}-fold stratified cross-validation; multinomial logistic regression (C={args.C}, balanced classes) over " + ("the 384-dimension e5 query embedding" if args.no_words else f"the TF-IDF of the question's words and word pairs without diacritics, beside the 384-dimension e5 query embedding times {scale}"),
              f"- questions: {dict(counts)}",
              f"- threshold: a question is declined when P(legal) < {threshold:.4f}, the largest value that declines at most {args.max_false_decline:.0%} of the answerable questions out of fold",
              "", "| class | questions | declined by the guard (out of fold) |", "|---|---|---|"]
@@ -114,21 +168,43 @@ def main():
     misses = [questions[i] for i in range(len(y)) if y[i] != 0 and not declined[i]]
     lines += ["", f"Must-decline questions the guard lets through out of fold ({len(misses)}; the patterns of prompts/out_of_scope.toml may still catch them):", ""]
     lines += [f"- {q}" for q in misses[:40]]
-    final = model().fit(X, y)
-    weights = np.zeros((len(CLASSES), X.shape[1]))
+    features = Features(not args.no_words, scale).fit(questions, X)
+    final = model().fit(features(questions, X), y)
+    coef = np.zeros((len(CLASSES), final.coef_.shape[1]))
     bias = np.zeros(len(CLASSES))
-    weights[final.classes_] = final.coef_
+    coef[final.classes_] = final.coef_
     bias[final.classes_] = final.intercept_
+    vocabulary = features.vectorizer.vocabulary_ if not args.no_words else {}
+    n_terms = len(vocabulary)
+    # The embedding's weights absorb the scale, so Rust multiplies the raw embedding.
+    weights = coef[:, n_terms:] * scale
+    terms = {}
+    for term, index in sorted(vocabulary.items()):
+        terms[term] = [float(features.vectorizer.idf_[index])] + [float(w) for w in coef[:, index]]
     if not args.no_write:
         MODEL_OUT.write_text(json.dumps({
-            "format": 1,
+            "format": 2,
             "trained": "eval/ranker/train_guard.py " + " ".join(sys.argv[1:]),
             "dimension": X.shape[1],
             "classes": CLASSES,
             "weights": weights.astype(np.float32).tolist(),
             "bias": bias.astype(np.float32).tolist(),
+            "terms": {t: [round(v, 6) for v in row] for t, row in terms.items()},
             "legal_below": float(threshold),
-        }, separators=(",", ":")) + "\n", encoding="utf-8")
+        }, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8")
+        # Rows Rust must reproduce: each class, with and without diacritics, and words unseen.
+        rng = np.random.default_rng(7)
+        picks = [int(i) for c in range(len(CLASSES)) for i in rng.choice(np.flatnonzero(y == c), 4, replace=False)]
+        check = []
+        for i in picks + [0]:
+            text = questions[i] if i != 0 else "Đây là câu hỏi chưa từng gặp: xyzzy qwerty 123 ĐẤT ĐAI?"
+            # probabilities from the rounded model file, as Rust reads it
+            probability = final.predict_proba(features(np.asarray([text], dtype=object), X[i:i + 1]))[0]
+            full = np.zeros(len(CLASSES))
+            full[final.classes_] = probability
+            check.append({"question": text, "embedding": [float(v) for v in X[i].astype(np.float32)],
+                          "probabilities": [float(p) for p in full]})
+        CHECK_OUT.write_text(json.dumps(check, ensure_ascii=False) + "\n", encoding="utf-8")
     report = "\n".join(lines) + "\n"
     if args.report:
         Path(args.report).write_text(report, encoding="utf-8")

@@ -2,13 +2,23 @@
 //! break the law phrased in new words ("soạn giúp giấy xác nhận cư trú có dấu đỏ công an phường"),
 //! a question that is not about law, a request to predict a court's decision.
 //!
-//! A multinomial logistic regression over the question's e5 embedding (the vector `ask` computes
-//! for searching anyway, so the guard costs a few thousand multiplications), trained offline by
+//! A multinomial logistic regression over two views of the question, trained offline by
 //! `eval/ranker/train_guard.py` on labelled must-decline and answerable questions with k-fold
-//! cross-validation, and compiled in from `src/answer/guard_model.json`. The patterns stay: they
-//! give each category its own reply and cost nothing.
+//! cross-validation, and compiled in from `src/answer/guard_model.json`:
+//! - its e5 embedding (the vector `ask` computes for searching anyway): what it is about;
+//! - the TF-IDF of its words and word pairs without diacritics: how it asks ("mà không bị phát
+//!   hiện", "làm giả", "lách"). The embedding alone cannot tell "làm sao đòi nợ" from "làm sao
+//!   trốn nợ": both are about debts. The words alone over-learn "làm sao", which unlawful requests
+//!   use and lawful questions use as often, so the training data holds lawful questions asked
+//!   that way (`eval/questions/phrasing-dev.jsonl`).
+//!
+//! The patterns stay: they give each category its own reply and cost nothing.
+
+use std::collections::HashMap;
 
 use serde::Deserialize;
+use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::UnicodeNormalization;
 
 const MODEL_JSON: &str = include_str!("guard_model.json");
 
@@ -52,11 +62,23 @@ struct ModelFile {
     format: u32,
     dimension: usize,
     classes: Vec<String>,
-    /// One row of `dimension` weights per class.
+    /// One row of `dimension` weights per class, over the embedding.
     weights: Vec<Vec<f32>>,
     bias: Vec<f32>,
+    /// Format 2: each term of the vocabulary (a folded word or "word word") with its inverse
+    /// document frequency, then one weight per class.
+    #[serde(default)]
+    terms: HashMap<String, Vec<f32>>,
     /// A question is declined when the probability of `legal` is below this.
     legal_below: f32,
+}
+
+/// A term of the vocabulary.
+#[derive(Debug)]
+struct Term {
+    idf: f32,
+    /// One weight per class, in `classes` order.
+    weights: Vec<f32>,
 }
 
 /// The trained guard.
@@ -65,7 +87,31 @@ pub struct Guard {
     classes: Vec<GuardClass>,
     weights: Vec<Vec<f32>>,
     bias: Vec<f32>,
+    terms: HashMap<String, Term>,
     legal_below: f32,
+}
+
+/// Lower case without diacritics, as the training script folds: NFD, combining marks dropped,
+/// "đ" to "d". Both sides use the canonical combining class, so they agree on every input.
+fn fold(text: &str) -> String {
+    text.to_lowercase()
+        .nfd()
+        .filter(|c| canonical_combining_class(*c) == 0)
+        .map(|c| if c == 'đ' { 'd' } else { c })
+        .collect()
+}
+
+/// The terms of a question: its words (runs of a-z and 0-9 once folded) and word pairs.
+fn terms_of(text: &str) -> Vec<String> {
+    let folded = fold(text);
+    let words: Vec<&str> = folded
+        .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let pairs = words
+        .windows(2)
+        .map(|pair| format!("{} {}", pair[0], pair[1]));
+    words.iter().map(|w| (*w).to_owned()).chain(pairs).collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +130,7 @@ impl Guard {
 
     pub fn from_json(json: &str, dimension: usize) -> Result<Option<Guard>, GuardError> {
         let file: ModelFile = serde_json::from_str(json)?;
-        if file.format != 1 {
+        if !matches!(file.format, 1 | 2) {
             return Err(GuardError::Malformed("unknown format"));
         }
         if file.classes.is_empty() {
@@ -110,22 +156,60 @@ impl Guard {
                 "classes, weights and bias do not agree",
             ));
         }
+        let mut terms = HashMap::with_capacity(file.terms.len());
+        for (term, row) in file.terms {
+            let Some((idf, weights)) = row.split_first() else {
+                return Err(GuardError::Malformed("a term without weights"));
+            };
+            if weights.len() != classes.len() {
+                return Err(GuardError::Malformed(
+                    "a term's weights do not match the classes",
+                ));
+            }
+            let weights = weights.to_vec();
+            terms.insert(term, Term { idf: *idf, weights });
+        }
         Ok(Some(Guard {
             classes,
             weights: file.weights,
             bias: file.bias,
+            terms,
             legal_below: file.legal_below,
         }))
     }
 
-    /// Class probabilities of an embedding (softmax of the linear scores), in `classes` order.
-    fn probabilities(&self, embedding: &[f32]) -> Vec<f32> {
-        let scores: Vec<f32> = self
+    /// Class probabilities of a question (softmax of the linear scores), in `classes` order.
+    fn probabilities(&self, question: &str, embedding: &[f32]) -> Vec<f32> {
+        let mut scores: Vec<f32> = self
             .weights
             .iter()
             .zip(&self.bias)
             .map(|(row, bias)| bias + row.iter().zip(embedding).map(|(w, x)| w * x).sum::<f32>())
             .collect();
+        // TF-IDF as scikit-learn computes it: sublinear tf (1 + ln tf) times idf, over the terms
+        // of the vocabulary, then scaled to unit length.
+        let mut counts: HashMap<&str, u32> = HashMap::new();
+        let found = terms_of(question);
+        for term in &found {
+            if let Some((known, _)) = self.terms.get_key_value(term.as_str()) {
+                *counts.entry(known.as_str()).or_default() += 1;
+            }
+        }
+        let values: Vec<(&Term, f32)> = counts
+            .iter()
+            .map(|(term, count)| {
+                let term = &self.terms[*term];
+                (term, (1.0 + (*count as f32).ln()) * term.idf)
+            })
+            .collect();
+        let norm = values.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for (term, value) in &values {
+                for (score, weight) in scores.iter_mut().zip(&term.weights) {
+                    *score += weight * value / norm;
+                }
+            }
+        }
         let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let exp: Vec<f32> = scores.iter().map(|s| (s - top).exp()).collect();
         let total: f32 = exp.iter().sum();
@@ -134,8 +218,9 @@ impl Guard {
 
     /// `Some(class)` when the question should be declined: the probability that it is a legal
     /// question is below the trained threshold; the class is the likeliest other one.
-    pub fn decline(&self, embedding: &[f32]) -> Option<(GuardClass, f32)> {
-        let probabilities = self.probabilities(embedding);
+    /// `question` is the text as typed, `embedding` its e5 vector as `ask` searches with it.
+    pub fn decline(&self, question: &str, embedding: &[f32]) -> Option<(GuardClass, f32)> {
+        let probabilities = self.probabilities(question, embedding);
         let legal = self
             .classes
             .iter()
@@ -162,13 +247,13 @@ mod tests {
         let json = r#"{"format": 1, "dimension": 2, "classes": ["legal", "not_law", "unlawful"],
             "weights": [[4.0, 0.0], [0.0, 4.0], [-4.0, 0.0]], "bias": [0.0, 0.0, 0.0], "legal_below": 0.5}"#;
         let guard = Guard::from_json(json, 2).unwrap().unwrap();
-        assert_eq!(guard.decline(&[1.0, 0.0]), None);
+        assert_eq!(guard.decline("", &[1.0, 0.0]), None);
         assert_eq!(
-            guard.decline(&[0.0, 1.0]).map(|d| d.0),
+            guard.decline("", &[0.0, 1.0]).map(|d| d.0),
             Some(GuardClass::NotLaw)
         );
         assert_eq!(
-            guard.decline(&[-1.0, 0.0]).map(|d| d.0),
+            guard.decline("", &[-1.0, 0.0]).map(|d| d.0),
             Some(GuardClass::Unlawful)
         );
         assert!(
@@ -180,5 +265,78 @@ mod tests {
     #[test]
     fn the_compiled_in_model_loads() {
         Guard::compiled_in(384).expect("the shipped guard is valid");
+    }
+
+    #[test]
+    fn words_are_folded_without_diacritics_and_paired() {
+        assert_eq!(
+            terms_of("Làm GIẢ sổ đỏ, được không?"),
+            [
+                "lam",
+                "gia",
+                "so",
+                "do",
+                "duoc",
+                "khong",
+                "lam gia",
+                "gia so",
+                "so do",
+                "do duoc",
+                "duoc khong"
+            ]
+        );
+        // Decomposed input, other scripts, emoji and punctuation only: no panic, no stray terms.
+        assert_eq!(terms_of("la\u{300}m"), ["lam"]);
+        assert!(terms_of("🙏 ??? 中文").is_empty());
+        assert_eq!(terms_of("Điều 7"), ["dieu", "7", "dieu 7"]);
+    }
+
+    #[test]
+    fn a_question_s_words_move_its_class() {
+        let json = r#"{"format": 2, "dimension": 1, "classes": ["legal", "unlawful"],
+            "weights": [[0.0], [0.0]], "bias": [0.0, 0.0],
+            "terms": {"gia": [1.0, -4.0, 4.0], "lam gia": [2.0, -4.0, 4.0]}, "legal_below": 0.5}"#;
+        let guard = Guard::from_json(json, 1).unwrap().unwrap();
+        assert_eq!(
+            guard.decline("hỏi về đất đai", &[0.0]),
+            None,
+            "no known word: a tie, kept"
+        );
+        assert_eq!(
+            guard.decline("làm giả giấy tờ", &[0.0]).map(|d| d.0),
+            Some(GuardClass::Unlawful)
+        );
+        let malformed = json.replace("[2.0, -4.0, 4.0]", "[2.0, -4.0]");
+        assert!(Guard::from_json(&malformed, 1).is_err());
+    }
+
+    /// The compiled-in model gives scikit-learn's own probabilities on the rows the training
+    /// script saved: the folding, the terms, TF-IDF and the weights agree with Python's.
+    #[test]
+    fn the_compiled_in_model_reproduces_scikit_learns_probabilities() {
+        #[derive(Deserialize)]
+        struct Row {
+            question: String,
+            embedding: Vec<f32>,
+            probabilities: Vec<f32>,
+        }
+        let rows: Vec<Row> =
+            serde_json::from_str(include_str!("guard_check.json")).expect("check rows parse");
+        let guard = Guard::compiled_in(384)
+            .unwrap()
+            .expect("a guard is shipped");
+        assert!(!guard.terms.is_empty(), "the shipped guard reads the words");
+        assert!(rows.len() >= 10);
+        for row in rows {
+            let ours = guard.probabilities(&row.question, &row.embedding);
+            for (a, b) in ours.iter().zip(&row.probabilities) {
+                assert!(
+                    (a - b).abs() < 1e-3,
+                    "{}: {ours:?} vs {:?}",
+                    row.question,
+                    row.probabilities
+                );
+            }
+        }
     }
 }

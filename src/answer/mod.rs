@@ -535,7 +535,7 @@ impl Assistant {
         // The meaning of a follow-up lies partly in the earlier question: only a question that
         // stands alone is judged by the guard.
         if search_text.text() == question.text() {
-            if let Some(declined) = self.guarded(&conversation_id, &query_vector) {
+            if let Some(declined) = self.guarded(&conversation_id, question, &query_vector) {
                 return Ok(declined);
             }
         }
@@ -1040,8 +1040,16 @@ impl Assistant {
 
     /// The guard's decline of a question it judges not legal, unlawful or a prediction, with the
     /// reply of that category; flagged, so staff see what the guard declines.
-    fn guarded(&self, conversation_id: &str, query_vector: &[f32]) -> Option<Answer> {
-        let (class, probability) = self.guard.as_ref()?.decline(query_vector)?;
+    fn guarded(
+        &self,
+        conversation_id: &str,
+        question: &Question,
+        query_vector: &[f32],
+    ) -> Option<Answer> {
+        let (class, probability) = self
+            .guard
+            .as_ref()?
+            .decline(question.text(), query_vector)?;
         let category = self
             .prompts
             .out_of_scope
