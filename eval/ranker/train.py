@@ -165,6 +165,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dump", action="append", required=True)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--split-seed", type=int, default=11,
+                        help="seed of the assignment of questions to folds (to see how much a comparison moves with it)")
     parser.add_argument("--target", action="append", default=[],
                         help="sets reported in detail (all sets are reported in the summary)")
     parser.add_argument("--report", help="write the cross-validated report (Markdown) here")
@@ -190,7 +192,7 @@ def main():
             if len(candidate["features"]) != len(names):
                 sys.exit(f"{row['key']}: {len(candidate['features'])} features, expected {len(names)}: re-dump")
     keys = sorted({row["key"] for row in rows})
-    rng = random.Random(11)
+    rng = random.Random(args.split_seed)
     rng.shuffle(keys)
     fold_of = {key: i % args.folds for i, key in enumerate(keys)}
 
