@@ -188,19 +188,15 @@ impl Guard {
             .collect();
         // TF-IDF as scikit-learn computes it: sublinear tf (1 + ln tf) times idf, over the terms
         // of the vocabulary, then scaled to unit length.
-        let mut counts: HashMap<&str, u32> = HashMap::new();
-        let found = terms_of(question);
-        for term in &found {
-            if let Some((known, _)) = self.terms.get_key_value(term.as_str()) {
-                *counts.entry(known.as_str()).or_default() += 1;
+        let mut counts: HashMap<&str, (&Term, u32)> = HashMap::new();
+        for word in terms_of(question) {
+            if let Some((key, term)) = self.terms.get_key_value(word.as_str()) {
+                counts.entry(key.as_str()).or_insert((term, 0)).1 += 1;
             }
         }
         let values: Vec<(&Term, f32)> = counts
-            .iter()
-            .map(|(term, count)| {
-                let term = &self.terms[*term];
-                (term, (1.0 + (*count as f32).ln()) * term.idf)
-            })
+            .into_values()
+            .map(|(term, count)| (term, (1.0 + (count as f32).ln()) * term.idf))
             .collect();
         let norm = values.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
         if norm > 0.0 {
