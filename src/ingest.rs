@@ -624,22 +624,22 @@ fn embed_missing(
                 store.upsert(records)?;
                 stored += count;
                 *unoptimized += count;
-                if options.optimize_every > 0 && *unoptimized >= options.optimize_every {
-                    let began = Instant::now();
+                let optimize = options.optimize_every > 0 && *unoptimized >= options.optimize_every;
+                if optimize || last_flush.elapsed() > options.flush_every {
                     store.flush()?;
+                    last_flush = Instant::now();
+                    // What survives a crash from here on: the restart test waits for this line.
+                    tracing::debug!(stored, this_step = chunks.len(), "index flushed");
+                }
+                if optimize {
+                    let began = Instant::now();
                     store.optimize()?;
                     *unoptimized = 0;
-                    last_flush = Instant::now();
                     tracing::debug!(
                         stored,
                         seconds = began.elapsed().as_secs_f32(),
                         "index optimised during ingest"
                     );
-                } else if last_flush.elapsed() > options.flush_every {
-                    store.flush()?;
-                    last_flush = Instant::now();
-                    // What survives a crash from here on: the restart test waits for this line.
-                    tracing::debug!(stored, this_step = chunks.len(), "index flushed");
                 }
                 embedded += embedded_now;
                 progress.inc(count as u64);
