@@ -48,9 +48,10 @@ GUARD_KINDS = {"not_law": "not_law", "unlawful": "unlawful", "prediction": "pred
 
 
 def fold(text):
-    """Lower case without diacritics, as src/answer/guard.rs folds: NFD, marks dropped, đ -> d."""
+    """Lower case without diacritics, as src/answer/guard.rs folds (text::strip_diacritics): NFD,
+    marks (general category M) dropped, đ -> d."""
     text = unicodedata.normalize("NFD", text.lower()).replace("đ", "d")
-    return "".join(c for c in text if unicodedata.combining(c) == 0)
+    return "".join(c for c in text if not unicodedata.category(c).startswith("M"))
 
 
 def words(text):
@@ -194,11 +195,12 @@ def main():
         }, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8")
         # Rows Rust must reproduce: each class, with and without diacritics, and words unseen.
         rng = np.random.default_rng(7)
-        picks = [int(i) for c in range(len(CLASSES)) for i in rng.choice(np.flatnonzero(y == c), 4, replace=False)]
+        picks = [(int(i), questions[i]) for c in range(len(CLASSES))
+                 for i in rng.choice(np.flatnonzero(y == c), 4, replace=False)]
+        # and words it never saw, beside a known embedding
+        picks.append((0, "Đây là câu hỏi chưa từng gặp: xyzzy qwerty 123 ĐẤT ĐAI?"))
         check = []
-        for i in picks + [0]:
-            text = questions[i] if i != 0 else "Đây là câu hỏi chưa từng gặp: xyzzy qwerty 123 ĐẤT ĐAI?"
-            # probabilities from the rounded model file, as Rust reads it
+        for i, text in picks:
             probability = final.predict_proba(features(np.asarray([text], dtype=object), X[i:i + 1]))[0]
             full = np.zeros(len(CLASSES))
             full[final.classes_] = probability

@@ -17,8 +17,6 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
-use unicode_normalization::char::canonical_combining_class;
-use unicode_normalization::UnicodeNormalization;
 
 const MODEL_JSON: &str = include_str!("guard_model.json");
 
@@ -91,19 +89,10 @@ pub struct Guard {
     legal_below: f32,
 }
 
-/// Lower case without diacritics, as the training script folds: NFD, combining marks dropped,
-/// "đ" to "d". Both sides use the canonical combining class, so they agree on every input.
-fn fold(text: &str) -> String {
-    text.to_lowercase()
-        .nfd()
-        .filter(|c| canonical_combining_class(*c) == 0)
-        .map(|c| if c == 'đ' { 'd' } else { c })
-        .collect()
-}
-
-/// The terms of a question: its words (runs of a-z and 0-9 once folded) and word pairs.
+/// The terms of a question: its words (runs of a-z and 0-9 once lowercased without diacritics,
+/// as `train_guard.py` folds: NFD, marks dropped, "đ" to "d") and word pairs.
 fn terms_of(text: &str) -> Vec<String> {
-    let folded = fold(text);
+    let folded = crate::text::strip_diacritics(text);
     let words: Vec<&str> = folded
         .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
         .filter(|w| !w.is_empty())
