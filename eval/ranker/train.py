@@ -48,6 +48,11 @@ CALIBRATION_INPUTS = [
 # Synthetic questions (article headings) teach the ranker the vocabulary of the whole compendium,
 # but they are not how people ask: they count for less.
 SET_WEIGHTS = {"ranker/synthetic": 0.3}
+# Questions written from an article's text to teach the ranker how citizens word what it answers
+# (eval/questions/train-written.jsonl): they train the ranking, but, like the synthetic headings,
+# they are not evidence of how sure an answer to what people really ask is, so the calibration
+# leaves them out.
+WRITTEN_SETS = {"questions/train-written"}
 PARAMS = dict(
     objective="lambdarank",
     n_estimators=400,
@@ -230,7 +235,7 @@ def main():
     for row in rows:
         # Fitted on real questions only: synthetic headings are easier than what people type, and
         # a calibration learned on them is surer than the service is.
-        if not row["candidates"] or row["set"].startswith("ranker/"):
+        if not row["candidates"] or row["set"].startswith("ranker/") or row["set"] in WRITTEN_SETS:
             continue
         scores = oof[(row["key"], row["excluded"])]
         feats = [c["features"] for c in row["candidates"]]
