@@ -13,13 +13,17 @@ A multinomial logistic regression over two parts: the question's words and word 
 diacritics, weighted by TF-IDF (what the question asks for: "mà không bị phát hiện", "làm giả",
 "lách"), and the e5 embedding times --embedding-scale (what it is about). A question is declined
 when P(legal) is below a threshold chosen on out-of-fold probabilities so that at most
---max-false-decline of the answerable questions are declined. Every number reported is
+--max-false-decline of the answerable questions are declined (or of the lawful questions of the
+--threshold-set sets only: a round-7 experiment, eval/README.md). The questions written from
+articles to train the ranker (eval/questions/train-written.jsonl) are left out unless
+--with-written (the same experiment: out of fold it helped, held out it did not). Every number reported is
 out-of-fold (stratified k-fold, the vocabulary fitted inside each fold); the shipped model is
 then fitted on everything. src/answer/guard.rs computes the same features; the rows of
 src/answer/guard_check.json hold scikit-learn's own probabilities, which a Rust test reproduces.
 
 Usage: eval/ranker/.venv/bin/python eval/ranker/train_guard.py --dump data/ranker/guard-pools.jsonl \
-           --dump data/ranker/pools.jsonl [--folds 5] [--max-false-decline 0.01] [--no-words] \
+           --dump data/ranker/pools.jsonl [--folds 5] [--max-false-decline 0.01] \
+           [--threshold-set questions/phrasing-dev ...] [--with-written] [--no-words] \
            [--report eval/reports/NAME-guard.md]
 """
 import argparse
@@ -45,6 +49,8 @@ CHECK_OUT = ROOT / "src/answer/guard_check.json"
 # training; the patterns of prompts/out_of_scope.toml decline the clear cases.
 CLASSES = ["legal", "not_law", "unlawful"]
 GUARD_KINDS = {"not_law": "not_law", "unlawful": "unlawful", "prediction": "prediction"}
+# Questions written from an article's text to train the ranker, not asked by anyone.
+WRITTEN_SETS = {"questions/train-written"}
 
 
 def fold(text):
@@ -102,6 +108,10 @@ def main():
     parser.add_argument("--dump", action="append", required=True)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--max-false-decline", type=float, default=0.01)
+    parser.add_argument("--threshold-set", action="append", default=[], metavar="SET",
+                        help="choose the threshold on these sets' lawful questions only (default: every answerable question)")
+    parser.add_argument("--with-written", action="store_true",
+                        help="count the written training questions of the ranker as legal too")
     parser.add_argument("--C", type=float, default=4.0)
     parser.add_argument("--embedding-scale", type=float, default=3.0)
     parser.add_argument("--no-words", action="store_true", help="the embedding alone (the guard before round 6)")
@@ -120,6 +130,8 @@ def main():
             for line in f:
                 row = json.loads(line)
                 label = label_of(row)
+                if row["set"] in WRITTEN_SETS and not args.with_written:
+                    label = None
                 if label is None or row["question"] in seen:
                     continue
                 seen.add(row["question"])
@@ -144,18 +156,22 @@ def main():
         oof[np.ix_(test_i, fitted.classes_)] = fitted.predict_proba(features(questions[test_i], X[test_i]))
     legal = oof[:, 0]
     answerable = y == 0
-    # The largest threshold that declines at most the allowed share of answerable questions.
-    candidates = sorted(set(np.round(legal[answerable], 4)))
+    threshold_sets = args.threshold_set
+    chosen_on = answerable & np.isin(np.asarray(sets), threshold_sets) if threshold_sets else answerable
+    if not chosen_on.any():
+        sys.exit(f"no lawful questions of {threshold_sets} in the dumps")
+    # The largest threshold that declines at most the allowed share of those lawful questions.
+    candidates = sorted(set(np.round(legal[chosen_on], 4)))
     threshold = 0.0
     for t in candidates:
-        if np.mean(legal[answerable] < t) <= args.max_false_decline:
+        if np.mean(legal[chosen_on] < t) <= args.max_false_decline:
             threshold = t
     declined = legal < threshold
     lines = ["# Guard: cross-validated quality", "",
              f"- command: `eval/ranker/.venv/bin/python eval/ranker/train_guard.py {' '.join(sys.argv[1:])}`",
              f"- {args.folds}-fold stratified cross-validation; multinomial logistic regression (C={args.C}, balanced classes) over " + ("the 384-dimension e5 query embedding" if args.no_words else f"the TF-IDF of the question's words and word pairs without diacritics, beside the 384-dimension e5 query embedding times {scale}"),
              f"- questions: {dict(counts)}",
-             f"- threshold: a question is declined when P(legal) < {threshold:.4f}, the largest value that declines at most {args.max_false_decline:.0%} of the answerable questions out of fold",
+             f"- threshold: a question is declined when P(legal) < {threshold:.4f}, the largest value that declines at most {args.max_false_decline:.0%} of the {'lawful questions of ' + ', '.join(threshold_sets) if threshold_sets else 'answerable questions'} out of fold ({int(declined[chosen_on].sum())} of {int(chosen_on.sum())}; all answerable questions: {np.mean(declined[answerable]):.1%})",
              "", "| class | questions | declined by the guard (out of fold) |", "|---|---|---|"]
     for index, name in enumerate(CLASSES):
         mask = y == index
