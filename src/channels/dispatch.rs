@@ -409,11 +409,15 @@ impl Dispatcher {
         tracing::error!(?job, panic = %panic, "handling failed with a panic");
         match job {
             Job::Message(id) => {
+                // Flagged before it is marked failed: whoever sees it failed (staff, a test)
+                // finds the flag too, and a crash in between leaves the message unfinished, to
+                // be handled again at the next start, rather than failed and never flagged.
+                let flagged = self.flag_panic(id, &panic).await;
                 self.finish(id, MessageStatus::Failed, Some(panic.clone()))
                     .await;
                 // The citizen is told that a person will look at it (itself guarded: the panic
                 // may have come from this channel's sending).
-                let Some((message, answer)) = self.flag_panic(id, &panic).await else {
+                let Some((message, answer)) = flagged else {
                     return;
                 };
                 if let Some(sender) = self.inner.senders.get(&message.channel).cloned() {
