@@ -2,7 +2,8 @@
 //!
 //! Each retrieval channel is searched on its own (dense e5, toned and plain BM25), so that its
 //! score and rank are kept; the chunks are fused by weighted reciprocal rank and grouped into
-//! articles, and the best [`POOL`] articles get a fixed vector of features ([`FEATURE_NAMES`]):
+//! articles, and the best [`POOL`] articles (and up to [`CORE_RESERVE`] more from the curated
+//! core) get a fixed vector of features ([`FEATURE_NAMES`]):
 //! channel scores and ranks, coverage of the question's words, how well the heading fits what is
 //! asked, the document's type, level and validity, the article's place in its document, how much
 //! of the pool its document holds, and the question's length and form.
@@ -20,8 +21,13 @@ use crate::corpus::Validity;
 use crate::library::{Library, LibraryArticle};
 use crate::store::Hit;
 
-/// Articles that get features and a ranking score.
+/// Articles that get features and a ranking score, in fused order.
 pub const POOL: usize = 30;
+
+/// Articles of the curated core that fused below the pool and join it at its end. The core holds
+/// the laws people ask about most (land, housing, traffic, family, labour, civil); the
+/// compendium's 46,000 articles can otherwise crowd the answering one out of the pool.
+pub const CORE_RESERVE: usize = 10;
 
 /// The features, in the order of [`ArticleCandidate::features`] and of the trained model.
 pub const FEATURE_NAMES: [&str; 40] = [
@@ -151,7 +157,8 @@ struct Gathered<'a> {
 }
 
 /// Fuses the channels, groups chunks into articles and computes the features of the best
-/// [`POOL`] articles, in fused order. Articles missing from `library` are left out.
+/// [`POOL`] articles, in fused order, then of up to [`CORE_RESERVE`] core articles fused below
+/// them. Articles missing from `library` are left out.
 pub fn candidate_pool(
     hits: &ChannelHits,
     fusion: Fusion,
@@ -228,7 +235,13 @@ pub fn candidate_pool(
             }
         }
     }
-    articles.truncate(POOL);
+    let below = articles.split_off(POOL.min(articles.len()));
+    articles.extend(
+        below
+            .into_iter()
+            .filter(|article| article.entry.core)
+            .take(CORE_RESERVE),
+    );
 
     let question = QuestionFeatures::new(query);
     let terms = QuestionTerms::of(&query.question);

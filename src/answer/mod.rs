@@ -771,7 +771,8 @@ impl Assistant {
     }
 
     /// Each channel searched on its own under `filter`, fused, grouped into the best
-    /// [`features::POOL`] articles with their features.
+    /// [`features::POOL`] articles (and up to [`features::CORE_RESERVE`] core ones) with their
+    /// features.
     fn pool(
         &self,
         corpus: &CorpusView,
