@@ -16,8 +16,8 @@ when P(legal) is below a threshold chosen on out-of-fold probabilities so that a
 --max-false-decline of the answerable questions are declined (or of the lawful questions of the
 --threshold-set sets only: a round-7 experiment, eval/README.md). The questions written from
 articles to train the ranker (eval/questions/train-written.jsonl) are left out unless
---with-written (the same experiment: out of fold it helped, held out it did not). Every number reported is
-out-of-fold (stratified k-fold, the vocabulary fitted inside each fold); the shipped model is
+--with-written (the same experiment: out of fold it helped, held out it did not). Every number
+reported is out-of-fold (stratified k-fold, the vocabulary fitted inside each fold); the shipped model is
 then fitted on everything. src/answer/guard.rs computes the same features; the rows of
 src/answer/guard_check.json hold scikit-learn's own probabilities, which a Rust test reproduces.
 
@@ -40,6 +40,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from train import WRITTEN_SETS
+
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_OUT = ROOT / "src/answer/guard_model.json"
 CHECK_OUT = ROOT / "src/answer/guard_check.json"
@@ -49,8 +51,6 @@ CHECK_OUT = ROOT / "src/answer/guard_check.json"
 # training; the patterns of prompts/out_of_scope.toml decline the clear cases.
 CLASSES = ["legal", "not_law", "unlawful"]
 GUARD_KINDS = {"not_law": "not_law", "unlawful": "unlawful", "prediction": "prediction"}
-# Questions written from an article's text to train the ranker, not asked by anyone.
-WRITTEN_SETS = {"questions/train-written"}
 
 
 def fold(text):
@@ -86,8 +86,11 @@ class Features:
         return hstack([self.vectorizer.transform(questions), dense]).tocsr()
 
 
-def label_of(row):
+def label_of(row, with_written=False):
     if row["excluded"]:
+        return None
+    # Written from an article's text to train the ranker, not asked by anyone (train.py).
+    if row["set"] in WRITTEN_SETS and not with_written:
         return None
     if row["set"].endswith("out_of_scope"):
         if row["kind"] in GUARD_KINDS:
@@ -129,9 +132,7 @@ def main():
         with open(path, encoding="utf-8") as f:
             for line in f:
                 row = json.loads(line)
-                label = label_of(row)
-                if row["set"] in WRITTEN_SETS and not args.with_written:
-                    label = None
+                label = label_of(row, args.with_written)
                 if label is None or row["question"] in seen:
                     continue
                 seen.add(row["question"])
