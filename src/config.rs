@@ -554,12 +554,12 @@ pub struct RetrievalConfig {
     /// confidence.
     pub heading_weight: f32,
     /// Below this probability that the first article answers the question (the calibrated
-    /// ranker's confidence), the question is declined and flagged for staff. The default 0.04
-    /// declines 4.0% of answerable questions, out of fold
-    /// (eval/reports/2026-12-06-ranker-round8-asked.md).
+    /// ranker's confidence), the question is declined and flagged for staff. The default 0.05
+    /// declines 4.6% of answerable questions, out of fold
+    /// (eval/reports/2026-12-06-ranker-round7-core-reserve.md).
     pub decline_below: f32,
     /// Below this probability an answer is given but flagged for staff review. The default 0.55
-    /// lets 9.7% of questions asked without their gold documents through unflagged, out of fold.
+    /// lets 9.0% of questions asked without their gold documents through unflagged, out of fold.
     pub review_below: f32,
     /// Articles quoted at most in one answer.
     pub max_articles: usize,
@@ -636,7 +636,7 @@ impl Default for RetrievalConfig {
             answer_cache_capacity: 10_000,
             answer_cache_ttl_secs: 3_600,
             heading_weight: 0.1,
-            decline_below: 0.04,
+            decline_below: 0.05,
             review_below: 0.55,
             max_articles: 2,
             max_clauses_per_article: 2,

@@ -13,7 +13,7 @@ use fastembed::{
 use sha2::{Digest, Sha256};
 
 /// e5 was trained with these prefixes; without them retrieval quality drops noticeably.
-pub const QUERY_PREFIX: &str = "query: ";
+const QUERY_PREFIX: &str = "query: ";
 const PASSAGE_PREFIX: &str = "passage: ";
 /// The model's context length in tokens.
 pub const MAX_TOKENS: usize = 512;

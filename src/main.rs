@@ -509,16 +509,6 @@ fn bench(
 
 fn cache_command(config: &Config, command: CacheCommand) -> anyhow::Result<ExitCode> {
     use hoiluat::embed::{E5Embedder, Embedder, ModelPaths};
-    // The asked questions' vectors are keyed by the text `ask` embeds for them, which only a
-    // started assistant knows (vocabulary, diacritics restored from the corpus). Started first:
-    // it may add vectors to the cache, which the handle opened below then sees.
-    let asked_keys = match &command {
-        CacheCommand::Export { core: true, .. } => {
-            let started = hoiluat::app::start(config, hoiluat::app::IndexMode::CoreFirst, false)?;
-            started.assistant.asked_cache_keys()
-        }
-        _ => Vec::new(),
-    };
     // The model id names the cache file: it is the digest of the weights, so load them.
     let embedder = E5Embedder::load(&ModelPaths::under(&config.paths.models_dir), 1)?;
     let cache = hoiluat::vector_cache::VectorCache::open(
@@ -532,13 +522,10 @@ fn cache_command(config: &Config, command: CacheCommand) -> anyhow::Result<ExitC
             println!("Đã xuất {count} vectơ vào {}.", file.display());
         }
         CacheCommand::Export { file, core: true } => {
-            // The core's passages and the asked questions (`answer/asked.rs`): a fresh machine
-            // embeds neither.
-            let mut keys: std::collections::HashSet<_> = hoiluat::app::core_chunks(config)?
+            let keys: std::collections::HashSet<_> = hoiluat::app::core_chunks(config)?
                 .iter()
                 .map(|chunk| hoiluat::vector_cache::key(&chunk.embed_text))
                 .collect();
-            keys.extend(asked_keys);
             let count = cache.export_only(&file, &keys)?;
             if count < keys.len() {
                 println!(

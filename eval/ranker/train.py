@@ -52,7 +52,7 @@ SET_WEIGHTS = {"ranker/synthetic": 0.3}
 # (eval/questions/train-written.jsonl): they train the ranking, but, like the synthetic headings,
 # they are not evidence of how sure an answer to what people really ask is, so the calibration
 # leaves them out.
-WRITTEN_SETS = {"corpus/asked"}
+WRITTEN_SETS = {"questions/train-written"}
 PARAMS = dict(
     objective="lambdarank",
     n_estimators=400,

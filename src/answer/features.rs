@@ -3,12 +3,10 @@
 //! Each retrieval channel is searched on its own (dense e5, toned and plain BM25), so that its
 //! score and rank are kept; the chunks are fused by weighted reciprocal rank and grouped into
 //! articles, and the best [`POOL`] articles (and up to [`CORE_RESERVE`] more from the curated
-//! core, and up to [`ASKED_RESERVE`] that the asked questions point at) get a fixed vector of
-//! features ([`FEATURE_NAMES`]):
+//! core) get a fixed vector of features ([`FEATURE_NAMES`]):
 //! channel scores and ranks, coverage of the question's words, how well the heading fits what is
 //! asked, the document's type, level and validity, the article's place in its document, how much
-//! of the pool its document holds, the question's length and form, and how close the question is to
-//! the asked questions the article answers (`asked.rs`).
+//! of the pool its document holds, and the question's length and form.
 //!
 //! The same code computes the features for the trained model at answer time and for the training
 //! data (`hoiluat eval --dump-features`), so what the model learned is what it sees.
@@ -17,7 +15,6 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::asked::AskedMatch;
 use super::query::Query;
 use super::relevance::{self, HeadingTerms, QuestionTerms};
 use crate::corpus::Validity;
@@ -32,16 +29,8 @@ pub const POOL: usize = 30;
 /// compendium's 46,000 articles can otherwise crowd the answering one out of the pool.
 pub const CORE_RESERVE: usize = 10;
 
-/// Articles fused below the pool (and not in the core reserve) that join it when the asked
-/// questions rank them among their first [`ASKED_RESERVE`]: a citizen's words can miss the law's
-/// words while a question asked the same way finds the article.
-pub const ASKED_RESERVE: usize = 5;
-
-/// The rank an article gets in `asked_rank` when no asked question answers it (or none is loaded).
-const ASKED_ABSENT_RANK: f32 = 1000.0;
-
 /// The features, in the order of [`ArticleCandidate::features`] and of the trained model.
-pub const FEATURE_NAMES: [&str; 42] = [
+pub const FEATURE_NAMES: [&str; 40] = [
     "question_syllables",
     "question_has_diacritics",
     "question_heading_cues",
@@ -82,8 +71,6 @@ pub const FEATURE_NAMES: [&str; 42] = [
     "document_best_fused",
     "document_fused_sum",
     "article_length",
-    "asked_cosine",
-    "asked_rank",
 ];
 
 /// The position of `name` in [`FEATURE_NAMES`], worked out at compile time when used in a
@@ -171,15 +158,13 @@ struct Gathered<'a> {
 
 /// Fuses the channels, groups chunks into articles and computes the features of the best
 /// [`POOL`] articles, in fused order, then of up to [`CORE_RESERVE`] core articles fused below
-/// them, then of up to [`ASKED_RESERVE`] more that `asked` ranks first. Articles missing from
-/// `library` are left out.
+/// them. Articles missing from `library` are left out.
 pub fn candidate_pool(
     hits: &ChannelHits,
     fusion: Fusion,
     library: &Library,
     query: &Query,
     query_vector: &[f32],
-    asked: &HashMap<String, AskedMatch>,
 ) -> Vec<ArticleCandidate> {
     let mut scores: HashMap<Uuid, ChunkScores> = HashMap::new();
     let mut first_hit: HashMap<Uuid, &Hit> = HashMap::new();
@@ -251,25 +236,12 @@ pub fn candidate_pool(
         }
     }
     let below = articles.split_off(POOL.min(articles.len()));
-    let mut core_reserved = 0;
-    let mut rest = Vec::new();
-    for article in below {
-        if article.entry.core && core_reserved < CORE_RESERVE {
-            articles.push(article);
-            core_reserved += 1;
-        } else {
-            rest.push(article);
-        }
-    }
-    let mut pointed: Vec<(usize, Gathered)> = rest
-        .into_iter()
-        .filter_map(|article| {
-            let rank = asked.get(article.entry.id.as_str())?.rank;
-            (rank <= ASKED_RESERVE).then_some((rank, article))
-        })
-        .collect();
-    pointed.sort_by_key(|(rank, _)| *rank);
-    articles.extend(pointed.into_iter().map(|(_, article)| article));
+    articles.extend(
+        below
+            .into_iter()
+            .filter(|article| article.entry.core)
+            .take(CORE_RESERVE),
+    );
 
     let question = QuestionFeatures::new(query);
     let terms = QuestionTerms::of(&query.question);
@@ -345,10 +317,6 @@ pub fn candidate_pool(
                 document_best * 100.0,
                 document_sum * 100.0,
                 (entry.article.body_text().len() as f32 + 1.0).ln(),
-                asked.get(entry.id.as_str()).map_or(0.0, |m| m.cosine),
-                asked
-                    .get(entry.id.as_str())
-                    .map_or(ASKED_ABSENT_RANK, |m| m.rank as f32),
             ]);
             debug_assert_eq!(features.len(), FEATURE_NAMES.len());
             ArticleCandidate {

@@ -2,7 +2,6 @@
 //! Vietnamese lead sentence, verbatim quotes with precise citations, a disclaimer, a confidence
 //! value and a `needs_review` flag; or a polite decline with a useful pointer.
 
-pub mod asked;
 pub mod compose;
 pub mod conversation;
 pub mod curated;
@@ -18,8 +17,7 @@ pub mod relevance;
 pub mod review;
 pub mod scope;
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -31,7 +29,6 @@ use crate::corpus::Validity;
 use crate::embed::{EmbedError, Embedder};
 use crate::lexical::encode_query;
 use crate::library::{Library, LibraryArticle};
-use crate::vector_cache::VectorCache;
 use crate::store::{
     ChannelSearch, ChannelVector, HybridQuery, SearchFilter, StoreError, VectorStore,
 };
@@ -252,9 +249,6 @@ pub struct Assistant {
     guard: Option<guard::Guard>,
     /// Staff-approved answers, given first when `serve` attached their source.
     curated: OnceLock<curated::CuratedIndex>,
-    /// Questions asked the way citizens ask, with their articles: a signal of the ranking stage
-    /// (`asked.rs`), attached at start when the corpus has them.
-    asked: OnceLock<asked::AskedQuestions>,
 }
 
 /// The corpus as answers see it: the library and what is derived from it.
@@ -320,7 +314,6 @@ impl Assistant {
                 None
             }),
             curated: OnceLock::new(),
-            asked: OnceLock::new(),
         }
     }
 
@@ -698,13 +691,7 @@ impl Assistant {
         };
         match mode {
             RetrievalMode::Ranked => {
-                Ok(self.ranked(self.pool(
-                &corpus,
-                &query,
-                &query_vector,
-                self.filter(&[]),
-                None,
-            )?))
+                Ok(self.ranked(self.pool(&corpus, &query, &query_vector, self.filter(&[]))?))
             }
             RetrievalMode::Hybrid => self.hybrid_candidates(&query, &query_vector),
             RetrievalMode::Dense | RetrievalMode::Lexical => {
@@ -728,8 +715,7 @@ impl Assistant {
             validity: Vec::new(),
             ..self.filter(excluded)
         };
-        // A training question from the asked questions must not find itself there.
-        let pool = self.pool(&corpus, &query, &query_vector, filter, Some(question))?;
+        let pool = self.pool(&corpus, &query, &query_vector, filter)?;
         Ok((query_vector, pool))
     }
 
@@ -760,14 +746,14 @@ impl Assistant {
         excluded: &[String],
     ) -> Result<(Vec<Candidate>, Option<Candidate>), AskError> {
         if self.retrieval.include_expired {
-            let pool = self.pool(corpus, query, query_vector, self.filter(excluded), None)?;
+            let pool = self.pool(corpus, query, query_vector, self.filter(excluded))?;
             return Ok((self.ranked(pool), None));
         }
         let every_validity = SearchFilter {
             validity: Vec::new(),
             ..self.filter(excluded)
         };
-        let ranked = self.ranked(self.pool(corpus, query, query_vector, every_validity, None)?);
+        let ranked = self.ranked(self.pool(corpus, query, query_vector, every_validity)?);
         let mut in_force = Vec::new();
         let mut not_in_force = None;
         for candidate in ranked {
@@ -785,16 +771,14 @@ impl Assistant {
     }
 
     /// Each channel searched on its own under `filter`, fused, grouped into the best
-    /// [`features::POOL`] articles (and up to [`features::CORE_RESERVE`] core ones, and up to
-    /// [`features::ASKED_RESERVE`] that the asked questions point at) with their features. The
-    /// asked question whose text is `leave_out` is not counted.
+    /// [`features::POOL`] articles (and up to [`features::CORE_RESERVE`] core ones) with their
+    /// features.
     fn pool(
         &self,
         corpus: &CorpusView,
         query: &Query,
         query_vector: &[f32],
         filter: SearchFilter,
-        leave_out: Option<&str>,
     ) -> Result<Vec<features::ArticleCandidate>, AskError> {
         let lexical = encode_query(&query.expanded);
         let mut weights = self.retrieval.weights;
@@ -828,9 +812,6 @@ impl Assistant {
             (dense, toned, plain)
         });
         let (dense, toned, plain) = (dense?, toned?, plain?);
-        let asked = self.asked.get().map_or_else(HashMap::new, |asked| {
-            asked.matches(query_vector, &filter.excluded_documents, leave_out)
-        });
         Ok(features::candidate_pool(
             &features::ChannelHits {
                 dense,
@@ -844,43 +825,7 @@ impl Assistant {
             &corpus.library,
             query,
             query_vector,
-            &asked,
         ))
-    }
-
-    /// Lets the ranking stage see how close a question is to the asked questions of `path`
-    /// (`asked.rs`), each embedded as `ask` embeds a question standing alone, its vector taken
-    /// from `cache` or embedded and cached (once; later calls are ignored). Blocking: embedding
-    /// questions missing from the cache takes about 10 ms each.
-    pub fn load_asked(&self, path: &Path, cache: Option<&VectorCache>) -> Result<(), asked::AskedError> {
-        if self.asked.get().is_some() {
-            tracing::warn!("asked questions were attached twice; the first ones stay");
-            return Ok(());
-        }
-        let corpus = self.corpus();
-        let embedded_text = |question: &str| {
-            let question = self.validate_question(question).ok()?;
-            Some(self.query(&corpus, &question).expanded)
-        };
-        let loaded = asked::AskedQuestions::load(
-            path,
-            &corpus.library,
-            self.embedder.as_ref(),
-            cache,
-            &embedded_text,
-        )?;
-        if let Some(loaded) = loaded {
-            let _ = self.asked.set(loaded);
-        }
-        Ok(())
-    }
-
-    /// The vector cache keys of the asked questions loaded (none before [`Assistant::load_asked`]).
-    pub fn asked_cache_keys(&self) -> Vec<crate::vector_cache::Key> {
-        self.asked
-            .get()
-            .map(|asked| asked.cache_keys().collect())
-            .unwrap_or_default()
     }
 
     /// The pool in the learned ranker's order, each candidate's confidence the calibrated

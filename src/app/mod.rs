@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::answer::prompts::{PromptError, Prompts};
-use crate::answer::asked::{AskedError, ASKED_FILE};
 use crate::answer::Assistant;
 use crate::chunk::Chunk;
 use crate::config::{Config, StoreKind};
@@ -54,8 +53,6 @@ pub enum StartError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Cache(#[from] CacheError),
-    #[error("cannot load the asked questions: {0}")]
-    Asked(#[from] AskedError),
     #[error("cannot remove the old index {dir}: {source}")]
     Rebuild {
         dir: PathBuf,
@@ -344,28 +341,27 @@ pub fn core_chunks(config: &Config) -> Result<Vec<Chunk>, StartError> {
     Ok(corpus_chunks(&core, &|text| counter.passage_tokens(text)))
 }
 
-/// The vector cache of `embedder`'s model, seeded from the shipped core vectors when empty.
-fn open_vector_cache(config: &Config, embedder: &dyn Embedder) -> Result<VectorCache, StartError> {
+/// How to ingest with `embedder`: the configured batch size, and the vector cache of its model
+/// (vectors embedded before are reused, new ones added).
+fn ingest_options(
+    config: &Config,
+    embedder: &dyn Embedder,
+    progress: bool,
+) -> Result<IngestOptions, StartError> {
     let cache = VectorCache::open(
         &config.paths.vector_cache_dir(),
         embedder.model_id(),
         embedder.dimension(),
     )?;
     seed_vector_cache(&cache, &config.paths.corpus_dir.join(SHIPPED_VECTORS_FILE));
-    Ok(cache)
-}
-
-/// How to ingest: the configured batch size, and the vector cache of the model (vectors embedded
-/// before are reused, new ones added).
-fn ingest_options(config: &Config, cache: Arc<VectorCache>, progress: bool) -> IngestOptions {
-    IngestOptions {
+    Ok(IngestOptions {
         batch_size: config.model.ingest_batch,
         flush_every: Duration::from_secs(config.model.ingest_flush_secs.max(1)),
         optimize_every: config.model.ingest_optimize_every,
         progress,
-        cache: Some(cache),
+        cache: Some(Arc::new(cache)),
         ..IngestOptions::default()
-    }
+    })
 }
 
 /// Loads everything and brings the index up to date. Blocking (minutes on a first start).
@@ -398,19 +394,6 @@ pub fn start_with(
 
     let embedder: Arc<dyn Embedder> =
         Arc::new(E5Embedder::load(&model_paths, config.model.sessions)?);
-    // One handle on the vector cache for the whole start (ingest, background ingest and the
-    // asked questions): each handle keeps its own offsets, so two would misplace appended vectors.
-    let asked_path = config.paths.corpus_dir.join(ASKED_FILE);
-    let mut shared_cache: Option<Arc<VectorCache>> = None;
-    let cache_model = embedder.clone();
-    let mut vector_cache = || -> Result<Arc<VectorCache>, StartError> {
-        if let Some(cache) = &shared_cache {
-            return Ok(cache.clone());
-        }
-        let cache = Arc::new(open_vector_cache(config, cache_model.as_ref())?);
-        shared_cache = Some(cache.clone());
-        Ok(cache)
-    };
     let expected = CollectionInfo {
         model_id: embedder.model_id().to_owned(),
         dimension: embedder.dimension(),
@@ -442,7 +425,7 @@ pub fn start_with(
             let options = IngestOptions {
                 tracker: tracker.clone(),
                 source_fingerprint: Some(source_fingerprint.clone()),
-                ..ingest_options(config, vector_cache()?, progress)
+                ..ingest_options(config, embedder.as_ref(), progress)?
             };
             let tier_of = |chunk: &Chunk| {
                 tiers
@@ -513,9 +496,6 @@ pub fn start_with(
         &config.conversation,
         config.server.max_question_chars,
     ));
-    if asked_path.exists() {
-        assistant.load_asked(&asked_path, Some(vector_cache()?.as_ref()))?;
-    }
     crate::metrics::index_size(tracker.snapshot().total_chunks, &assistant.library());
     tracing::info!(seconds = started.elapsed().as_secs_f32(), "ready");
     Ok(Started {
@@ -552,8 +532,7 @@ pub fn reindex(config: &Config, assistant: &Assistant) -> Result<IngestReport, S
             ..IngestReport::default()
         }
     } else {
-        let cache = Arc::new(open_vector_cache(config, embedder.as_ref())?);
-        let mut options = ingest_options(config, cache, false);
+        let mut options = ingest_options(config, embedder.as_ref(), false)?;
         let tokenizer_digest = file_digest(&model_paths.tokenizer_file())?;
         options.source_fingerprint =
             Some(source_fingerprint(&corpus.source_digest, &tokenizer_digest));
