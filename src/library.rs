@@ -18,6 +18,9 @@ pub struct LibraryArticle {
     pub position: usize,
     /// How many articles its document has (the position's scale, for ranking).
     pub document_len: usize,
+    /// Bytes of the article's body text (a ranking feature), counted once here: building the
+    /// text for each candidate of each question cost more than ranking it.
+    pub body_len: usize,
     /// Whether its document is a loose corpus file (the curated core) rather than bundled.
     pub core: bool,
     /// The amending documents whose changes to this document are recorded article by article
@@ -57,6 +60,7 @@ impl Library {
                         article: article.clone(),
                         position,
                         document_len: document.articles.len(),
+                        body_len: article.body_text().len(),
                         core: !document.is_bundled(),
                         recorded_amenders: recorded_amenders.clone(),
                     });

@@ -277,7 +277,7 @@ pub fn candidate_pool(
                 payload.document_title, payload.heading, payload.text
             );
             let coverage = terms.coverage(&passage);
-            let trusted = terms.trusted_coverage(&passage);
+            let trusted = terms.trusted(coverage);
             let confidence = relevance::confidence(article.cosine, trusted);
             let (in_pool, document_best, document_sum) =
                 per_document[entry.document.so_hieu.as_str()];
@@ -316,7 +316,7 @@ pub fn candidate_pool(
                 in_pool as f32,
                 document_best * 100.0,
                 document_sum * 100.0,
-                (entry.article.body_text().len() as f32 + 1.0).ln(),
+                (entry.body_len as f32 + 1.0).ln(),
             ]);
             debug_assert_eq!(features.len(), FEATURE_NAMES.len());
             ArticleCandidate {

@@ -846,10 +846,9 @@ impl Assistant {
             candidates.sort_by(|a, b| b.rank_score.total_cmp(&a.rank_score));
             return candidates;
         };
-        let mut scored: Vec<(f64, &features::ArticleCandidate)> = pool
-            .iter()
-            .map(|candidate| (ranker.score(&candidate.features), candidate))
-            .collect();
+        let scores = ranker.scores(pool.iter().map(|candidate| candidate.features.as_slice()));
+        let mut scored: Vec<(f64, &features::ArticleCandidate)> =
+            scores.into_iter().zip(&pool).collect();
         // Stable: an equal score keeps the fused order.
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         (0..scored.len())

@@ -102,8 +102,14 @@ impl QuestionTerms {
     /// [`QuestionTerms::coverage`] scaled down for questions with very few content words:
     /// covering the one content word of "Nộp ở đâu?" says little, covering five says a lot.
     pub fn trusted_coverage(&self, passage: &str) -> f32 {
+        self.trusted(self.coverage(passage))
+    }
+
+    /// [`QuestionTerms::trusted_coverage`] from a coverage already computed, so that a passage is
+    /// scanned once for both.
+    pub fn trusted(&self, coverage: f32) -> f32 {
         let trust = (self.unigrams.len() as f32 / TRUSTED_CONTENT_WORDS as f32).min(1.0);
-        self.coverage(passage) * trust
+        coverage * trust
     }
 }
 
