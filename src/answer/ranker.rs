@@ -99,6 +99,9 @@ struct Node {
     default_left: bool,
 }
 
+/// Candidates that go down a tree together in [`Ranker::scores`].
+const LANES: usize = 8;
+
 /// A [`Tree`] as evaluated: nodes packed, leaves apart.
 #[derive(Debug)]
 struct PackedTree {
@@ -122,41 +125,17 @@ impl PackedTree {
         }
     }
 
+    /// This tree's prediction for one candidate.
     fn predict(&self, features: &[f32]) -> f64 {
-        if self.nodes.is_empty() {
-            return self.leaves.first().copied().unwrap_or(0.0);
-        }
-        let mut node: i32 = 0;
-        // A well-formed tree reaches a leaf in at most as many steps as it has nodes; child
-        // indices were checked when the model was loaded (`Tree::is_well_formed`).
-        for _ in 0..=self.nodes.len() {
-            if node < 0 {
-                return self.leaves.get(!node as usize).copied().unwrap_or(0.0);
-            }
-            let split = &self.nodes[node as usize];
-            let value = f64::from(
-                features
-                    .get(split.feature as usize)
-                    .copied()
-                    .unwrap_or(f32::NAN),
-            );
-            let left = if value.is_nan() {
-                split.default_left
-            } else {
-                value <= split.threshold
-            };
-            node = if left { split.left } else { split.right };
-        }
-        0.0
+        let mut score = [0.0];
+        self.predict_lanes(&[features], &mut score);
+        score[0]
     }
-}
 
-/// Candidates that go down a tree together in [`Ranker::scores`].
-const LANES: usize = 8;
-
-impl PackedTree {
-    /// Adds this tree's prediction for each of `features` (at most [`LANES`]) to `scores`, as
-    /// [`PackedTree::predict`] would, stepping all of them one level at a time.
+    /// Adds this tree's prediction for each of `features` (at most [`LANES`]) to `scores`,
+    /// stepping all of them one level at a time. A well-formed tree brings each to a leaf in at
+    /// most as many steps as it has nodes; child indices were checked when the model was loaded
+    /// (`Tree::is_well_formed`).
     fn predict_lanes(&self, features: &[&[f32]], scores: &mut [f64]) {
         if self.nodes.is_empty() {
             let leaf = self.leaves.first().copied().unwrap_or(0.0);
