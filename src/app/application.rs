@@ -25,6 +25,8 @@ pub struct Application {
     ready: Ready,
     /// How far the index is; start-up and the background ingest report into it, `/readyz` reads it.
     index_progress: Arc<crate::ingest::IngestProgress>,
+    /// The staff console's re-index, held back while the compendium is indexed in the background.
+    reindex: ReindexJob,
     router: Router,
     /// Kept for the service's lifetime: the Telegram polling task, the retention sweep.
     _channels: Channels,
@@ -63,6 +65,7 @@ impl Application {
                 PlatformWording::load(&config.paths.prompts_dir)?,
             )
         };
+        let reindex = ReindexJob::new(config.clone());
         if config.staff.enabled {
             let staff_state = StaffState {
                 db: db.clone(),
@@ -70,7 +73,7 @@ impl Application {
                 ready: ready.clone(),
                 config: config.staff.clone(),
                 corpus: Arc::new(CorpusFiles::new(config.paths.corpus_dir.clone())),
-                reindex: ReindexJob::new(config.clone()),
+                reindex: reindex.clone(),
             };
             router =
                 router
@@ -91,6 +94,7 @@ impl Application {
             db,
             ready,
             index_progress,
+            reindex,
             router,
             _channels: channels,
             _retention: retention,
@@ -106,6 +110,7 @@ impl Application {
             db,
             ready,
             index_progress,
+            reindex,
             router,
             _channels,
             _retention,
@@ -151,12 +156,19 @@ impl Application {
         started
             .assistant
             .set_curated_source(Arc::new(db), config.channels.curated_similarity);
+        // Taken before the service turns ready: a staff re-index requested from then on waits
+        // until the background ingest ends (or its thread unwinds).
+        let background_guard = started
+            .background
+            .as_ref()
+            .map(|_| reindex.background_ingest());
         ready.set(started.assistant.clone());
         tracing::info!("ready");
         if let Some(background) = started.background {
             // Answers use whatever is indexed so far; a restart resumes where this stops.
             let assistant = started.assistant.clone();
             std::thread::spawn(move || {
+                let _guard = background_guard;
                 if let Err(error) = background.run(&assistant) {
                     tracing::error!(%error, "background indexing failed; the next start resumes it");
                 }

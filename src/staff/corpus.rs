@@ -173,7 +173,14 @@ async fn corpus_page(
 /// The re-index job's state and the button to run it.
 fn reindex_card(state: &StaffState, staff: &Staff) -> Html {
     let status = state.reindex.status();
-    let (label, text) = if status.running {
+    let (label, text) = if status.waiting_for_background {
+        (
+            "waiting",
+            html!(
+                "Đang chờ nạp xong toàn bộ kho văn bản (chạy nền sau khi khởi động) rồi mới lập chỉ mục lại. Câu hỏi vẫn được trả lời theo chỉ mục hiện tại."
+            ),
+        )
+    } else if status.running {
         (
             "running",
             html!(
