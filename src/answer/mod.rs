@@ -2,7 +2,6 @@
 //! Vietnamese lead sentence, verbatim quotes with precise citations, a disclaimer, a confidence
 //! value and a `needs_review` flag; or a polite decline with a useful pointer.
 
-pub mod adapter;
 pub mod compose;
 pub mod conversation;
 pub mod curated;
@@ -246,9 +245,6 @@ pub struct Assistant {
     gate: gate::FairGate,
     /// The learned ranking stage and calibration (`ranker.rs`); `None` before one is trained.
     ranker: Option<ranker::Ranker>,
-    /// Maps the question's vector for the ranked pool's dense search (`adapter.rs`); `None`
-    /// when it does not fit the embedder, and the search runs on e5's own vector.
-    adapter: Option<adapter::QueryAdapter>,
     /// Declines by meaning what the out-of-scope patterns miss (`guard.rs`).
     guard: Option<guard::Guard>,
     /// Staff-approved answers, given first when `serve` attached their source.
@@ -313,11 +309,6 @@ impl Assistant {
                 tracing::error!(%error, "the compiled-in ranking model is unusable; ranking by confidence");
                 None
             }),
-            adapter: adapter::QueryAdapter::compiled_in(embedder_dimension)
-                .map_err(|error| {
-                    tracing::error!(%error, "the compiled-in query adapter is unusable; searching with the model's own vector");
-                })
-                .ok(),
             guard: guard::Guard::compiled_in(embedder_dimension).unwrap_or_else(|error| {
                 tracing::error!(%error, "the compiled-in guard is unusable; declining by pattern only");
                 None
@@ -789,10 +780,6 @@ impl Assistant {
         query_vector: &[f32],
         filter: SearchFilter,
     ) -> Result<Vec<features::ArticleCandidate>, AskError> {
-        // The ranker learnt its dense features from the adapted vector: the dense search and the
-        // cosines of the pool both use it (the guard keeps e5's own vector).
-        let adapted = self.adapter.as_ref().map(|a| a.adapt(query_vector));
-        let query_vector = adapted.as_deref().unwrap_or(query_vector);
         let lexical = encode_query(&query.expanded);
         let mut weights = self.retrieval.weights;
         let search = |vector: ChannelVector| {
