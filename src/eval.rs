@@ -19,6 +19,7 @@
 mod format;
 pub mod metrics;
 mod report;
+pub mod reviewed;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -133,7 +134,7 @@ pub fn report_paths(out: &Path) -> (PathBuf, PathBuf) {
 }
 
 pub fn run(assistant: &Assistant, options: &EvalOptions) -> anyhow::Result<Report> {
-    let resolver = GoldResolver::new(assistant);
+    let resolver = GoldResolver::new(&assistant.library());
     let mut dump = match &options.dump_features {
         Some(path) => Some(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
@@ -407,8 +408,7 @@ struct GoldResolver {
 }
 
 impl GoldResolver {
-    fn new(assistant: &Assistant) -> GoldResolver {
-        let library = assistant.library();
+    fn new(library: &crate::library::Library) -> GoldResolver {
         let mut articles = HashSet::new();
         let mut by_phapdien = HashMap::new();
         for entry in library.articles() {

@@ -192,6 +192,14 @@ enum StaffCommand {
     },
     /// List accounts (without password hashes).
     List,
+    /// Write the curated answers' questions, with the articles staff confirmed or chose, as a
+    /// question set for `hoiluat eval --set` and the ranker's training (eval/README.md, "Reviewed
+    /// questions as data"). Phone, CCCD and e-mail are masked; read the file before sharing it.
+    ReviewedQuestions {
+        /// The JSON-lines file to write (replaced whole).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -665,6 +673,37 @@ fn staff_command(config: &Config, command: StaffCommand) -> anyhow::Result<ExitC
                 let id = staff::accounts::add(&db, username.clone(), display_name, role, password)
                     .await?;
                 println!("created {role} {username} (id {id})");
+            }
+            StaffCommand::ReviewedQuestions { out } => {
+                let curated = db.curated_answers(false).await?;
+                let corpus = hoiluat::app::read_corpus(config)?;
+                let library = hoiluat::library::Library::from_documents(&corpus.documents);
+                let set = hoiluat::eval::reviewed::reviewed_questions(&curated, &library);
+                let mut text = set.lines.join("\n");
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                hoiluat::fsutil::write_atomically(&out, text.as_bytes())
+                    .map_err(|error| anyhow::anyhow!("writing {}: {error}", out.display()))?;
+                let documents = hoiluat::eval::reviewed::documents_covered(&set).len();
+                println!(
+                    "Đã ghi {} câu hỏi (trên {} văn bản) vào {}.",
+                    set.lines.len(),
+                    documents,
+                    out.display()
+                );
+                if set.without_articles > 0 {
+                    println!(
+                        "Bỏ qua {} câu trả lời mẫu vì các điều được trích không còn trong kho văn bản.",
+                        set.without_articles
+                    );
+                }
+                if set.erased > 0 {
+                    println!(
+                        "Bỏ qua {} câu trả lời mẫu có câu hỏi đã bị xóa theo thời hạn lưu trữ.",
+                        set.erased
+                    );
+                }
             }
             StaffCommand::List => {
                 for account in db.list_staff().await? {

@@ -294,6 +294,10 @@ const CASES: &[(&str, Case)] = &[
         api_exchange_in_one_transaction,
     ),
     ("curated_source", curated_source),
+    (
+        "reviewed_questions_become_a_question_set",
+        reviewed_questions_become_a_question_set,
+    ),
 ];
 
 fn migrates_from_empty_and_reopens(place: &Place) -> Result<(), Failed> {
@@ -1737,4 +1741,153 @@ fn main() {
     let names: HashSet<String> = trials.iter().map(|t| t.name().to_owned()).collect();
     assert_eq!(names.len(), trials.len());
     libtest_mimic::run(&arguments, trials).exit();
+}
+
+/// What staff approved or corrected comes back as a question set (`hoiluat staff
+/// reviewed-questions`): the citizen's question masked, the articles staff chose as gold, oldest
+/// first; a rejected answer and a retired curated answer do not.
+fn reviewed_questions_become_a_question_set(place: &Place) -> Result<(), Failed> {
+    let db = place.open()?;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/luat-52-2014-qh13.md");
+    let text = std::fs::read_to_string(&path)?;
+    let document = hoiluat::corpus::parse_document("luat-52-2014-qh13.md", &text)
+        .document
+        .ok_or("the shipped law parses")?;
+    let library = hoiluat::library::Library::from_documents(&[document]);
+    let curated_ids = run(async {
+        let staff = new_staff(&db, "hoa").await?;
+        let review = |answer_id, decision: &str, question: &str, articles: &str| NewReview {
+            answer_id,
+            staff_id: staff,
+            decision: Decision::parse(decision).expect("a decision"),
+            text: Some("Trả lời đã duyệt.".into()),
+            citations: cites(articles),
+            note: None,
+            question: question.into(),
+            context: None,
+            delivery: None,
+        };
+        let asked = [
+            (
+                "r1",
+                "edited",
+                "ly hon thi con 2 tuoi ai nuoi, sdt 0912345678",
+                "52-2014-qh13.dieu-81",
+            ),
+            ("r2", "rejected", "Hỏi linh tinh", "52-2014-qh13.dieu-8"),
+            (
+                "r3",
+                "approved",
+                "Nữ bao nhiêu tuổi thì được kết hôn?",
+                "52-2014-qh13.dieu-8,52-2014-qh13.dieu-8",
+            ),
+            (
+                "r4",
+                "approved",
+                "Câu sẽ bị bỏ khỏi mẫu",
+                "52-2014-qh13.dieu-8",
+            ),
+        ];
+        let mut curated_ids = Vec::new();
+        for (external, decision, question, articles) in asked {
+            let answer_id = flagged(
+                &db,
+                message("web", external, &format!("web-{external}"), question),
+                None,
+                &["reported"],
+            )
+            .await?;
+            if let ReviewOutcome::Stored {
+                curated_id: Some(id),
+                ..
+            } = db
+                .insert_review(review(answer_id, decision, question, articles))
+                .await?
+            {
+                curated_ids.push(id);
+            }
+        }
+        assert_eq!(
+            curated_ids.len(),
+            3,
+            "edited and approved answers become curated ones"
+        );
+        db.update_curated(curated_ids[2], staff, None, None, false)
+            .await?;
+
+        let curated = db.curated_answers(false).await?;
+        let set = hoiluat::eval::reviewed::reviewed_questions(&curated, &library);
+        assert_eq!(set.lines.len(), 2);
+        let lines: Vec<serde_json::Value> = set
+            .lines
+            .iter()
+            .map(|line| serde_json::from_str(line))
+            .collect::<Result<_, _>>()?;
+        assert_eq!(lines[0]["id"], format!("curated-{}", curated_ids[0]));
+        assert_eq!(lines[0]["expect"], "answer");
+        assert_eq!(lines[0]["kind"], "reviewed_edited");
+        assert_eq!(lines[1]["kind"], "reviewed_approved");
+        let question = lines[0]["question"].as_str().ok_or("a question")?;
+        assert!(
+            question.starts_with("ly hon thi con 2 tuoi ai nuoi"),
+            "{question}"
+        );
+        assert!(!question.contains("0912345678"), "{question}");
+        assert_eq!(
+            lines[0]["gold"],
+            serde_json::json!([{"so_hieu": "52/2014/QH13", "dieu": "81"}])
+        );
+        assert_eq!(lines[1]["id"], format!("curated-{}", curated_ids[1]));
+        assert_eq!(
+            lines[1]["gold"],
+            serde_json::json!([{"so_hieu": "52/2014/QH13", "dieu": "8"}])
+        );
+        Ok::<_, Failed>(curated_ids)
+    })?;
+
+    // The command staff run writes the same lines, over the same database.
+    let corpus = place.dir.path().join("corpus");
+    std::fs::create_dir_all(&corpus)?;
+    std::fs::copy(&path, corpus.join("luat-52-2014-qh13.md"))?;
+    let out = place.dir.path().join("reviewed.jsonl");
+    let config = place.config();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hoiluat"));
+    command
+        .args(["staff", "reviewed-questions", "--out"])
+        .arg(&out)
+        .env_remove("HOILUAT_CONFIG")
+        .env("HOILUAT__PATHS__CORPUS_DIR", &corpus);
+    match config.kind {
+        DatabaseKind::Sqlite => command.env("HOILUAT__DATABASE__KIND", "sqlite").env(
+            "HOILUAT__DATABASE__PATH",
+            config.path(&PathsConfig::default()),
+        ),
+        DatabaseKind::Postgres => command
+            .env("HOILUAT__DATABASE__KIND", "postgres")
+            .env("HOILUAT__DATABASE__URL", &config.url),
+    };
+    let output = command.output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("Đã ghi 2 câu hỏi (trên 1 văn bản)"),
+        "{stdout}"
+    );
+    let written = std::fs::read_to_string(&out)?;
+    let ids: Vec<String> = written
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).map(|v| v["id"].to_string()))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(
+        ids,
+        [
+            format!("\"curated-{}\"", curated_ids[0]),
+            format!("\"curated-{}\"", curated_ids[1])
+        ]
+    );
+    Ok(())
 }

@@ -174,6 +174,8 @@ pub struct CuratedAnswer {
     pub updated_at: String,
     /// For an answer to a follow-up, the question that one followed.
     pub context: Option<String>,
+    /// The review it came from (approved or edited); `None` for one staff wrote in the console.
+    pub decision: Option<Decision>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -728,8 +730,9 @@ impl Db {
 
 fn curated_answers(c: &mut Conn<'_>, include_retired: bool) -> Result<Vec<CuratedAnswer>, DbError> {
     c.query(
-        "SELECT id, question, answer_text, citations, active, updated_at, context FROM curated_answers
-         WHERE active = 1 OR ?1 = 1 ORDER BY id DESC",
+        "SELECT c.id, c.question, c.answer_text, c.citations, c.active, c.updated_at, c.context, r.decision
+         FROM curated_answers c LEFT JOIN reviews r ON r.id = c.review_id
+         WHERE c.active = 1 OR ?1 = 1 ORDER BY c.id DESC",
         params![include_retired],
     )?
     .iter()
@@ -742,6 +745,7 @@ fn curated_answers(c: &mut Conn<'_>, include_retired: bool) -> Result<Vec<Curate
             active: r.get(4)?,
             updated_at: r.get(5)?,
             context: r.get(6)?,
+            decision: r.get(7)?,
         })
     })
     .collect()
