@@ -109,6 +109,23 @@ impl Behaviour {
     }
 }
 
+/// The 95% Wilson score interval of a share of `part` in `n`, as fractions: how far the share
+/// measured on a small set may be from the share on every question of its kind. Reported beside
+/// the first quote so that a difference of a question or two on a set of 36 or 108 is not read as
+/// a gain (eval/README.md, rounds 7-9). `None` for an empty set.
+pub fn wilson_interval(part: usize, n: usize) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    const Z: f64 = 1.959_963_984_540_054;
+    let n = n as f64;
+    let p = (part as f64 / n).clamp(0.0, 1.0);
+    let z2 = Z * Z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
 /// Percentiles of a list of milliseconds.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Latency {
@@ -275,6 +292,27 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wilson_intervals_match_the_textbook_values() {
+        // Wilson (1927) / Newcombe (1998), 95%: 18 of 36 → 0.3445-0.6555; 0 of 10 → 0-0.2775.
+        let (lo, hi) = wilson_interval(18, 36).unwrap();
+        assert!(
+            (lo - 0.3445).abs() < 5e-4 && (hi - 0.6555).abs() < 5e-4,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson_interval(0, 10).unwrap();
+        assert!(lo == 0.0 && (hi - 0.2775).abs() < 5e-4, "{hi}");
+        let (lo, hi) = wilson_interval(10, 10).unwrap();
+        assert!(
+            (lo - 0.7225).abs() < 5e-4 && (hi - 1.0).abs() < 1e-12,
+            "{lo} {hi}"
+        );
+        assert_eq!(wilson_interval(0, 0), None);
+        // More questions, a narrower interval around the same share.
+        let narrow = wilson_interval(180, 360).unwrap();
+        assert!(narrow.1 - narrow.0 < 0.11);
+    }
 
     fn result(gold: &[&str], ranked: &[&str]) -> QuestionResult {
         QuestionResult {

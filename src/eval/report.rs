@@ -109,12 +109,14 @@ fn set_markdown(out: &mut String, set: &SetReport, report: &Report) {
         ("gold documents excluded (--exclude-gold)", &s.gold_excluded),
     ] {
         if group.questions > 0 {
-            behaviour_row(out, label, group);
+            // The headline share, with how far a set this small lets it be trusted.
+            let interval = std::ptr::eq(group, &s.answerable);
+            behaviour_row(out, label, group, interval);
         }
     }
     if s.behaviour_by_kind.len() > 1 {
         for (kind, group) in &s.behaviour_by_kind {
-            behaviour_row(out, &format!("kind `{kind}`"), group);
+            behaviour_row(out, &format!("kind `{kind}`"), group, false);
         }
     }
     let _ = writeln!(out);
@@ -205,7 +207,9 @@ pub(super) fn failed(result: &QuestionResult) -> bool {
     }
 }
 
-fn behaviour_row(out: &mut String, label: &str, group: &Behaviour) {
+/// One row of what `ask` did; `interval` adds the 95% Wilson interval to the first quote (for
+/// answerable questions, where that share is the headline).
+fn behaviour_row(out: &mut String, label: &str, group: &Behaviour, interval: bool) {
     let pct = |part: usize| {
         if group.questions == 0 {
             "–".to_owned()
@@ -220,9 +224,25 @@ fn behaviour_row(out: &mut String, label: &str, group: &Behaviour) {
         pct(group.answered),
         pct(group.answered_unflagged),
         pct(group.declined),
-        pct(group.first_quote_gold),
+        if interval {
+            with_interval(
+                pct(group.first_quote_gold),
+                group.first_quote_gold,
+                group.questions,
+            )
+        } else {
+            pct(group.first_quote_gold)
+        },
         pct(group.any_quote_gold)
     );
+}
+
+/// "50.0% [34–66]": the share and its 95% Wilson interval, in whole percent.
+fn with_interval(share: String, part: usize, n: usize) -> String {
+    match super::metrics::wilson_interval(part, n) {
+        Some((lo, hi)) => format!("{share} [{:.0}–{:.0}]", 100.0 * lo, 100.0 * hi),
+        None => share,
+    }
 }
 
 fn truncate(text: &str, max: usize) -> &str {
