@@ -99,6 +99,16 @@ def metrics(orders):
     return {"questions": n, "recall_at_1": r1, "recall_at_10": r10, "mrr_at_10": mrr}
 
 
+def wilson(share, n, z=1.959963984540054):
+    """95% Wilson score interval of a share measured on n questions (as in `hoiluat eval`'s report):
+    a difference inside it is a question or two on sets this small, not a gain."""
+    if n == 0:
+        return (0.0, 1.0)
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
 def calibration_inputs(scores, features, names):
     order = np.argsort(-scores, kind="stable")
     top = order[0]
@@ -308,11 +318,12 @@ def main():
              f"- {args.folds}-fold cross-validation over questions ({len(keys)} questions and variants); LightGBM {lgb.__version__} lambdarank, {PARAMS['n_estimators']} trees of {PARAMS['num_leaves']} leaves",
              f"- the pools are the {len(rows[0]['candidates']) if rows else 0} best articles after fusion: a gold article outside the pool is a miss for every order",
              "", "## Ranking (out-of-fold: no question ranked by a model that trained on it)", "",
-             "| set | order | questions | R@1 | R@10 | MRR@10 |", "|---|---|---|---|---|---|"]
+             "| set | order | questions | R@1 | R@10 | MRR@10 | R@1, 95% interval |", "|---|---|---|---|---|---|---|"]
     for s in sorted(ranking):
         for name, m in ranking[s].items():
             if m["questions"]:
-                lines.append(f"| {s} | {name} | {m['questions']} | {m['recall_at_1']:.3f} | {m['recall_at_10']:.3f} | {m['mrr_at_10']:.3f} |")
+                low, high = wilson(m["recall_at_1"], m["questions"])
+                lines.append(f"| {s} | {name} | {m['questions']} | {m['recall_at_1']:.3f} | {m['recall_at_10']:.3f} | {m['mrr_at_10']:.3f} | {low:.2f}-{high:.2f} |")
     lines += ["", "## Answer probability (out-of-fold)", "",
               f"Brier score {brier:.4f} over {len(cal_y)} pools ({int((kinds == 'answer').sum())} answerable, {int((kinds == 'excluded').sum())} asked without their gold documents, {int((kinds == 'decline').sum())} must-decline).", "",
               f"Thresholds ({int((kinds == 'answer').sum())} answerable, {int((kinds == 'excluded').sum())} without their gold; the synthetic headings are not calibration data):", "",
