@@ -685,11 +685,10 @@ fn staff_command(config: &Config, command: StaffCommand) -> anyhow::Result<ExitC
                 }
                 hoiluat::fsutil::write_atomically(&out, text.as_bytes())
                     .map_err(|error| anyhow::anyhow!("writing {}: {error}", out.display()))?;
-                let documents = hoiluat::eval::reviewed::documents_covered(&set).len();
                 println!(
                     "Đã ghi {} câu hỏi (trên {} văn bản) vào {}.",
                     set.lines.len(),
-                    documents,
+                    set.documents.len(),
                     out.display()
                 );
                 if set.without_articles > 0 {

@@ -8,7 +8,7 @@
 //! What citizens wrote leaves the database here, so phone, CCCD/CMND and e-mail are masked as in
 //! the console; names and addresses are not recognised, so a file is read before it is shared.
 
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
@@ -38,6 +38,8 @@ struct Gold<'a> {
 #[derive(Debug, Default)]
 pub struct ReviewedSet {
     pub lines: Vec<String>,
+    /// The số hiệu of the documents their gold articles belong to.
+    pub documents: BTreeSet<String>,
     /// Curated answers none of whose articles is in the corpus any more.
     pub without_articles: usize,
     /// Curated answers whose question was erased (`privacy.retention_days`).
@@ -73,6 +75,8 @@ pub fn reviewed_questions(curated: &[CuratedAnswer], library: &Library) -> Revie
             set.without_articles += 1;
             continue;
         }
+        set.documents
+            .extend(gold.iter().map(|reference| reference.so_hieu.to_owned()));
         let line = Line {
             id: format!("curated-{}", answer.id),
             kind: kind(answer.decision),
@@ -102,22 +106,6 @@ fn kind(decision: Option<Decision>) -> &'static str {
         // A rejection creates no curated answer; counted with the written ones if it ever did.
         Some(Decision::Rejected) | None => "written_by_staff",
     }
-}
-
-/// How many lines each document's articles gold, for the command's summary.
-pub fn documents_covered(set: &ReviewedSet) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for line in &set.lines {
-        let value: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
-        if let Some(gold) = value["gold"].as_array() {
-            for reference in gold {
-                if let Some(so_hieu) = reference["so_hieu"].as_str() {
-                    *counts.entry(so_hieu.to_owned()).or_insert(0) += 1;
-                }
-            }
-        }
-    }
-    counts
 }
 
 #[cfg(test)]
@@ -203,7 +191,7 @@ mod tests {
             resolver.resolve(&questions[1].gold),
             ["52-2014-qh13.dieu-81"]
         );
-        assert_eq!(documents_covered(&set)["52/2014/QH13"], 2);
+        assert_eq!(set.documents, BTreeSet::from(["52/2014/QH13".to_owned()]));
     }
 
     #[test]
