@@ -42,7 +42,7 @@ pub struct ReviewedSet {
     pub documents: BTreeSet<String>,
     /// Curated answers none of whose articles is in the corpus any more.
     pub without_articles: usize,
-    /// Curated answers whose question was erased (`privacy.retention_days`).
+    /// Curated answers whose question was erased (`staff.retention_days`).
     pub erased: usize,
 }
 
