@@ -38,26 +38,34 @@ pub struct Question {
     pub gold: Vec<GoldRef>,
 }
 
-/// A JSONL line of any of our formats: our sets, zalo-phapdien, out-of-scope.
-#[derive(Debug, Deserialize)]
-struct JsonlQuestion {
-    id: Option<String>,
-    kind: Option<String>,
-    question: String,
+/// A JSONL line of any of our formats: our sets, zalo-phapdien, out-of-scope. Also what
+/// `reviewed.rs` writes, so that the sets this service writes are read by the same definition.
+#[derive(Debug, Deserialize, Serialize)]
+pub(super) struct JsonlQuestion {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) kind: Option<String>,
+    pub(super) question: String,
     #[serde(default)]
-    history: Vec<String>,
-    expect: Option<Expect>,
+    pub(super) history: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) expect: Option<Expect>,
     #[serde(default)]
-    gold: Vec<JsonlGold>,
+    pub(super) gold: Vec<JsonlGold>,
+    /// Where the question came from, for people; not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) note: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct JsonlGold {
-    so_hieu: Option<String>,
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+pub(super) struct JsonlGold {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) so_hieu: Option<String>,
     #[serde(deserialize_with = "crate::jsonutil::string_or_number")]
-    dieu: String,
-    #[serde(default)]
-    phapdien_ids: Vec<String>,
+    pub(super) dieu: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) phapdien_ids: Vec<String>,
 }
 
 /// An ALQAC question.

@@ -10,29 +10,10 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
-
+use super::format::{Expect, JsonlGold, JsonlQuestion};
 use crate::db::{CuratedAnswer, Decision};
 use crate::library::Library;
 use crate::staff::privacy::mask_personal_data;
-
-/// One line of the set, in the format of `eval/questions/*.jsonl`.
-#[derive(Debug, Serialize)]
-struct Line<'a> {
-    id: String,
-    kind: &'static str,
-    question: String,
-    history: Vec<String>,
-    expect: &'static str,
-    gold: Vec<Gold<'a>>,
-    note: String,
-}
-
-#[derive(Debug, Serialize, PartialEq, Eq, Hash)]
-struct Gold<'a> {
-    so_hieu: &'a str,
-    dieu: &'a str,
-}
 
 /// The set's lines, oldest curated answer first, and what was left out.
 #[derive(Debug, Default)]
@@ -58,14 +39,15 @@ pub fn reviewed_questions(curated: &[CuratedAnswer], library: &Library) -> Revie
             set.erased += 1;
             continue;
         }
-        let mut gold: Vec<Gold<'_>> = Vec::new();
+        let mut gold: Vec<JsonlGold> = Vec::new();
         for citation in &answer.citations {
             let Some(entry) = library.article(&citation.article_id) else {
                 continue;
             };
-            let reference = Gold {
-                so_hieu: &entry.document.so_hieu,
-                dieu: &entry.article.number,
+            let reference = JsonlGold {
+                so_hieu: Some(entry.document.so_hieu.clone()),
+                dieu: entry.article.number.clone(),
+                phapdien_ids: Vec::new(),
             };
             if !gold.contains(&reference) {
                 gold.push(reference);
@@ -75,20 +57,25 @@ pub fn reviewed_questions(curated: &[CuratedAnswer], library: &Library) -> Revie
             set.without_articles += 1;
             continue;
         }
-        set.documents
-            .extend(gold.iter().map(|reference| reference.so_hieu.to_owned()));
-        let line = Line {
-            id: format!("curated-{}", answer.id),
-            kind: kind(answer.decision),
+        set.documents.extend(
+            gold.iter()
+                .filter_map(|reference| reference.so_hieu.clone()),
+        );
+        let line = JsonlQuestion {
+            id: Some(format!("curated-{}", answer.id)),
+            kind: Some(kind(answer.decision).to_owned()),
             question: mask_personal_data(&answer.question),
             history: answer
                 .context
                 .iter()
                 .map(|c| mask_personal_data(c))
                 .collect(),
-            expect: "answer",
+            expect: Some(Expect::Answer),
             gold,
-            note: format!("curated answer {}, saved {}", answer.id, answer.updated_at),
+            note: Some(format!(
+                "curated answer {}, saved {}",
+                answer.id, answer.updated_at
+            )),
         };
         set.lines
             .push(serde_json::to_string(&line).expect("a line of strings serialises"));
@@ -113,7 +100,7 @@ mod tests {
     use super::*;
     use crate::corpus::parse_document;
     use crate::db::StoredCitation;
-    use crate::eval::format::{parse_set, Expect};
+    use crate::eval::format::parse_set;
     use crate::eval::GoldResolver;
 
     /// The shipped Luật Hôn nhân và gia đình, as the service reads it.
