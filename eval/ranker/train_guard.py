@@ -17,7 +17,7 @@ when P(legal) is below a threshold chosen on out-of-fold probabilities so that a
 --threshold-set sets only: a round-7 experiment, eval/README.md). The questions written from
 articles to train the ranker (eval/questions/train-written.jsonl) are left out unless
 --with-written (the same experiment: out of fold it helped, held out it did not). Every number
-reported is out-of-fold (stratified k-fold, the vocabulary fitted inside each fold); the shipped model is
+reported is out-of-fold (stratified k-fold, a written pair in one fold, the vocabulary fitted inside each fold); the shipped model is
 then fitted on everything. src/answer/guard.rs computes the same features; the rows of
 src/answer/guard_check.json hold scikit-learn's own probabilities, which a Rust test reproduces.
 
@@ -38,7 +38,7 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
 from train import WRITTEN_SETS
 
@@ -51,6 +51,11 @@ CHECK_OUT = ROOT / "src/answer/guard_check.json"
 # training; the patterns of prompts/out_of_scope.toml decline the clear cases.
 CLASSES = ["legal", "not_law", "unlawful"]
 GUARD_KINDS = {"not_law": "not_law", "unlawful": "unlawful", "prediction": "prediction"}
+# Contrastive pairs written for the guard (round 10, eval/questions/README.md): an unlawful request
+# and a lawful question on the same topic in the same words, or a message that is not law and a
+# legal question on the same everyday subject. A pair shares an id stem ("gw-a017-u", "gw-a017-l")
+# and always the same fold, so that no question is judged by a model that learnt its twin.
+GUARD_WRITTEN = "questions/guard-written"
 
 
 def fold(text):
@@ -92,6 +97,15 @@ def label_of(row, with_written=False):
     # Written from an article's text to train the ranker, not asked by anyone (train.py).
     if row["set"] in WRITTEN_SETS and not with_written:
         return None
+    if row["set"] == GUARD_WRITTEN:
+        # The lawful half of a prediction pair is there to contrast a class that is trained only
+        # with --with-prediction.
+        if row["kind"] == "lawful_story" and "prediction" not in CLASSES:
+            return None
+        if row["expect"] == "answer":
+            return "legal"
+        label = GUARD_KINDS.get(row["kind"])
+        return label if label in CLASSES else None
     if row["set"].endswith("out_of_scope"):
         if row["kind"] in GUARD_KINDS:
             label = GUARD_KINDS[row["kind"]]
@@ -106,6 +120,13 @@ def label_of(row, with_written=False):
     return None
 
 
+def group_of(row):
+    """Questions that must share a fold: the two halves of a written pair; otherwise each alone."""
+    if row["set"] == GUARD_WRITTEN:
+        return GUARD_WRITTEN + ":" + row["id"].rsplit("-", 1)[0]
+    return row["set"] + ":" + row["id"] + ":" + row["question"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dump", action="append", required=True)
@@ -115,6 +136,8 @@ def main():
                         help="choose the threshold on these sets' lawful questions only (default: every answerable question)")
     parser.add_argument("--with-written", action="store_true",
                         help="count the written training questions of the ranker as legal too")
+    parser.add_argument("--without-set", action="append", default=[], metavar="SET",
+                        help="leave this set's questions out entirely (to compare with and without new data)")
     parser.add_argument("--C", type=float, default=4.0)
     parser.add_argument("--embedding-scale", type=float, default=3.0)
     parser.add_argument("--no-words", action="store_true", help="the embedding alone (the guard before round 6)")
@@ -126,20 +149,21 @@ def main():
     if args.with_prediction:
         CLASSES.append("prediction")
 
-    X, y, sets, questions = [], [], [], []
+    X, y, sets, questions, groups = [], [], [], [], []
     seen = set()
     for path in args.dump:
         with open(path, encoding="utf-8") as f:
             for line in f:
                 row = json.loads(line)
                 label = label_of(row, args.with_written)
-                if label is None or row["question"] in seen:
+                if label is None or row["question"] in seen or row["set"] in args.without_set:
                     continue
                 seen.add(row["question"])
                 X.append(row["query_vector"])
                 y.append(CLASSES.index(label))
                 sets.append(row["set"])
                 questions.append(row["question"])
+                groups.append(group_of(row))
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     questions = np.asarray(questions, dtype=object)
@@ -151,7 +175,8 @@ def main():
         return LogisticRegression(C=args.C, max_iter=3000, class_weight="balanced")
 
     oof = np.zeros((len(y), len(CLASSES)))
-    for train_i, test_i in StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=5).split(X, y):
+    splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=5)
+    for train_i, test_i in splitter.split(X, y, groups):
         features = Features(not args.no_words, scale).fit(questions[train_i], X[train_i])
         fitted = model().fit(features(questions[train_i], X[train_i]), y[train_i])
         oof[np.ix_(test_i, fitted.classes_)] = fitted.predict_proba(features(questions[test_i], X[test_i]))
@@ -170,7 +195,7 @@ def main():
     declined = legal < threshold
     lines = ["# Guard: cross-validated quality", "",
              f"- command: `eval/ranker/.venv/bin/python eval/ranker/train_guard.py {' '.join(sys.argv[1:])}`",
-             f"- {args.folds}-fold stratified cross-validation; multinomial logistic regression (C={args.C}, balanced classes) over " + ("the 384-dimension e5 query embedding" if args.no_words else f"the TF-IDF of the question's words and word pairs without diacritics, beside the 384-dimension e5 query embedding times {scale}"),
+             f"- {args.folds}-fold stratified cross-validation (a written pair in one fold); multinomial logistic regression (C={args.C}, balanced classes) over " + ("the 384-dimension e5 query embedding" if args.no_words else f"the TF-IDF of the question's words and word pairs without diacritics, beside the 384-dimension e5 query embedding times {scale}"),
              f"- questions: {dict(counts)}",
              f"- threshold: a question is declined when P(legal) < {threshold:.4f}, the largest value that declines at most {args.max_false_decline:.0%} of the {'lawful questions of ' + ', '.join(threshold_sets) if threshold_sets else 'answerable questions'} out of fold ({int(declined[chosen_on].sum())} of {int(chosen_on.sum())}; all answerable questions: {np.mean(declined[answerable]):.1%})",
              "", "| class | questions | declined by the guard (out of fold) |", "|---|---|---|"]
@@ -183,6 +208,12 @@ def main():
         mask = np.asarray([x == s for x in sets]) & answerable
         if mask.any():
             lines.append(f"- {s}: {int(declined[mask].sum())} of {int(mask.sum())}")
+    lines += ["", "Must-decline questions declined, per set (out of fold):", ""]
+    for s in sorted(set(sets)):
+        for index, name in enumerate(CLASSES[1:], start=1):
+            mask = np.asarray([x == s for x in sets]) & (y == index)
+            if mask.any():
+                lines.append(f"- {s}, {name}: {int(declined[mask].sum())} of {int(mask.sum())} ({np.mean(declined[mask]):.1%})")
     misses = [questions[i] for i in range(len(y)) if y[i] != 0 and not declined[i]]
     lines += ["", f"Must-decline questions the guard lets through out of fold ({len(misses)}; the patterns of prompts/out_of_scope.toml may still catch them):", ""]
     lines += [f"- {q}" for q in misses[:40]]
