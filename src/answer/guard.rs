@@ -10,7 +10,9 @@
 //!   hiện", "làm giả", "lách"). The embedding alone cannot tell "làm sao đòi nợ" from "làm sao
 //!   trốn nợ": both are about debts. The words alone over-learn "làm sao", which unlawful requests
 //!   use and lawful questions use as often, so the training data holds lawful questions asked
-//!   that way (`eval/questions/phrasing-dev.jsonl`).
+//!   that way (`eval/questions/phrasing-dev.jsonl`), and pairs written to differ only in what is
+//!   asked: an unlawful request beside a lawful question in the same words, a message that is
+//!   not law beside a legal question on the same subject (`eval/questions/guard-written.jsonl`).
 //!
 //! The patterns stay: they give each category its own reply and cost nothing.
 
