@@ -358,9 +358,6 @@ pub fn schema_version() -> usize {
     MIGRATIONS.len()
 }
 
-/// Applies the missing migrations in one transaction. `BEGIN IMMEDIATE` takes the write lock
-/// before the version is read, so two processes opening the same file at once migrate once (the
-/// second waits, then finds nothing to do), as PostgreSQL's advisory lock does.
 /// How long an SQLite connection waits for another one's lock.
 const SQLITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -384,6 +381,9 @@ fn switch_to_wal(conn: &Connection) -> Result<(), rusqlite::Error> {
     }
 }
 
+/// Applies the missing migrations in one transaction. `BEGIN IMMEDIATE` takes the write lock
+/// before the version is read, so two processes opening the same file at once migrate once (the
+/// second waits, then finds nothing to do), as PostgreSQL's advisory lock does.
 fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     let failed = |version| {
         move |source: rusqlite::Error| DbError::Migration {
