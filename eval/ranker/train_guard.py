@@ -55,7 +55,8 @@ GUARD_KINDS = {"not_law": "not_law", "unlawful": "unlawful", "prediction": "pred
 # and a lawful question on the same topic in the same words, or a message that is not law and a
 # legal question on the same everyday subject. A pair shares an id stem ("gw-a017-u", "gw-a017-l")
 # and always the same fold, so that no question is judged by a model that learnt its twin.
-GUARD_WRITTEN = "questions/guard-written"
+# guard-written-2 (round 11) holds the pairs of four more writers, in the same format.
+GUARD_WRITTEN = {"questions/guard-written", "questions/guard-written-2"}
 
 
 def fold(text):
@@ -97,7 +98,7 @@ def label_of(row, with_written=False):
     # Written from an article's text to train the ranker, not asked by anyone (train.py).
     if row["set"] in WRITTEN_SETS and not with_written:
         return None
-    if row["set"] == GUARD_WRITTEN:
+    if row["set"] in GUARD_WRITTEN:
         # The lawful half of a prediction pair is there to contrast a class that is trained only
         # with --with-prediction.
         if row["kind"] == "lawful_story" and "prediction" not in CLASSES:
@@ -122,8 +123,8 @@ def label_of(row, with_written=False):
 
 def group_of(row):
     """Questions that must share a fold: the two halves of a written pair; otherwise each alone."""
-    if row["set"] == GUARD_WRITTEN:
-        return GUARD_WRITTEN + ":" + row["id"].rsplit("-", 1)[0]
+    if row["set"] in GUARD_WRITTEN:
+        return row["set"] + ":" + row["id"].rsplit("-", 1)[0]
     return row["set"] + ":" + row["id"] + ":" + row["question"]
 
 
@@ -138,6 +139,9 @@ def main():
                         help="count the written training questions of the ranker as legal too")
     parser.add_argument("--without-set", action="append", default=[], metavar="SET",
                         help="leave this set's questions out entirely (to compare with and without new data)")
+    parser.add_argument("--score-set", action="append", default=[], metavar="SET",
+                        help="keep this set out of training and report how the final model treats it "
+                             "(writing the model never saw)")
     parser.add_argument("--C", type=float, default=4.0)
     parser.add_argument("--embedding-scale", type=float, default=3.0)
     parser.add_argument("--no-words", action="store_true", help="the embedding alone (the guard before round 6)")
@@ -150,6 +154,7 @@ def main():
         CLASSES.append("prediction")
 
     X, y, sets, questions, groups = [], [], [], [], []
+    scored = []  # (set, label, question, embedding) of the --score-set sets
     seen = set()
     for path in args.dump:
         with open(path, encoding="utf-8") as f:
@@ -157,6 +162,9 @@ def main():
                 row = json.loads(line)
                 label = label_of(row, args.with_written)
                 if label is None or row["question"] in seen or row["set"] in args.without_set:
+                    continue
+                if row["set"] in args.score_set:
+                    scored.append((row["set"], label, row["question"], row["query_vector"]))
                     continue
                 seen.add(row["question"])
                 X.append(row["query_vector"])
@@ -223,6 +231,18 @@ def main():
     bias = np.zeros(len(CLASSES))
     coef[final.classes_] = final.coef_
     bias[final.classes_] = final.intercept_
+    if scored:
+        lines += ["", "Sets kept out of training, scored by the final model at the threshold above:", ""]
+        texts = np.asarray([q for _, _, q, _ in scored], dtype=object)
+        vectors = np.asarray([v for _, _, _, v in scored], dtype=np.float64)
+        probability = np.zeros((len(scored), len(CLASSES)))
+        probability[:, final.classes_] = final.predict_proba(features(texts, vectors))
+        held_declined = probability[:, 0] < threshold
+        for s in sorted({s for s, _, _, _ in scored}):
+            for name in CLASSES:
+                mask = np.asarray([x == s and label == name for x, label, _, _ in scored])
+                if mask.any():
+                    lines.append(f"- {s}, {name}: {int(held_declined[mask].sum())} of {int(mask.sum())} declined")
     vocabulary = features.vectorizer.vocabulary_ if not args.no_words else {}
     n_terms = len(vocabulary)
     # The embedding's weights absorb the scale, so Rust multiplies the raw embedding.
