@@ -12,7 +12,8 @@
 //!   use and lawful questions use as often, so the training data holds lawful questions asked
 //!   that way (`eval/questions/phrasing-dev.jsonl`), and pairs written to differ only in what is
 //!   asked: an unlawful request beside a lawful question in the same words, a message that is
-//!   not law beside a legal question on the same subject (`eval/questions/guard-written.jsonl`).
+//!   not law beside a legal question on the same subject (`eval/questions/guard-written.jsonl`,
+//!   `guard-written-2.jsonl`).
 //!
 //! The patterns stay: they give each category its own reply and cost nothing.
 
