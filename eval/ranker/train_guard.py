@@ -45,10 +45,13 @@ from train import WRITTEN_SETS
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_OUT = ROOT / "src/answer/guard_model.json"
 CHECK_OUT = ROOT / "src/answer/guard_check.json"
-# `prediction` (asking how a court will decide one's own case) is not a guard class by default: 22
-# examples did not teach it (54.5% recall out of fold), and what it learned overlaps the way people
-# ask ordinary legal questions ("có đòi được không", "ai phải đền"). Its questions are left out of
-# training; the patterns of prompts/out_of_scope.toml decline the clear cases.
+# `prediction` (asking how a court will decide one's own case) is a class only with
+# --with-prediction. In round 3, 22 examples did not teach it (54.5% recall out of fold), and what it
+# learned overlapped the way people ask ordinary legal questions ("có đòi được không", "ai phải
+# đền"). With the 120 prediction pairs of guard-written.jsonl it declined four more held-out
+# prediction requests and no held-out lawful question (round 11), and the shipped guard is trained
+# with it. Without the flag its questions are left out of training, and the patterns of
+# prompts/out_of_scope.toml decline the clear cases.
 CLASSES = ["legal", "not_law", "unlawful"]
 GUARD_KINDS = {"not_law": "not_law", "unlawful": "unlawful", "prediction": "prediction"}
 # Contrastive pairs written for the guard (round 10, eval/questions/README.md): an unlawful request
