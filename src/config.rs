@@ -521,7 +521,8 @@ pub struct ModelConfig {
     /// ONNX Runtime sessions of one thread each, run side by side: an ingest batch is split
     /// across them, and concurrent questions each take a free one. Defaults to the core count.
     pub sessions: usize,
-    /// Passages embedded per batch during ingest.
+    /// Passages taken per step during ingest: looked up in the vector cache, split across the
+    /// sessions (each embeds its share one passage at a time, `embed::E5Embedder`) and stored.
     pub ingest_batch: usize,
     /// Seconds between flushes of the index during ingest: what a crash can lose (the next ingest
     /// redoes it from the vector cache). Flushing costs a little time each.

@@ -105,7 +105,10 @@ impl E5Embedder {
             tokenizer_config_file: read(&paths.model_dir.join("tokenizer_config.json"))?,
         };
         let weights_digest = hex::encode(Sha256::digest(&onnx));
-        let model_id = format!("multilingual-e5-small/{}", &weights_digest[..16]);
+        // The suffix names how passages are run (one at a time, see `embed_locked`): vectors of
+        // the batched runs before it differ a little, so caches and indexes of those are not mixed
+        // with these.
+        let model_id = format!("multilingual-e5-small/{}/unbatched", &weights_digest[..16]);
 
         let mut sessions = Vec::new();
         for _ in 0..session_count.max(1) {
@@ -141,6 +144,13 @@ fn lock(session: &Mutex<TextEmbedding>) -> std::sync::MutexGuard<'_, TextEmbeddi
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Runs texts through the model one at a time. The served int8 graph quantises each layer's
+/// activations by the range of the whole input tensor, so a passage run in a batch got a vector
+/// that depended on its batch mates (cosine about 0.998 between two batchings): the same text
+/// embedded at a first start and on a rebuild tipped near ties differently. Alone, a text always
+/// gets the same vector, a little closer to the float32 model's (mean cosine 0.99707 against
+/// 0.99662), and on this 2-core machine 20% sooner, with no padding to compute
+/// (`eval/reports/2026-12-06-unbatched-embedding.md`).
 fn embed_locked(
     mut session: std::sync::MutexGuard<'_, TextEmbedding>,
     texts: Vec<String>,
@@ -148,9 +158,8 @@ fn embed_locked(
     if texts.is_empty() {
         return Ok(Vec::new());
     }
-    let batch_size = texts.len().min(16);
     session
-        .embed(texts, Some(batch_size))
+        .embed(texts, Some(1))
         .map_err(|e| EmbedError::Inference(e.to_string()))
 }
 

@@ -644,10 +644,10 @@ fn the_shipped_core_vectors_are_the_models_vectors_of_the_core() {
         shipped.len(),
         chunks.len()
     );
-    // Every 300th chunk, embedded now, points the same way as its shipped vector. Not exactly:
-    // the served int8 model quantizes activations by the range of the whole batch, so a passage's
-    // vector depends a little on its batch mates (0.99 is the served model's own reference check,
-    // tests/embedding_reference.rs).
+    // Every 300th chunk, embedded now, gets its shipped vector. Passages are embedded one at a
+    // time, so on the machine that wrote the file the vectors are identical; the bound leaves room
+    // for another processor's integer kernels to round otherwise. (When passages were embedded in
+    // batches, a vector depended on its batch mates, and two batchings differed down to 0.996.)
     let sample: Vec<&(&hoiluat::chunk::Chunk, Vec<f32>)> = shipped.iter().step_by(300).collect();
     let texts: Vec<String> = sample
         .iter()
@@ -659,8 +659,9 @@ fn the_shipped_core_vectors_are_the_models_vectors_of_the_core() {
             / (stored.iter().map(|a| a * a).sum::<f32>().sqrt()
                 * now.iter().map(|b| b * b).sum::<f32>().sqrt());
         assert!(
-            cosine > 0.99,
-            "{}: cosine {cosine}",
+            cosine > 0.9999,
+            "{}: cosine {cosine}: regenerate the shipped vectors with `hoiluat ingest && hoiluat \
+             cache export --core corpus/core-vectors.hlvc`",
             chunk.payload.article_id
         );
     }
