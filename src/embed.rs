@@ -148,9 +148,10 @@ fn lock(session: &Mutex<TextEmbedding>) -> std::sync::MutexGuard<'_, TextEmbeddi
 /// activations by the range of the whole input tensor, so a passage run in a batch got a vector
 /// that depended on its batch mates (cosine about 0.998 between two batchings): the same text
 /// embedded at a first start and on a rebuild tipped near ties differently. Alone, a text always
-/// gets the same vector, a little closer to the float32 model's (mean cosine 0.99707 against
-/// 0.99662), and on this 2-core machine 20% sooner, with no padding to compute
-/// (`eval/reports/2026-12-06-unbatched-embedding.md`).
+/// gets the same vector, a little closer to the float32 model's (mean cosine 0.99714 against
+/// 0.99666), and on this 2-core machine 28% more passages a second on one thread, with no padding
+/// to compute (`cargo run --release --example embedding_batches`,
+/// `eval/reports/2026-12-06-unbatched-embedding.md`).
 fn embed_locked(
     mut session: std::sync::MutexGuard<'_, TextEmbedding>,
     texts: Vec<String>,

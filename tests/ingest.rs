@@ -645,9 +645,9 @@ fn the_shipped_core_vectors_are_the_models_vectors_of_the_core() {
         chunks.len()
     );
     // Every 300th chunk, embedded now, gets its shipped vector. Passages are embedded one at a
-    // time, so on the machine that wrote the file the vectors are identical; the bound leaves room
-    // for another processor's integer kernels to round otherwise. (When passages were embedded in
-    // batches, a vector depended on its batch mates, and two batchings differed down to 0.996.)
+    // time, so a vector depends on its text alone; the bound leaves room for another processor's
+    // integer kernels to round otherwise. (When passages were embedded in batches, a vector
+    // depended on its batch mates, and two batchings differed down to a cosine of 0.996.)
     let sample: Vec<&(&hoiluat::chunk::Chunk, Vec<f32>)> = shipped.iter().step_by(300).collect();
     let texts: Vec<String> = sample
         .iter()

@@ -166,10 +166,10 @@ def main():
                 label = label_of(row, args.with_written)
                 if label is None or row["question"] in seen or row["set"] in args.without_set:
                     continue
+                seen.add(row["question"])
                 if row["set"] in args.score_set:
                     scored.append((row["set"], label, row["question"], row["query_vector"]))
                     continue
-                seen.add(row["question"])
                 X.append(row["query_vector"])
                 y.append(CLASSES.index(label))
                 sets.append(row["set"])
