@@ -77,7 +77,7 @@ fn main() {
     let mut batched = session(&paths, &paths.model_file, &environment);
     let mut fp32 = session(&paths, "model-fp32.onnx", &environment);
     let one_at_a_time = |session: &mut TextEmbedding, texts: &[String]| {
-        session.embed(texts.to_vec(), Some(1)).expect("embeds")
+        session.embed(texts, Some(1)).expect("embeds")
     };
     one_at_a_time(&mut unbatched, &texts[..4]);
 
@@ -90,13 +90,13 @@ fn main() {
         alone.extend(one_at_a_time(&mut unbatched, texts));
         alone_s += start.elapsed().as_secs_f64();
         let start = Instant::now();
-        in_batches.extend(batched.embed(texts.to_vec(), Some(16)).expect("embeds"));
+        in_batches.extend(batched.embed(texts, Some(16)).expect("embeds"));
         batches_s += start.elapsed().as_secs_f64();
     }
     // The same passages in other batches: shifted by 8.
     let mut shifted = in_batches[..8].to_vec();
     for part in texts[8..].chunks(16) {
-        shifted.extend(batched.embed(part.to_vec(), Some(16)).expect("embeds"));
+        shifted.extend(batched.embed(part, Some(16)).expect("embeds"));
     }
     let reference = one_at_a_time(&mut fp32, &texts);
     let again = one_at_a_time(&mut unbatched, &texts);
