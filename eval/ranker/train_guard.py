@@ -178,6 +178,7 @@ def main():
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     questions = np.asarray(questions, dtype=object)
+    sets = np.asarray(sets)
     scale = 1.0 if args.no_words else args.embedding_scale
     counts = Counter(CLASSES[i] for i in y)
     print("training questions:", dict(counts), file=sys.stderr)
@@ -194,7 +195,7 @@ def main():
     legal = oof[:, 0]
     answerable = y == 0
     threshold_sets = args.threshold_set
-    chosen_on = answerable & np.isin(np.asarray(sets), threshold_sets) if threshold_sets else answerable
+    chosen_on = answerable & np.isin(sets, threshold_sets) if threshold_sets else answerable
     if not chosen_on.any():
         sys.exit(f"no lawful questions of {threshold_sets} in the dumps")
     # The largest threshold that declines at most the allowed share of those lawful questions.
@@ -216,13 +217,13 @@ def main():
             lines.append(f"| {name} | {int(mask.sum())} | {np.mean(declined[mask]):.1%} |")
     lines += ["", "Answerable questions declined, per set (out of fold):", ""]
     for s in sorted(set(sets)):
-        mask = np.asarray([x == s for x in sets]) & answerable
+        mask = (sets == s) & answerable
         if mask.any():
             lines.append(f"- {s}: {int(declined[mask].sum())} of {int(mask.sum())}")
     lines += ["", "Must-decline questions declined, per set (out of fold):", ""]
     for s in sorted(set(sets)):
         for index, name in enumerate(CLASSES[1:], start=1):
-            mask = np.asarray([x == s for x in sets]) & (y == index)
+            mask = (sets == s) & (y == index)
             if mask.any():
                 lines.append(f"- {s}, {name}: {int(declined[mask].sum())} of {int(mask.sum())} ({np.mean(declined[mask]):.1%})")
     misses = [questions[i] for i in range(len(y)) if y[i] != 0 and not declined[i]]
