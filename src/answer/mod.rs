@@ -719,6 +719,14 @@ impl Assistant {
         Ok((query_vector, pool))
     }
 
+    /// The text `ask` embeds for a question asked outside a conversation: the question with the
+    /// vocabulary's legal terms added and, when it was typed without diacritics, with them restored.
+    /// Training a query encoder must see exactly this text (`examples/encoder_data.rs`).
+    pub fn embedded_text(&self, question: &str) -> Result<String, AskError> {
+        let (_, query) = self.searched_query(question, None)?;
+        Ok(query.expanded)
+    }
+
     /// The corpus snapshot and what is searched for a question in its conversation.
     fn searched_query(
         &self,
