@@ -190,6 +190,8 @@ def main():
                         help="weight of the synthetic heading questions in the ranker's training")
     parser.add_argument("--set-weight", action="append", default=[], metavar="SET=WEIGHT",
                         help="weight of a set's questions in the ranker's training (default 1)")
+    parser.add_argument("--extra-feature", action="append", default=[], metavar="NAME",
+                        help="a feature an experiment appended to each candidate of the dump (implies --no-write)")
     parser.add_argument("--leaves", type=int, default=PARAMS["num_leaves"])
     parser.add_argument("--trees", type=int, default=PARAMS["n_estimators"])
     args = parser.parse_args()
@@ -200,7 +202,9 @@ def main():
     PARAMS["num_leaves"] = args.leaves
     PARAMS["n_estimators"] = args.trees
 
-    names = feature_names()
+    names = feature_names() + args.extra_feature
+    if args.extra_feature:
+        args.no_write = True   # the service computes only the features of features.rs
     rows = load(args.dump)
     for row in rows:
         for candidate in row["candidates"]:

@@ -220,6 +220,9 @@ def main():
     parser.add_argument("--eval-every", type=int, default=0)
     parser.add_argument("--seed", type=int, default=20261207)
     parser.add_argument("--save", help="write the adapters (npz)")
+    parser.add_argument("--load", help="adapters written by --save: skip training")
+    parser.add_argument("--augment", help="write the dump with two more features per candidate: the adapted "
+                        "cosine of its best chunk and its gap to the pool's best (for train.py --extra-feature)")
     parser.add_argument("--report")
     args = parser.parse_args()
 
@@ -285,6 +288,9 @@ def main():
     table = ["| set | questions | encoder | R@1 | R@10 | MRR@10 | R@50 |", "|---|---|---|---|---|---|---|"]
     table += evaluate(encoder.lora, "e5 as is")
     lora = dict(encoder.lora)
+    if args.load:
+        lora = {k: jnp.asarray(v) for k, v in np.load(args.load).items()}
+        args.epochs = 0
     moments = ({k: jnp.zeros_like(v) for k, v in lora.items()}, {k: jnp.zeros_like(v) for k, v in lora.items()})
     steps = int(args.epochs * len(training) / args.batch)
     base_vectors = (embed_all(embed_fn, encoder.lora, tokenizer, [q[2] for q in training], args.max_tokens)
@@ -328,6 +334,35 @@ def main():
         Path(args.report).write_text(report, encoding="utf-8")
     if args.save:
         np.savez(args.save, **{k: np.asarray(v) for k, v in lora.items()})
+    if args.augment:
+        augment(args, lora, embed_fn, tokenizer, chunks, chunk_article, article_index)
+
+
+def augment(args, lora, embed_fn, tokenizer, chunks, chunk_article, article_index):
+    """The ranker's dump with the adapted question's cosine to each candidate's best chunk."""
+    embedded = {}
+    with open(f"{args.chunks}.questions.jsonl", encoding="utf-8") as file:
+        for line in file:
+            row = json.loads(line)
+            embedded[(row["set"], row["id"])] = row["embedded"]
+    with open(args.dump, encoding="utf-8") as file:
+        rows = [json.loads(line) for line in file]
+    keys = sorted({(r["set"], r["id"]) for r in rows})
+    vectors = dict(zip(keys, embed_all(embed_fn, lora, tokenizer, [embedded[k] for k in keys], args.max_tokens)))
+    order = np.argsort(chunk_article, kind="stable")
+    starts = np.searchsorted(chunk_article[order], np.arange(len(article_index) + 1))
+    with open(args.augment, "w", encoding="utf-8") as out:
+        for row in rows:
+            scores = chunks @ vectors[(row["set"], row["id"])]
+            cosines = []
+            for candidate in row["candidates"]:
+                a = article_index.get(candidate["article_id"])
+                cosines.append(float(scores[order[starts[a]:starts[a + 1]]].max()) if a is not None else 0.0)
+            best = max(cosines, default=0.0)
+            for candidate, cosine in zip(row["candidates"], cosines):
+                candidate["features"] = candidate["features"] + [cosine, best - cosine]
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"wrote {args.augment}", file=sys.stderr)
 
 
 if __name__ == "__main__":
