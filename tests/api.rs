@@ -92,6 +92,20 @@ async fn question_without_diacritics_cites_marriage_registration() {
     assert_eq!(cited[0], "60-2014-qh13.dieu-18", "{cited:?}");
 }
 
+/// What `ask` embeds for a question typed without diacritics has them restored (the lexical
+/// channel matches without them); a query encoder is trained on exactly this text
+/// (`examples/encoder_data.rs`), and a question `ask` refuses is refused here too.
+#[test]
+fn the_embedded_text_of_a_question_without_diacritics_has_them_restored() {
+    let assistant = &common::fixture().started.assistant;
+    let embedded = assistant
+        .embedded_text("thu tuc dang ky ket hon can giay to gi")
+        .unwrap();
+    assert!(embedded.contains("đăng ký kết hôn"), "{embedded}");
+    assert!(assistant.embedded_text("   ").is_err());
+    assert!(assistant.embedded_text(&"luật ".repeat(2000)).is_err());
+}
+
 #[tokio::test]
 async fn weather_is_declined_politely() {
     let answer = ask("Mai trời có mưa không?", None).await;
