@@ -1,5 +1,5 @@
 //! Writes what training a query encoder needs (experiment helper, `eval/README.md` round 12):
-//! every indexed chunk's article id and cached passage vector, and, for each question of the
+//! every indexed chunk's article id and stored passage vector, and, for each question of the
 //! ranker's dumps, the text `ask` embeds for it. Run from the repository root after `hoiluat
 //! ingest`, with nothing else holding the index:
 //!
@@ -8,14 +8,13 @@
 //! ```
 //!
 //! writes `data/encoder/chunks.ids` (one article id a line), `chunks.f32` (little-endian
-//! float32, 384 a chunk, in the same order) and `chunks.questions.jsonl` (`set`, `id`,
+//! float32, 384 a chunk, in the same order; the index's own vectors, `VectorStore::export`) and `chunks.questions.jsonl` (`set`, `id`,
 //! `question`, `embedded`).
 
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
 
 use hoiluat::app::{self, IndexMode};
-use hoiluat::embed::{ModelPaths, TokenCounter};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -25,31 +24,30 @@ fn main() -> anyhow::Result<()> {
     let dumps: Vec<String> = args.collect();
     let config = hoiluat::config::Config::load(None).map_err(anyhow::Error::msg)?;
     let started = app::start(&config, IndexMode::IngestIfNeeded, false)?;
-    let model_id = started.store.collection_info().model_id.clone();
-    let cache =
-        hoiluat::vector_cache::VectorCache::open(&config.paths.vector_cache_dir(), &model_id, 384)?;
-    let corpus = app::read_corpus(&config)?;
-    let paths = ModelPaths::under(&config.paths.models_dir);
-    let counter = TokenCounter::load(&paths.tokenizer_file())?;
-    let chunks = hoiluat::ingest::corpus_chunks(&corpus.documents, &|t| counter.passage_tokens(t));
     if let Some(parent) = std::path::Path::new(&out).parent() {
         std::fs::create_dir_all(parent)?;
     }
+    // The vectors the dense channel searches, as the index stores them.
     let mut ids = std::io::BufWriter::new(std::fs::File::create(format!("{out}.ids"))?);
     let mut vectors = std::io::BufWriter::new(std::fs::File::create(format!("{out}.f32"))?);
-    let mut missing = 0;
-    for chunk in &chunks {
-        match cache.get(&hoiluat::vector_cache::key(&chunk.embed_text)) {
-            Some(vector) => {
-                writeln!(ids, "{}", chunk.payload.article_id)?;
-                for x in vector {
+    let mut count = 0;
+    started.store.export(1000, &mut |records| {
+        let mut write = || -> std::io::Result<()> {
+            for record in &records {
+                writeln!(ids, "{}", record.payload.article_id)?;
+                for x in &record.dense {
                     vectors.write_all(&x.to_le_bytes())?;
                 }
             }
-            None => missing += 1,
-        }
-    }
-    eprintln!("{} chunks, {missing} not in the vector cache", chunks.len());
+            Ok(())
+        };
+        write().map_err(|e| hoiluat::store::StoreError::Engine(format!("writing {out}: {e}")))?;
+        count += records.len();
+        Ok(())
+    })?;
+    ids.flush()?;
+    vectors.flush()?;
+    eprintln!("{count} chunks");
 
     let mut questions =
         std::io::BufWriter::new(std::fs::File::create(format!("{out}.questions.jsonl"))?);

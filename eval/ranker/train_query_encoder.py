@@ -12,7 +12,7 @@ to any other chunk.
 
 Inputs:
 - `cargo run --release --example encoder_data -- data/encoder/chunks DUMP.jsonl QUESTIONS.jsonl...`
-  (each chunk's vector and article; the text `ask` embeds for each question);
+  (each chunk's stored vector and article; the text `ask` embeds for each question);
 - the ranker's dump (gold article ids of the evaluated sets and ALQAC);
 - question files in the format of `eval/questions/README.md` (for example the synthetic headings of
   `make_synthetic.py`), whose gold `so_hieu`/`dieu` name their article.
@@ -59,13 +59,19 @@ def load_chunks(prefix):
     return vectors, np.array([index[a] for a in ids], dtype=np.int32), index
 
 
-def load_questions(args, article_index):
-    """(set, id, embedded text, gold article indexes, dump query vector or None) per question."""
+def read_embedded(prefix):
+    """(set, id) -> the text `ask` embeds for that question (`encoder_data`'s questions file)."""
     embedded = {}
-    with open(f"{args.chunks}.questions.jsonl", encoding="utf-8") as file:
+    with open(f"{prefix}.questions.jsonl", encoding="utf-8") as file:
         for line in file:
             row = json.loads(line)
             embedded[(row["set"], row["id"])] = row["embedded"]
+    return embedded
+
+
+def load_questions(args, article_index):
+    """(set, id, embedded text, gold article indexes, dump query vector or None) per question."""
+    embedded = read_embedded(args.chunks)
     questions, seen = [], set()
     with open(args.dump, encoding="utf-8") as file:
         for line in file:
@@ -340,11 +346,7 @@ def main():
 
 def augment(args, lora, embed_fn, tokenizer, chunks, chunk_article, article_index):
     """The ranker's dump with the adapted question's cosine to each candidate's best chunk."""
-    embedded = {}
-    with open(f"{args.chunks}.questions.jsonl", encoding="utf-8") as file:
-        for line in file:
-            row = json.loads(line)
-            embedded[(row["set"], row["id"])] = row["embedded"]
+    embedded = read_embedded(args.chunks)
     with open(args.dump, encoding="utf-8") as file:
         rows = [json.loads(line) for line in file]
     keys = sorted({(r["set"], r["id"]) for r in rows})
