@@ -27,11 +27,16 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = re.compile(r"^#+\s*Điều\s+(\d+[a-zđ]?)\.\s*(.*)$")
 
 
+def document_slug(so_hieu):
+    """The service's document id: the số hiệu folded to ASCII ("52/2014/QH13" → "52-2014-qh13"),
+    as eval/peers/peer.py makes it (that module needs the peer benchmark's environment)."""
+    folded = unicodedata.normalize("NFD", so_hieu.replace("đ", "d").replace("Đ", "D"))
+    folded = "".join(c for c in folded if unicodedata.category(c) != "Mn").lower()
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+
+
 def headings_of(text, into):
     """Article id → heading of one corpus document (front matter, then `### Điều N. …` lines)."""
-    sys.path.insert(0, str(ROOT / "eval/peers"))
-    from peer import document_slug  # the peer benchmark's article ids are the service's
-
     text = unicodedata.normalize("NFC", text)
     _, front, body = text.split("---", 2)
     so_hieu = next(line.split(":", 1)[1].strip() for line in front.splitlines() if line.startswith("so_hieu:"))
