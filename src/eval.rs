@@ -347,7 +347,6 @@ struct PoolRow<'a> {
 #[derive(Serialize)]
 struct PoolCandidate {
     article_id: String,
-    title: String,
     label: u8,
     features: Vec<f32>,
 }
@@ -388,7 +387,6 @@ fn dump_pools(
                 .map(|candidate| PoolCandidate {
                     label: u8::from(result.gold.contains(&candidate.article_id)),
                     article_id: candidate.article_id,
-                    title: candidate.title,
                     features: candidate.features,
                 })
                 .collect(),

@@ -35,14 +35,10 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-import heading_pairs
-
 ROOT = Path(__file__).resolve().parents[2]
 FEATURES_RS = ROOT / "src/answer/features.rs"
 MODEL_OUT = ROOT / "src/answer/ranker_model.json"
 CHECK_OUT = ROOT / "src/answer/ranker_check.json"
-PAIRS_OUT = ROOT / "src/answer/heading_pairs.json"
-PAIRS_CHECK_OUT = ROOT / "src/answer/heading_pairs_check.json"
 CALIBRATION_INPUTS = [
     "top_score", "score_gap", "top_dense_cosine", "top_trusted_coverage", "top_heading_match",
     "top_confidence", "top_title_coverage", "question_syllables", "question_has_diacritics",
@@ -210,37 +206,23 @@ def main():
     if args.extra_feature:
         args.no_write = True   # the service computes only the features of features.rs
     rows = load(args.dump)
-    # The learnt heading pairs are computed here, not read from the dump: the dump's values come
-    # from the shipped model, which learnt from these very questions.
-    base = names.index(heading_pairs.NAMES[0])
     for row in rows:
         for candidate in row["candidates"]:
             if len(candidate["features"]) != len(names):
                 sys.exit(f"{row['key']}: {len(candidate['features'])} features, expected {len(names)}: re-dump")
-            if "title" not in candidate:
-                sys.exit(f"{row['key']}: candidates without their title: re-dump")
     keys = sorted({row["key"] for row in rows})
     rng = random.Random(args.split_seed)
     rng.shuffle(keys)
     fold_of = {key: i % args.folds for i, key in enumerate(keys)}
-    pairs = heading_pairs.Pairs(rows)
-    learn = heading_pairs.trainable(rows)
-    print(f"heading pairs: {pairs.X.shape[0]} candidates, {len(pairs.keys)} pairs", file=sys.stderr)
 
-    # ---- 1. out-of-fold ranking scores. Nested for the heading pairs: within each fold the
-    # training questions' pair scores come from models that did not see them (inner folds), and
-    # the test fold's from a model fitted on all the training questions, as in service.
+    # ---- 1. out-of-fold ranking scores
     oof = {}
     for fold in range(args.folds):
-        train_ids = [i for i, r in enumerate(rows) if fold_of[r["key"]] != fold]
-        test_ids = [i for i, r in enumerate(rows) if fold_of[r["key"]] == fold]
-        scores = heading_pairs.cross_fit(pairs, rows, train_ids, args.folds, args.split_seed * 1000 + fold, learn)
-        pairs.score(pairs.fit(train_ids, learn), test_ids, scores)
-        train = [heading_pairs.with_features(rows[i], scores.get(i), base) for i in train_ids]
+        train = [r for r in rows if fold_of[r["key"]] != fold]
         model = fit_ranker(train, names)
-        for i in test_ids:
-            row = heading_pairs.with_features(rows[i], scores.get(i), base)
-            oof[(row["key"], row["excluded"])] = predict(model, row)
+        for row in rows:
+            if fold_of[row["key"]] == fold:
+                oof[(row["key"], row["excluded"])] = predict(model, row)
         print(f"fold {fold + 1}/{args.folds} trained on {sum(1 for r in train if not r['excluded'])} questions", file=sys.stderr)
 
     # ---- 2. ranking metrics per set: the ranker's out-of-fold order against the fused order and
@@ -303,12 +285,7 @@ def main():
                       share(kinds == "answer", (probabilities >= t) & (cal_y == 1)),  # right and confident
                       share(kinds == "decline", probabilities >= t)))                 # must-decline above t
 
-    # ---- 4. the shipped model: the heading pairs fitted on every question, and the ranker on
-    # pair scores cross-fitted over all of them (a question's score never from a model that saw it)
-    everything = list(range(len(rows)))
-    final_pairs = pairs.fit(everything, learn)
-    scores = heading_pairs.cross_fit(pairs, rows, everything, args.folds, args.split_seed, learn)
-    rows = [heading_pairs.with_features(row, scores.get(i), base) for i, row in enumerate(rows)]
+    # ---- 4. the shipped model
     final = fit_ranker(rows, names)
     trees = export_trees(final.booster_, names)
     model_json = {
@@ -338,9 +315,6 @@ def main():
     if not args.no_write:
         MODEL_OUT.write_text(json.dumps(model_json, separators=(",", ":")) + "\n", encoding="utf-8")
         CHECK_OUT.write_text(json.dumps(check, separators=(",", ":")) + "\n", encoding="utf-8")
-        sample_ids = [i for i, row in enumerate(rows) if row["candidates"] and not row["excluded"]
-                      and row["expect"] == "answer"][::200][:30]
-        pairs.write_model(final_pairs, PAIRS_OUT, model_json["trained"], PAIRS_CHECK_OUT, rows, sample_ids)
 
     # ---- 5. report
     lines = ["# Ranker: cross-validated quality", "",

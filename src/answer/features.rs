@@ -15,7 +15,6 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::heading_pairs::HeadingPairs;
 use super::query::Query;
 use super::relevance::{self, HeadingTerms, QuestionTerms};
 use crate::corpus::Validity;
@@ -31,7 +30,7 @@ pub const POOL: usize = 30;
 pub const CORE_RESERVE: usize = 10;
 
 /// The features, in the order of [`ArticleCandidate::features`] and of the trained model.
-pub const FEATURE_NAMES: [&str; 43] = [
+pub const FEATURE_NAMES: [&str; 40] = [
     "question_syllables",
     "question_has_diacritics",
     "question_heading_cues",
@@ -72,9 +71,6 @@ pub const FEATURE_NAMES: [&str; 43] = [
     "document_best_fused",
     "document_fused_sum",
     "article_length",
-    "heading_pairs",
-    "heading_pairs_gap",
-    "heading_pairs_rank",
 ];
 
 /// The position of `name` in [`FEATURE_NAMES`], worked out at compile time when used in a
@@ -134,9 +130,6 @@ pub struct ArticleCandidate {
     pub confidence: f32,
     /// Rank after fusion, 0-based.
     pub fused_rank: usize,
-    /// The article's title ("Điều kiện kết hôn"), which the heading pairs read; written with the
-    /// training pools so that the trainer reads the same text.
-    pub title: String,
     pub features: Vec<f32>,
 }
 
@@ -272,9 +265,7 @@ pub fn candidate_pool(
         slot.2 += article.fused_sum;
     }
 
-    let pairs = HeadingPairs::shipped();
-    let pair_terms = pairs.question_terms(query.question.text());
-    let mut candidates: Vec<ArticleCandidate> = articles
+    articles
         .iter()
         .enumerate()
         .map(|(fused_rank, article)| {
@@ -326,40 +317,17 @@ pub fn candidate_pool(
                 document_best * 100.0,
                 document_sum * 100.0,
                 (entry.body_len as f32 + 1.0).ln(),
-                pairs.score(&pair_terms, &entry.article.title),
             ]);
+            debug_assert_eq!(features.len(), FEATURE_NAMES.len());
             ArticleCandidate {
                 article_id: entry.id.clone(),
                 clauses: payload.clauses.clone(),
                 confidence,
                 fused_rank,
-                title: entry.article.title.clone(),
                 features,
             }
         })
-        .collect();
-    add_pool_relative(&mut candidates, PAIRS_SCORE);
-    debug_assert!(candidates
-        .iter()
-        .all(|c| c.features.len() == FEATURE_NAMES.len()));
-    candidates
-}
-
-const PAIRS_SCORE: usize = feature_index("heading_pairs");
-
-/// Appends, after the feature at `at`, its gap to the pool's best and its rank in the pool (ties
-/// in pool order), as the trainer computes them (`with_features` in `heading_pairs.py`).
-fn add_pool_relative(candidates: &mut [ArticleCandidate], at: usize) {
-    let best = candidates
-        .iter()
-        .map(|c| c.features[at])
-        .fold(f32::NEG_INFINITY, f32::max);
-    let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by(|&a, &b| candidates[b].features[at].total_cmp(&candidates[a].features[at]));
-    for (rank, &i) in order.iter().enumerate() {
-        let value = candidates[i].features[at];
-        candidates[i].features.extend([best - value, rank as f32]);
-    }
+        .collect()
 }
 
 /// The question's own features, the same for every candidate.

@@ -9,7 +9,6 @@ pub mod diacritics;
 pub mod features;
 pub mod gate;
 pub mod guard;
-pub mod heading_pairs;
 pub mod prompts;
 pub mod query;
 pub mod question;

@@ -405,7 +405,6 @@ mod tests {
                     clauses: Vec::new(),
                     confidence: 0.0,
                     fused_rank: 0,
-                    title: String::new(),
                     features: features.clone(),
                 })
                 .collect();
