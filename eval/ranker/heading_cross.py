@@ -203,10 +203,7 @@ def main():
         for name, orders in by_set[s].items():
             m = trainer.metrics(orders)
             lines.append(f"| {s} | {name} | {m['questions']} | {m['recall_at_1']:.3f} | {m['recall_at_10']:.3f} | {m['mrr_at_10']:.3f} |")
-    report = "\n".join(lines) + "\n"
-    if args.report:
-        Path(args.report).write_text(report, encoding="utf-8")
-    print(report)
+    trainer.write_report(lines, args.report)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,14 @@ def wilson(share, n, z=1.959963984540054):
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def write_report(lines, path):
+    """Prints a Markdown report, and writes it to `path` when one is given."""
+    report = "\n".join(lines) + "\n"
+    if path:
+        Path(path).write_text(report, encoding="utf-8")
+    print(report)
+
+
 def calibration_inputs(scores, features, names):
     order = np.argsort(-scores, kind="stable")
     top = order[0]
@@ -339,10 +347,7 @@ def main():
     gains = final.booster_.feature_importance(importance_type="gain")
     for i in np.argsort(-gains)[:15]:
         lines.append(f"- {names[i]}: {gains[i]:.0f}")
-    report = "\n".join(lines) + "\n"
-    if args.report:
-        Path(args.report).write_text(report, encoding="utf-8")
-    print(report)
+    write_report(lines, args.report)
 
 
 if __name__ == "__main__":
