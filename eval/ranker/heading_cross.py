@@ -79,8 +79,7 @@ def main():
     args = parser.parse_args()
 
     headings = corpus_headings()
-    # The dump of round 12 has the features before the heading pairs (this experiment adds them).
-    names = [n for n in trainer.feature_names() if not n.startswith("heading_pairs")]
+    names = trainer.feature_names()
     rows = trainer.load([args.dump])
     heading_cache = {}
     q_of = {}
