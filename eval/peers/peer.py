@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
+from article_ids import document_slug, strip_diacritics
+
 WINDOW_TOKENS = 500  # tokens of a long article's window with its context (the model takes 512)
 PREFETCH = 40
 RRF_K = 60
@@ -52,16 +54,6 @@ class Article:
     document: dict
     chapter: str = ""
     lines: list[str] = field(default_factory=list)
-
-
-def strip_diacritics(text: str) -> str:
-    text = text.replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
-
-
-def document_slug(so_hieu: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", strip_diacritics(so_hieu).lower())
-    return slug.strip("-")
 
 
 ARTICLE = re.compile(r"^#*\s*Điều\s+(\d+[a-zđ]?)\.\s*(.*)$")

@@ -24,15 +24,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "eval/peers"))
+from article_ids import document_slug  # noqa: E402  (the service's article ids)
+
 ARTICLE = re.compile(r"^#+\s*Điều\s+(\d+[a-zđ]?)\.\s*(.*)$")
-
-
-def document_slug(so_hieu):
-    """The service's document id: the số hiệu folded to ASCII ("52/2014/QH13" → "52-2014-qh13"),
-    as eval/peers/peer.py makes it (that module needs the peer benchmark's environment)."""
-    folded = unicodedata.normalize("NFD", so_hieu.replace("đ", "d").replace("Đ", "D"))
-    folded = "".join(c for c in folded if unicodedata.category(c) != "Mn").lower()
-    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
 
 
 def headings_of(text, into):
@@ -64,7 +59,6 @@ def corpus_headings():
 
 
 def embed(args):
-    sys.path.insert(0, str(ROOT / "eval/peers"))
     from peer import E5
 
     ids = set()

@@ -26,7 +26,6 @@ import argparse
 import random
 import re
 import sys
-import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
@@ -38,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "eval/ranker"))
 import train as trainer  # noqa: E402
 from heading_cosine import corpus_headings  # noqa: E402
+from train_guard import fold  # noqa: E402  (as the service folds)
 
 DEV_SETS = {"zalo-phapdien/dev", "questions/citizen-dev", "questions/fields-dev"}
 WORD = re.compile(r"[^\W\d_]+")
@@ -48,9 +48,7 @@ STOP = set("va cua cac the nao co khong la duoc trong cho ve doi voi theo nhung 
 
 def plain_words(text):
     """Lower-case syllables without diacritics (questions come with and without them)."""
-    text = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
-    return [w for w in WORD.findall(text) if w not in STOP]
+    return [w for w in WORD.findall(fold(text)) if w not in STOP]
 
 
 def terms(words):
