@@ -12,8 +12,8 @@ helped it would help any question alike. Two uses are measured:
             the pool's best, its rank in the pool by it, and the mean cosine of its best chunk with
             the best chunks of the fused top 3 (how central it is to what the channels agree on).
 
-The chunk vectors come from `examples/encoder_data.rs` (data/encoder/chunks.f32 and chunks.ids:
-every chunk's cached vector with its article, round 12). The question vectors are the dump's.
+The chunk vectors come from `examples/encoder_data.rs` (data/encoder/chunks.f32 and chunks.ids,
+read by chunk_vectors.py: every chunk's cached vector with its article, round 12). The question vectors are the dump's.
 
 Usage:
   eval/ranker/.venv/bin/python eval/ranker/dense_feedback.py recall --dump data/ranker/pools.jsonl
@@ -28,17 +28,19 @@ from pathlib import Path
 
 import numpy as np
 
+import chunk_vectors
+import train as trainer
+from chunk_vectors import DIM
+
 ROOT = Path(__file__).resolve().parents[2]
-DIM = 384
 # (articles fed back, weight of their centroid) for the recall check: the usual Rocchio range.
 SETTINGS = [(3, 0.5), (5, 0.5), (5, 1.0), (10, 1.0)]
 FEATURE_TOP = 3
 EXTRA = ["feedback_cosine", "feedback_gap", "feedback_rank", "feedback_centrality"]
 
 
-def load_chunks(directory):
-    vectors = np.fromfile(Path(directory) / "chunks.f32", dtype=np.float32).reshape(-1, DIM)
-    articles = (Path(directory) / "chunks.ids").read_text(encoding="utf-8").split("\n")[: len(vectors)]
+def load_chunks(prefix):
+    vectors, articles = chunk_vectors.read(prefix)
     rows_of = defaultdict(list)
     for i, article in enumerate(articles):
         rows_of[article].append(i)
@@ -129,19 +131,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("step", choices=["recall", "train"])
     parser.add_argument("--dump", required=True)
-    parser.add_argument("--chunks", default=str(ROOT / "data/encoder"))
+    parser.add_argument("--chunks", default=str(ROOT / "data/encoder/chunks"), help="prefix of the .f32 and .ids files")
     parser.add_argument("--report")
     args, rest = parser.parse_known_args()
     if args.step == "recall":
         recall(args)
         return
-    sys.path.insert(0, str(ROOT / "eval/ranker"))
-    import train as trainer
-
-    names = trainer.feature_names()
-    augmented = augment(args, names)
-    trainer.feature_names = lambda: names + EXTRA
-    sys.argv = ["train.py", "--dump", str(augmented), "--no-write"] + (["--report", args.report] if args.report else []) + rest
+    augmented = augment(args, trainer.feature_names())
+    # train.py's --extra-feature takes features appended to the dump, and never writes a model.
+    sys.argv = ["train.py", "--dump", str(augmented)] + [a for name in EXTRA for a in ("--extra-feature", name)] \
+        + (["--report", args.report] if args.report else []) + rest
     trainer.main()
 
 

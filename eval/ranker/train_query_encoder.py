@@ -36,6 +36,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 import e5s1  # noqa: E402
+import chunk_vectors  # noqa: E402
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -51,8 +52,7 @@ def article_id(so_hieu, dieu):
 
 
 def load_chunks(prefix):
-    ids = Path(f"{prefix}.ids").read_text(encoding="utf-8").split("\n")[:-1]
-    vectors = np.fromfile(f"{prefix}.f32", dtype="<f4").reshape(len(ids), DIM)
+    vectors, ids = chunk_vectors.read(prefix)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     names = sorted(set(ids))
     index = {name: i for i, name in enumerate(names)}
