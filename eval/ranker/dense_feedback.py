@@ -114,8 +114,7 @@ def augment(args, names):
                     best.append(vectors[rows][int(np.argmax(vectors[rows] @ query))] if rows else np.zeros(DIM, np.float32))
                 best = np.stack(best)
                 top = np.argsort([c["features"][fused] for c in candidates], kind="stable")[:FEATURE_TOP]
-                fed = query + best[top].mean(axis=0)
-                fed /= np.linalg.norm(fed)
+                fed = feed_back(query, best, top, 1.0)
                 cosine = np.asarray([float((vectors[rows_of[c["article_id"]]] @ fed).max()) if rows_of.get(c["article_id"]) else 0.0
                                      for c in candidates])
                 rank = np.argsort(np.argsort(-cosine, kind="stable"), kind="stable")
