@@ -67,6 +67,8 @@ PARAMS = dict(
     random_state=7,
     n_jobs=2,
 )
+# Rankers averaged, each with its own row and column sampling (--seeds).
+SEEDS = 1
 
 
 def feature_names():
@@ -139,17 +141,22 @@ def fit_ranker(rows, names):
         y.extend(labels)
         group.append(len(labels))
         weight.extend([SET_WEIGHTS.get(row["set"], 1.0)] * len(labels))
-    model = lgb.LGBMRanker(**PARAMS)
-    model.fit(np.asarray(X, dtype=np.float32), np.asarray(y), group=group,
-              sample_weight=np.asarray(weight), feature_name=names)
-    return model
+    X, y, weight = np.asarray(X, dtype=np.float32), np.asarray(y), np.asarray(weight)
+    models = []
+    for seed in range(SEEDS):
+        model = lgb.LGBMRanker(**dict(PARAMS, random_state=PARAMS["random_state"] + seed))
+        model.fit(X, y, group=group, sample_weight=weight, feature_name=names)
+        models.append(model)
+    return models
 
 
-def predict(model, row):
+def predict(models, row):
+    """The mean score of the models (one unless --seeds): what the service computes from their
+    trees concatenated with each leaf divided by the number of models."""
     if not row["candidates"]:
         return np.zeros(0)
     X = np.asarray([c["features"] for c in row["candidates"]], dtype=np.float32)
-    return model.predict(X)
+    return np.mean([model.predict(X) for model in models], axis=0)
 
 
 def export_trees(booster, names):
@@ -184,7 +191,19 @@ def export_trees(booster, names):
     return trees
 
 
+def export_ensemble(models, names):
+    """The trees of every model, each leaf divided by the number of models: their sum is the mean
+    score `predict` computes."""
+    trees = []
+    for model in models:
+        for tree in export_trees(model.booster_, names):
+            tree["leaf"] = [value / len(models) for value in tree["leaf"]]
+            trees.append(tree)
+    return trees
+
+
 def main():
+    global SEEDS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dump", action="append", required=True)
     parser.add_argument("--folds", type=int, default=5)
@@ -202,6 +221,8 @@ def main():
                         help="a feature an experiment appended to each candidate of the dump (implies --no-write)")
     parser.add_argument("--leaves", type=int, default=PARAMS["num_leaves"])
     parser.add_argument("--trees", type=int, default=PARAMS["n_estimators"])
+    parser.add_argument("--seeds", type=int, default=SEEDS,
+                        help="average this many rankers that differ only in their sampling seed")
     args = parser.parse_args()
     SET_WEIGHTS["ranker/synthetic"] = args.synthetic_weight
     for pair in args.set_weight:
@@ -209,6 +230,7 @@ def main():
         SET_WEIGHTS[name] = float(value)
     PARAMS["num_leaves"] = args.leaves
     PARAMS["n_estimators"] = args.trees
+    SEEDS = args.seeds
 
     names = feature_names() + args.extra_feature
     if args.extra_feature:
@@ -295,7 +317,7 @@ def main():
 
     # ---- 4. the shipped model
     final = fit_ranker(rows, names)
-    trees = export_trees(final.booster_, names)
+    trees = export_ensemble(final, names)
     model_json = {
         "format": 1,
         "trained": "eval/ranker/train.py " + " ".join(sys.argv[1:]),
@@ -327,7 +349,7 @@ def main():
     # ---- 5. report
     lines = ["# Ranker: cross-validated quality", "",
              f"- command: `eval/ranker/.venv/bin/python eval/ranker/train.py {' '.join(sys.argv[1:])}`",
-             f"- {args.folds}-fold cross-validation over questions ({len(keys)} questions and variants); LightGBM {lgb.__version__} lambdarank, {PARAMS['n_estimators']} trees of {PARAMS['num_leaves']} leaves",
+             f"- {args.folds}-fold cross-validation over questions ({len(keys)} questions and variants); LightGBM {lgb.__version__} lambdarank, {PARAMS['n_estimators']} trees of {PARAMS['num_leaves']} leaves" + (f", the mean of {SEEDS} rankers with different sampling seeds" if SEEDS > 1 else ""),
              f"- the pools are the {len(rows[0]['candidates']) if rows else 0} best articles after fusion: a gold article outside the pool is a miss for every order",
              "", "## Ranking (out-of-fold: no question ranked by a model that trained on it)", "",
              "| set | order | questions | R@1 | R@10 | MRR@10 | R@1, 95% interval |", "|---|---|---|---|---|---|---|"]
@@ -344,7 +366,7 @@ def main():
     for t, declined, answered, right, must in sweep:
         lines.append(f"| {t:.2f} | {declined:.1%} | {answered:.1%} | {right:.1%} | {must:.1%} |")
     lines += ["", "Feature importance of the shipped model (total gain, top 15):", ""]
-    gains = final.booster_.feature_importance(importance_type="gain")
+    gains = np.sum([model.booster_.feature_importance(importance_type="gain") for model in final], axis=0)
     for i in np.argsort(-gains)[:15]:
         lines.append(f"- {names[i]}: {gains[i]:.0f}")
     write_report(lines, args.report)

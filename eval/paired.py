@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Compares two builds question by question on one set of their `hoiluat eval` JSON reports.
+
+The report's summary says how many first quotes were gold for each build. It does not say whether
+a difference of a few questions is more than chance. The questions where exactly one build quotes
+a gold article first decide that. Under "no difference" each of them is a coin toss, so the
+exact one-sided sign test gives the chance of so many wins or more.
+
+Prints counts only, never which questions failed, so that a held-out set can decide without being
+read (eval/README.md, round 15).
+
+Usage: python3 eval/paired.py BASE.json CANDIDATE.json [--set NAME]   (stdlib only)
+"""
+import argparse
+import json
+import math
+import sys
+
+
+def first_quote_gold(result):
+    """As src/eval/metrics.rs counts it: the first quoted article is a gold one."""
+    return bool(result["quoted"]) and result["quoted"][0] in result["gold"]
+
+
+def outcomes(report_path, set_name):
+    with open(report_path, encoding="utf-8") as f:
+        report = json.load(f)
+    for entry in report["sets"]:
+        if set_name is None or entry["name"] == set_name:
+            return entry["name"], {r["id"]: r for r in entry["results"]}
+    sys.exit(f"{report_path}: no set named {set_name!r}")
+
+
+def sign_test(wins, losses):
+    """P(at least `wins` of wins + losses fair coin tosses come up heads)."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2 ** n
+
+
+def counts(results):
+    answerable = [r for r in results.values() if r["expect"] == "answer" and not r["gold_missing"]]
+    must_decline = [r for r in results.values() if r["expect"] == "decline"]
+    excluded = [r["excluded"] for r in answerable if r.get("excluded")]
+    return {
+        "answerable": len(answerable),
+        "first quote gold": sum(first_quote_gold(r) for r in answerable),
+        "some quote gold": sum(any(q in r["gold"] for q in r["quoted"]) for r in answerable),
+        "answerable declined": sum(r["declined"] for r in answerable),
+        "gold excluded, answered unflagged": sum(
+            not e["declined"] and not e["needs_review"] for e in excluded),
+        "gold excluded, asked": len(excluded),
+        "must-decline": len(must_decline),
+        "must-decline declined": sum(r["declined"] for r in must_decline),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("base")
+    parser.add_argument("candidate")
+    parser.add_argument("--set", help="the set's name in the reports (default: the first)")
+    args = parser.parse_args()
+    name, base = outcomes(args.base, args.set)
+    _, candidate = outcomes(args.candidate, name)
+    if base.keys() != candidate.keys():
+        sys.exit("the two reports did not ask the same questions")
+    wins = losses = 0
+    for key, b in base.items():
+        if b["expect"] != "answer" or b["gold_missing"]:
+            continue
+        before, after = first_quote_gold(b), first_quote_gold(candidate[key])
+        wins += after and not before
+        losses += before and not after
+    base_counts, candidate_counts = counts(base), counts(candidate)
+    print(f"set {name}: {args.base} -> {args.candidate}\n")
+    print("| | base | candidate |\n|---|---|---|")
+    for label in base_counts:
+        print(f"| {label} | {base_counts[label]} | {candidate_counts[label]} |")
+    print(f"\nfirst quote gold in one build only: candidate {wins}, base {losses}; "
+          f"one-sided sign test p = {sign_test(wins, losses):.3f}")
+
+
+if __name__ == "__main__":
+    main()
