@@ -282,8 +282,9 @@ def main():
     # ---- 3. calibration on out-of-fold scores
     cal_X, cal_y, cal_group, cal_set, cal_kind = [], [], [], [], []
     for row in rows:
-        # Fitted on real questions only: synthetic headings are easier than what people type, and
-        # a calibration learned on them is surer than the service is.
+        # Fitted on real questions (and the written ones with --calibrate-on-written), never on
+        # synthetic headings: they are easier than what people type, and a calibration learned on
+        # them is surer than the service is.
         if not row["candidates"] or row["set"].startswith("ranker/"):
             continue
         if row["set"] in WRITTEN_SETS and not args.calibrate_on_written:
