@@ -23,11 +23,12 @@ def first_quote_gold(result):
 
 
 def outcomes(report_path, set_name):
+    """(set name, its summary, its results by question id)."""
     with open(report_path, encoding="utf-8") as f:
         report = json.load(f)
     for entry in report["sets"]:
         if set_name is None or entry["name"] == set_name:
-            return entry["name"], {r["id"]: r for r in entry["results"]}
+            return entry["name"], entry["summary"], {r["id"]: r for r in entry["results"]}
     sys.exit(f"{report_path}: no set named {set_name!r}")
 
 
@@ -39,20 +40,18 @@ def sign_test(wins, losses):
     return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2 ** n
 
 
-def counts(results):
-    answerable = [r for r in results.values() if r["expect"] == "answer" and not r["gold_missing"]]
-    must_decline = [r for r in results.values() if r["expect"] == "decline"]
-    excluded = [r["excluded"] for r in answerable if r.get("excluded")]
+def counts(summary):
+    """The report's own totals (src/eval/metrics.rs counts them), in the order printed."""
+    answerable, excluded, must = summary["answerable"], summary["gold_excluded"], summary["must_decline"]
     return {
-        "answerable": len(answerable),
-        "first quote gold": sum(first_quote_gold(r) for r in answerable),
-        "some quote gold": sum(any(q in r["gold"] for q in r["quoted"]) for r in answerable),
-        "answerable declined": sum(r["declined"] for r in answerable),
-        "gold excluded, answered unflagged": sum(
-            not e["declined"] and not e["needs_review"] for e in excluded),
-        "gold excluded, asked": len(excluded),
-        "must-decline": len(must_decline),
-        "must-decline declined": sum(r["declined"] for r in must_decline),
+        "answerable": answerable["questions"],
+        "first quote gold": answerable["first_quote_gold"],
+        "some quote gold": answerable["any_quote_gold"],
+        "answerable declined": answerable["declined"],
+        "gold excluded, answered unflagged": excluded["answered_unflagged"],
+        "gold excluded, asked": excluded["questions"],
+        "must-decline": must["questions"],
+        "must-decline declined": must["declined"],
     }
 
 
@@ -62,8 +61,8 @@ def main():
     parser.add_argument("candidate")
     parser.add_argument("--set", help="the set's name in the reports (default: the first)")
     args = parser.parse_args()
-    name, base = outcomes(args.base, args.set)
-    _, candidate = outcomes(args.candidate, name)
+    name, base_summary, base = outcomes(args.base, args.set)
+    _, candidate_summary, candidate = outcomes(args.candidate, name)
     if base.keys() != candidate.keys():
         sys.exit("the two reports did not ask the same questions")
     wins = losses = 0
@@ -73,7 +72,7 @@ def main():
         before, after = first_quote_gold(b), first_quote_gold(candidate[key])
         wins += after and not before
         losses += before and not after
-    base_counts, candidate_counts = counts(base), counts(candidate)
+    base_counts, candidate_counts = counts(base_summary), counts(candidate_summary)
     print(f"set {name}: {args.base} -> {args.candidate}\n")
     print("| | base | candidate |\n|---|---|---|")
     for label in base_counts:

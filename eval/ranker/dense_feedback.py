@@ -108,15 +108,14 @@ def augment(args, names):
             candidates = row["candidates"]
             if candidates:
                 query = np.asarray(row["query_vector"], dtype=np.float32)
-                best = []
-                for c in candidates:
-                    rows = rows_of.get(c["article_id"], [])
-                    best.append(vectors[rows][int(np.argmax(vectors[rows] @ query))] if rows else np.zeros(DIM, np.float32))
-                best = np.stack(best)
+                # Each candidate's chunk vectors, read once (none: the article has no vectors).
+                chunks = [vectors[rows_of[c["article_id"]]] if rows_of.get(c["article_id"]) else None
+                          for c in candidates]
+                best = np.stack([m[int(np.argmax(m @ query))] if m is not None else np.zeros(DIM, np.float32)
+                                 for m in chunks])
                 top = np.argsort([c["features"][fused] for c in candidates], kind="stable")[:FEATURE_TOP]
                 fed = feed_back(query, best, top, 1.0)
-                cosine = np.asarray([float((vectors[rows_of[c["article_id"]]] @ fed).max()) if rows_of.get(c["article_id"]) else 0.0
-                                     for c in candidates])
+                cosine = np.asarray([float((m @ fed).max()) if m is not None else 0.0 for m in chunks])
                 rank = np.argsort(np.argsort(-cosine, kind="stable"), kind="stable")
                 for i, c in enumerate(candidates):
                     others = [t for t in top if t != i]
