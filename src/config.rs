@@ -557,7 +557,9 @@ pub struct RetrievalConfig {
     /// Below this probability that the first article answers the question (the calibrated
     /// ranker's confidence), the question is declined and flagged for staff. The default 0.05
     /// declines 4.6% of answerable questions, out of fold
-    /// (eval/reports/2026-12-06-ranker-round7-core-reserve.md).
+    /// (eval/reports/2026-12-06-ranker-round7-core-reserve.md), but that share is pooled and
+    /// mostly Zalo's: narrative chat questions fall below it far more often (eval/README.md,
+    /// round 15), and lowering it gave about one right answer for four flagged wrong ones.
     pub decline_below: f32,
     /// Below this probability an answer is given but flagged for staff review. The default 0.55
     /// lets 9.0% of questions asked without their gold documents through unflagged, out of fold.
