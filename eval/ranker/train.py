@@ -226,6 +226,10 @@ def main():
                         help="keep the shipped trees; write only the refitted answer probability")
     parser.add_argument("--calibrate-on-written", action="store_true",
                         help="fit the answer probability on the written training questions too (round 15)")
+    parser.add_argument("--written-set", action="append", default=[], metavar="SET",
+                        help="treat this set like train-written: it trains the ranking, not the calibration")
+    parser.add_argument("--decline-below", type=float, default=0.05,
+                        help="the service's retrieval.decline_below, for the first-quote table of the report")
     parser.add_argument("--seeds", type=int, default=SEEDS,
                         help="average this many rankers that differ only in their sampling seed")
     args = parser.parse_args()
@@ -236,6 +240,7 @@ def main():
     PARAMS["num_leaves"] = args.leaves
     PARAMS["n_estimators"] = args.trees
     SEEDS = args.seeds
+    WRITTEN_SETS.update(args.written_set)
 
     names = feature_names() + args.extra_feature
     if args.extra_feature:
@@ -323,6 +328,28 @@ def main():
                       share(kinds == "answer", (probabilities >= t) & (cal_y == 1)),  # right and confident
                       share(kinds == "decline", probabilities >= t)))                 # must-decline above t
 
+    # What a citizen sees, per set: the first quote is gold only if the top article is gold and the
+    # answer probability clears decline_below. Probabilities are out of fold where the set is
+    # calibration data; elsewhere (written sets) the final calibration is applied to the
+    # out-of-fold ranker scores (marked in the report).
+    cal_probability = {key: p for key, kind, p in zip(cal_group, cal_kind, probabilities) if kind == "answer"}
+    calibrated_sets = set(cal_set)
+    first_quote = defaultdict(lambda: [0, 0, 0])   # answerable, first quote gold, declined
+    for row in rows:
+        if row["excluded"] or row["expect"] != "answer" or row["set"].startswith("ranker/") or not row["candidates"]:
+            continue
+        scores = oof[(row["key"], False)]
+        if row["key"] in cal_probability:
+            p = cal_probability[row["key"]]
+        else:
+            inputs, _ = calibration_inputs(scores, [c["features"] for c in row["candidates"]], names)
+            p = float(calibrator.predict_proba(((np.asarray(inputs) - mean) / scale).reshape(1, -1))[0, 1])
+        top = int(np.argmax(scores)) if len(scores) else None
+        counts = first_quote[row["set"]]
+        counts[0] += 1
+        counts[1] += int(p >= args.decline_below and row["candidates"][top]["label"] == 1)
+        counts[2] += int(p < args.decline_below)
+
     # ---- 4. the shipped model
     calibration = {
         "inputs": CALIBRATION_INPUTS,
@@ -390,6 +417,14 @@ def main():
               "|---|---|---|---|---|"]
     for t, declined, answered, right, must in sweep:
         lines.append(f"| {t:.2f} | {declined:.1%} | {answered:.1%} | {right:.1%} | {must:.1%} |")
+    lines += ["", f"## First quote gold per set (out of fold; answer probability at least {args.decline_below})", "",
+              "Questions whose pool lacks a gold article count as misses; * marks sets outside the calibration data,",
+              "whose probabilities come from the final calibration applied to out-of-fold ranker scores.", "",
+              "| set | answerable with candidates | first quote gold | declined |", "|---|---|---|---|"]
+    for s in sorted(first_quote):
+        n, gold, declined = first_quote[s]
+        mark = "" if s in calibrated_sets else " *"
+        lines.append(f"| {s}{mark} | {n} | {gold / n:.1%} ({gold}) | {declined / n:.1%} |")
     if final is not None:
         lines += ["", "Feature importance of the shipped model (total gain, top 15):", ""]
         gains = np.sum([model.booster_.feature_importance(importance_type="gain") for model in final], axis=0)

@@ -95,7 +95,7 @@ class Features:
         return hstack([self.vectorizer.transform(questions), dense]).tocsr()
 
 
-def label_of(row, with_written=False):
+def label_of(row, with_written=False, decline_sets=()):
     if row["excluded"]:
         return None
     # Written from an article's text to train the ranker, not asked by anyone (train.py).
@@ -115,6 +115,11 @@ def label_of(row, with_written=False):
             label = GUARD_KINDS[row["kind"]]
             return label if label in CLASSES else None
         return "legal"
+    # Sets written like the held-out ones (round 16): their must-decline items are labelled by
+    # kind, as those of out_of_scope.jsonl are.
+    if row["set"] in decline_sets and row["expect"] == "decline":
+        label = GUARD_KINDS.get(row["kind"])
+        return label if label in CLASSES else None
     if row["expect"] == "answer" and row["gold"] and not row["set"].startswith("ranker/"):
         return "legal"
     # Lawful questions asked in the words unlawful requests also use ("làm sao", "cách", "soạn
@@ -142,6 +147,8 @@ def main():
                         help="count the written training questions of the ranker as legal too")
     parser.add_argument("--without-set", action="append", default=[], metavar="SET",
                         help="leave this set's questions out entirely (to compare with and without new data)")
+    parser.add_argument("--decline-set", action="append", default=[], metavar="SET",
+                        help="train on this set's must-decline items too, labelled by their kind (round 16)")
     parser.add_argument("--score-set", action="append", default=[], metavar="SET",
                         help="keep this set out of training and report how the final model treats it "
                              "(writing the model never saw)")
@@ -163,7 +170,7 @@ def main():
         with open(path, encoding="utf-8") as f:
             for line in f:
                 row = json.loads(line)
-                label = label_of(row, args.with_written)
+                label = label_of(row, args.with_written, args.decline_set)
                 if label is None or row["question"] in seen or row["set"] in args.without_set:
                     continue
                 seen.add(row["question"])
