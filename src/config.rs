@@ -555,14 +555,17 @@ pub struct RetrievalConfig {
     /// confidence.
     pub heading_weight: f32,
     /// Below this probability that the first article answers the question (the calibrated
-    /// ranker's confidence), the question is declined and flagged for staff. The default 0.05
-    /// declines 4.6% of answerable questions, out of fold
-    /// (eval/reports/2026-12-06-ranker-round7-core-reserve.md), but that share is pooled and
-    /// mostly Zalo's: narrative chat questions fall below it far more often (eval/README.md,
-    /// round 15), and lowering it gave about one right answer for four flagged wrong ones.
+    /// ranker's confidence), the question is declined and flagged for staff. With round 16's
+    /// calibration, fitted on narrative chat questions as well as Zalo's, the default 0.05
+    /// declines out of fold 3.7% of Zalo dev, 1.9% of citizen-dev, 4.8% of fields-dev and 7-17%
+    /// of the written fresh sets (eval/reports/2026-12-07-ranker-round16-G.md); round 11's
+    /// declined 30-46% of those held out (eval/README.md, rounds 15 and 16).
     pub decline_below: f32,
-    /// Below this probability an answer is given but flagged for staff review. The default 0.55
-    /// lets 9.0% of questions asked without their gold documents through unflagged, out of fold.
+    /// Below this probability an answer is given but flagged for staff review. The default 0.70
+    /// was chosen on two spent held-out sets (eval/README.md, round 16): the smallest bar at which
+    /// no more questions asked without their gold documents pass unflagged than under round 11,
+    /// and every answerable answer left unflagged was right. Out of fold 1.9% of gold-excluded
+    /// questions reach it, and 85% of answerable ones are flagged.
     pub review_below: f32,
     /// Articles quoted at most in one answer.
     pub max_articles: usize,
@@ -640,7 +643,7 @@ impl Default for RetrievalConfig {
             answer_cache_ttl_secs: 3_600,
             heading_weight: 0.1,
             decline_below: 0.05,
-            review_below: 0.55,
+            review_below: 0.70,
             max_articles: 2,
             max_clauses_per_article: 2,
         }
