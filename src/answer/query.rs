@@ -256,7 +256,11 @@ mod tests {
         let v = vocabulary();
         let q = v.rewrite_text("Bằng lái xe máy hết hạn thì sao?");
         // "bằng lái" and, longer, "bằng lái xe máy" (a motorbike is class A1) both fire.
-        assert!(q.expanded.ends_with("giấy phép lái xe hạng a1"), "{}", q.expanded);
+        assert!(
+            q.expanded.ends_with("giấy phép lái xe hạng a1"),
+            "{}",
+            q.expanded
+        );
         assert!(q.text().starts_with("bằng lái xe máy"));
         let q = v.rewrite_text("Chuyển hộ khẩu về quê vợ cần gì");
         assert!(q.expanded.contains("đăng ký thường trú"), "{}", q.expanded);
