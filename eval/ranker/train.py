@@ -328,6 +328,12 @@ def main():
                       share(kinds == "answer", (probabilities >= t) & (cal_y == 1)),  # right and confident
                       share(kinds == "decline", probabilities >= t)))                 # must-decline above t
 
+    def probability(scores, features):
+        """The shipped calibration's answer probability for a pool scored by the ranker."""
+        inputs, _ = calibration_inputs(np.asarray(scores), features, names)
+        z = (np.asarray(inputs) - mean) / scale
+        return float(calibrator.predict_proba(z.reshape(1, -1))[0, 1])
+
     # What a citizen sees, per set: the first quote is gold only if the top article is gold and the
     # answer probability clears decline_below. Probabilities are out of fold where the set is
     # calibration data; elsewhere (written sets) the final calibration is applied to the
@@ -339,12 +345,10 @@ def main():
         if row["excluded"] or row["expect"] != "answer" or row["set"].startswith("ranker/") or not row["candidates"]:
             continue
         scores = oof[(row["key"], False)]
-        if row["key"] in cal_probability:
-            p = cal_probability[row["key"]]
-        else:
-            inputs, _ = calibration_inputs(scores, [c["features"] for c in row["candidates"]], names)
-            p = float(calibrator.predict_proba(((np.asarray(inputs) - mean) / scale).reshape(1, -1))[0, 1])
-        top = int(np.argmax(scores)) if len(scores) else None
+        p = cal_probability.get(row["key"])
+        if p is None:
+            p = probability(scores, [c["features"] for c in row["candidates"]])
+        top = int(np.argmax(scores))
         counts = first_quote[row["set"]]
         counts[0] += 1
         counts[1] += int(p >= args.decline_below and row["candidates"][top]["label"] == 1)
@@ -358,11 +362,6 @@ def main():
         "weights": calibrator.coef_[0].tolist(),
         "bias": float(calibrator.intercept_[0]),
     }
-
-    def probability(scores, features):
-        inputs, _ = calibration_inputs(np.asarray(scores), features, names)
-        z = (np.asarray(inputs) - mean) / scale
-        return float(calibrator.predict_proba(z.reshape(1, -1))[0, 1])
 
     final = None
     if args.calibration_only:

@@ -95,6 +95,13 @@ class Features:
         return hstack([self.vectorizer.transform(questions), dense]).tocsr()
 
 
+def decline_label(row):
+    """A must-decline item's class by its kind, or None when that class is not trained
+    (`prediction` without --with-prediction)."""
+    label = GUARD_KINDS.get(row["kind"])
+    return label if label in CLASSES else None
+
+
 def label_of(row, with_written=False, decline_sets=()):
     if row["excluded"]:
         return None
@@ -108,18 +115,13 @@ def label_of(row, with_written=False, decline_sets=()):
             return None
         if row["expect"] == "answer":
             return "legal"
-        label = GUARD_KINDS.get(row["kind"])
-        return label if label in CLASSES else None
+        return decline_label(row)
     if row["set"].endswith("out_of_scope"):
-        if row["kind"] in GUARD_KINDS:
-            label = GUARD_KINDS[row["kind"]]
-            return label if label in CLASSES else None
-        return "legal"
+        return decline_label(row) if row["kind"] in GUARD_KINDS else "legal"
     # Sets written like the held-out ones (round 16): their must-decline items are labelled by
     # kind, as those of out_of_scope.jsonl are.
     if row["set"] in decline_sets and row["expect"] == "decline":
-        label = GUARD_KINDS.get(row["kind"])
-        return label if label in CLASSES else None
+        return decline_label(row)
     if row["expect"] == "answer" and row["gold"] and not row["set"].startswith("ranker/"):
         return "legal"
     # Lawful questions asked in the words unlawful requests also use ("làm sao", "cách", "soạn
