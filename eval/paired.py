@@ -9,7 +9,11 @@ exact one-sided sign test gives the chance of so many wins or more.
 Prints counts only, never which questions failed, so that a held-out set can decide without being
 read (eval/README.md, round 15).
 
-Usage: python3 eval/paired.py BASE.json CANDIDATE.json [--set NAME]   (stdlib only)
+With --refusals it also pairs the refusals (round 17): lawful questions declined as unlawful, not
+law or a prediction (by the guard or a pattern of prompts/out_of_scope.toml), with the sign test
+for the candidate refusing fewer, and the must-decline items answered without a review flag.
+
+Usage: python3 eval/paired.py BASE.json CANDIDATE.json [--set NAME] [--refusals]   (stdlib only)
 """
 import argparse
 import json
@@ -30,6 +34,17 @@ def outcomes(report_path, set_name):
         if set_name is None or entry["name"] == set_name:
             return entry["name"], entry["summary"], {r["id"]: r for r in entry["results"]}
     sys.exit(f"{report_path}: no set named {set_name!r}")
+
+
+# The decline categories that refuse a request (prompts/out_of_scope.toml): the guard's three
+# classes and the patterns that share their meaning. The others (căn cước, land prices, local fees,
+# a criminal case in progress, only superseded text) are referrals, not refusals.
+REFUSALS = {"yeu_cau_trai_phap_luat", "ngoai_pham_vi", "du_doan_ket_qua", "lam_gia", "lach_luat",
+            "thoi_tiet", "y_te"}
+
+
+def refused(result):
+    return result["declined"] and result["decline_category"] in REFUSALS
 
 
 def sign_test(wins, losses):
@@ -60,6 +75,8 @@ def main():
     parser.add_argument("base")
     parser.add_argument("candidate")
     parser.add_argument("--set", help="the set's name in the reports (default: the first)")
+    parser.add_argument("--refusals", action="store_true",
+                        help="pair the lawful questions refused, and count must-decline items answered unflagged")
     args = parser.parse_args()
     name, base_summary, base = outcomes(args.base, args.set)
     _, candidate_summary, candidate = outcomes(args.candidate, name)
@@ -79,6 +96,22 @@ def main():
         print(f"| {label} | {base_counts[label]} | {candidate_counts[label]} |")
     print(f"\nfirst quote gold in one build only: candidate {wins}, base {losses}; "
           f"one-sided sign test p = {sign_test(wins, losses):.3f}")
+    if args.refusals:
+        lawful = [k for k, b in base.items() if b["expect"] == "answer"]
+        fewer = sum(refused(base[k]) and not refused(candidate[k]) for k in lawful)
+        more = sum(refused(candidate[k]) and not refused(base[k]) for k in lawful)
+        must = [k for k, b in base.items() if b["expect"] == "decline"]
+
+        def unflagged(r):
+            return not r["declined"] and not r["needs_review"]
+
+        print(f"\nlawful questions refused (unlawful, not law, prediction): base "
+              f"{sum(refused(base[k]) for k in lawful)}, candidate {sum(refused(candidate[k]) for k in lawful)} "
+              f"of {len(lawful)}; refused by the base only {fewer}, by the candidate only {more}; "
+              f"one-sided sign test p = {sign_test(fewer, more):.3f}")
+        print(f"must-decline items answered without a review flag: base "
+              f"{sum(unflagged(base[k]) for k in must)}, candidate {sum(unflagged(candidate[k]) for k in must)} "
+              f"of {len(must)}")
 
 
 if __name__ == "__main__":
