@@ -38,6 +38,7 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 from sklearn.model_selection import StratifiedGroupKFold
 
 from train import WRITTEN_SETS
@@ -157,6 +158,12 @@ def main():
     parser.add_argument("--C", type=float, default=4.0)
     parser.add_argument("--embedding-scale", type=float, default=3.0)
     parser.add_argument("--no-words", action="store_true", help="the embedding alone (the guard before round 6)")
+    parser.add_argument("--hidden", type=int, default=0,
+                        help="a network with one hidden layer of this many rectified units instead of the "
+                             "logistic regression (round 17; model format 3)")
+    parser.add_argument("--augment", action="append", default=[], metavar="DUMP",
+                        help="a dump of synthetic lawful questions (make_howto.py): `legal` in training only, "
+                             "never scored and never setting the threshold (round 17)")
     parser.add_argument("--with-prediction", action="store_true",
                         help="train `prediction` as a guard class too")
     parser.add_argument("--report")
@@ -184,6 +191,18 @@ def main():
                 sets.append(row["set"])
                 questions.append(row["question"])
                 groups.append(group_of(row))
+    # Synthetic lawful questions: added to every fold's training part, never to a fold's test part.
+    augment_X, augment_questions = [], []
+    for path in args.augment:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                row = json.loads(line)
+                if row["question"] not in seen:
+                    seen.add(row["question"])
+                    augment_X.append(row["query_vector"])
+                    augment_questions.append(row["question"])
+    augment_X = np.asarray(augment_X, dtype=np.float64).reshape(-1, len(X[0]))
+    augment_questions = np.asarray(augment_questions, dtype=object)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     questions = np.asarray(questions, dtype=object)
@@ -193,13 +212,21 @@ def main():
     print("training questions:", dict(counts), file=sys.stderr)
 
     def model():
+        if args.hidden:
+            # No class weights (MLPClassifier has none); the threshold on P(legal) balances.
+            return MLPClassifier(hidden_layer_sizes=(args.hidden,), alpha=1e-3, max_iter=200, random_state=0)
         return LogisticRegression(C=args.C, max_iter=3000, class_weight="balanced")
+
+    def with_augment(train_questions, train_X, train_y):
+        return (np.concatenate([train_questions, augment_questions]), np.vstack([train_X, augment_X]),
+                np.concatenate([train_y, np.zeros(len(augment_questions), dtype=int)]))
 
     oof = np.zeros((len(y), len(CLASSES)))
     splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=5)
     for train_i, test_i in splitter.split(X, y, groups):
-        features = Features(not args.no_words, scale).fit(questions[train_i], X[train_i])
-        fitted = model().fit(features(questions[train_i], X[train_i]), y[train_i])
+        train_questions, train_X, train_y = with_augment(questions[train_i], X[train_i], y[train_i])
+        features = Features(not args.no_words, scale).fit(train_questions, train_X)
+        fitted = model().fit(features(train_questions, train_X), train_y)
         oof[np.ix_(test_i, fitted.classes_)] = fitted.predict_proba(features(questions[test_i], X[test_i]))
     legal = oof[:, 0]
     answerable = y == 0
@@ -216,7 +243,8 @@ def main():
     declined = legal < threshold
     lines = ["# Guard: cross-validated quality", "",
              f"- command: `eval/ranker/.venv/bin/python eval/ranker/train_guard.py {' '.join(sys.argv[1:])}`",
-             f"- {args.folds}-fold stratified cross-validation (a written pair in one fold); multinomial logistic regression (C={args.C}, balanced classes) over " + ("the 384-dimension e5 query embedding" if args.no_words else f"the TF-IDF of the question's words and word pairs without diacritics, beside the 384-dimension e5 query embedding times {scale}"),
+             f"- {args.folds}-fold stratified cross-validation (a written pair in one fold); " + (f"a network with one hidden layer of {args.hidden} rectified units (L2 1e-3)" if args.hidden else f"multinomial logistic regression (C={args.C}, balanced classes)") + " over " + ("the 384-dimension e5 query embedding" if args.no_words else f"the TF-IDF of the question's words and word pairs without diacritics, beside the 384-dimension e5 query embedding times {scale}"),
+             f"- synthetic lawful questions in training only: {len(augment_questions)} ({', '.join(args.augment)})" if args.augment else "- no synthetic questions",
              f"- questions: {dict(counts)}",
              f"- threshold: a question is declined when P(legal) < {threshold:.4f}, the largest value that declines at most {args.max_false_decline:.0%} of the {'lawful questions of ' + ', '.join(threshold_sets) if threshold_sets else 'answerable questions'} out of fold ({int(declined[chosen_on].sum())} of {int(chosen_on.sum())}; all answerable questions: {np.mean(declined[answerable]):.1%})",
              "", "| class | questions | declined by the guard (out of fold) |", "|---|---|---|"]
@@ -238,12 +266,40 @@ def main():
     misses = [questions[i] for i in range(len(y)) if y[i] != 0 and not declined[i]]
     lines += ["", f"Must-decline questions the guard lets through out of fold ({len(misses)}; the patterns of prompts/out_of_scope.toml may still catch them):", ""]
     lines += [f"- {q}" for q in misses[:40]]
-    features = Features(not args.no_words, scale).fit(questions, X)
-    final = model().fit(features(questions, X), y)
-    coef = np.zeros((len(CLASSES), final.coef_.shape[1]))
-    bias = np.zeros(len(CLASSES))
-    coef[final.classes_] = final.coef_
-    bias[final.classes_] = final.intercept_
+    all_questions, all_X, all_y = with_augment(questions, X, y)
+    features = Features(not args.no_words, scale).fit(all_questions, all_X)
+    final = model().fit(features(all_questions, all_X), all_y)
+    n_terms = len(features.vectorizer.vocabulary_) if not args.no_words else 0
+    if args.hidden:
+        # The words' first-layer weights (terms x hidden units, 1.1M numbers) are written as signed
+        # bytes times one scale per hidden unit: 2 MB of model instead of 11. The rest is rounded
+        # to 4 significant digits. The stored weights go back into the model, so the check rows
+        # below hold what Rust must reproduce.
+        words_layer = final.coefs_[0][:n_terms]
+        term_scale = np.abs(words_layer).max(axis=0) / 127
+        term_scale[term_scale == 0] = 1.0
+        term_scale = np.asarray([float(f"{v:.6g}") for v in term_scale])
+        quantized = np.clip(np.round(words_layer / term_scale), -127, 127).astype(np.int8)
+        before = final.predict_proba(features(all_questions, all_X))
+        final.coefs_[0] = np.vstack([quantized * term_scale, np.vectorize(lambda v: float(f"{v:.4g}"))(final.coefs_[0][n_terms:])])
+        final.coefs_[1] = np.vectorize(lambda v: float(f"{v:.4g}"))(final.coefs_[1])
+        final.intercepts_ = [np.asarray([float(f"{v:.4g}") for v in b]) for b in final.intercepts_]
+        after = final.predict_proba(features(all_questions, all_X))
+        lines += ["", f"Stored weights against the fitted ones, over the training questions: P(legal) moves by at most "
+                      f"{np.abs(after[:, 0] - before[:, 0]).max():.4f}; "
+                      f"{int(((after[:, 0] < threshold) != (before[:, 0] < threshold)).sum())} of {len(all_y)} decisions change."]
+        # First layer: one row per hidden unit; output layer: one row per class.
+        coef = final.coefs_[0].T
+        bias = final.intercepts_[0]
+        output_weights = np.zeros((len(CLASSES), args.hidden))
+        output_bias = np.zeros(len(CLASSES))
+        output_weights[final.classes_] = final.coefs_[1].T
+        output_bias[final.classes_] = final.intercepts_[1]
+    else:
+        coef = np.zeros((len(CLASSES), final.coef_.shape[1]))
+        bias = np.zeros(len(CLASSES))
+        coef[final.classes_] = final.coef_
+        bias[final.classes_] = final.intercept_
     if scored:
         lines += ["", "Sets kept out of training, scored by the final model at the threshold above:", ""]
         texts = np.asarray([q for _, _, q, _ in scored], dtype=object)
@@ -257,21 +313,33 @@ def main():
                 if mask.any():
                     lines.append(f"- {s}, {name}: {int(held_declined[mask].sum())} of {int(mask.sum())} declined")
     vocabulary = features.vectorizer.vocabulary_ if not args.no_words else {}
-    n_terms = len(vocabulary)
     # The embedding's weights absorb the scale, so Rust multiplies the raw embedding.
     weights = coef[:, n_terms:] * scale
     terms = {}
     for term, index in sorted(vocabulary.items()):
         terms[term] = [float(features.vectorizer.idf_[index])] + [float(w) for w in coef[:, index]]
     if not args.no_write:
+        if args.hidden:
+            # The embedding's weights with the scale in, rounded again after it.
+            first_layer = {"weights": [[float(f"{v:.4g}") for v in row] for row in weights],
+                           "bias": [float(v) for v in bias],
+                           "term_scale": term_scale.tolist(),
+                           "quantized_terms": {
+                               term: {"idf": float(features.vectorizer.idf_[index]),
+                                      "weights": quantized[index].tobytes().hex()}
+                               for term, index in sorted(vocabulary.items())},
+                           "output_weights": output_weights.tolist(),
+                           "output_bias": output_bias.tolist()}
+        else:
+            first_layer = {"weights": weights.astype(np.float32).tolist(),
+                           "bias": bias.astype(np.float32).tolist(),
+                           "terms": {t: [round(v, 6) for v in row] for t, row in terms.items()}}
         MODEL_OUT.write_text(json.dumps({
-            "format": 2,
+            "format": 3 if args.hidden else 2,
             "trained": "eval/ranker/train_guard.py " + " ".join(sys.argv[1:]),
             "dimension": X.shape[1],
             "classes": CLASSES,
-            "weights": weights.astype(np.float32).tolist(),
-            "bias": bias.astype(np.float32).tolist(),
-            "terms": {t: [round(v, 6) for v in row] for t, row in terms.items()},
+            **first_layer,
             "legal_below": float(threshold),
         }, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8")
         # Rows Rust must reproduce: each class, with and without diacritics, and words unseen.

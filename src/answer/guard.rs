@@ -2,9 +2,12 @@
 //! break the law phrased in new words ("soạn giúp giấy xác nhận cư trú có dấu đỏ công an phường"),
 //! a question that is not about law, a request to predict a court's decision.
 //!
-//! A multinomial logistic regression over two views of the question, trained offline by
+//! A small classifier over two views of the question, trained offline by
 //! `eval/ranker/train_guard.py` on labelled must-decline and answerable questions with k-fold
-//! cross-validation, and compiled in from `src/answer/guard_model.json`:
+//! cross-validation, and compiled in from `src/answer/guard_model.json`: a multinomial logistic
+//! regression (model formats 1 and 2), or since round 17 a network with one hidden layer of
+//! rectified units over the same inputs (format 3), which can weigh how a question asks against
+//! what it asks about ("làm sao để" beside "nhận trợ cấp" or beside "khỏi bị phát hiện"):
 //! - its e5 embedding (the vector `ask` computes for searching anyway): what it is about;
 //! - the TF-IDF of its words and word pairs without diacritics: how it asks ("mà không bị phát
 //!   hiện", "làm giả", "lách"). The embedding alone cannot tell "làm sao đòi nợ" from "làm sao
@@ -63,32 +66,76 @@ struct ModelFile {
     format: u32,
     dimension: usize,
     classes: Vec<String>,
-    /// One row of `dimension` weights per class, over the embedding.
+    /// The first layer: one row of `dimension` weights per output, over the embedding. Its
+    /// outputs are the classes (formats 1 and 2) or the hidden units (format 3).
     weights: Vec<Vec<f32>>,
     bias: Vec<f32>,
-    /// Format 2: each term of the vocabulary (a folded word or "word word") with its inverse
-    /// document frequency, then one weight per class.
+    /// Formats 2 and 3: each term of the vocabulary (a folded word or "word word") with its
+    /// inverse document frequency, then one weight per output of the first layer.
     #[serde(default)]
     terms: HashMap<String, Vec<f32>>,
+    /// Format 3: the terms as `terms` holds them, with their weights as signed bytes in hex,
+    /// each times the scale of its hidden unit (`term_scale`): a fifth of the file.
+    #[serde(default)]
+    quantized_terms: HashMap<String, QuantizedTerm>,
+    #[serde(default)]
+    term_scale: Vec<f32>,
+    /// Format 3: one row of weights over the hidden units per class, and their biases.
+    #[serde(default)]
+    output_weights: Vec<Vec<f32>>,
+    #[serde(default)]
+    output_bias: Vec<f32>,
     /// A question is declined when the probability of `legal` is below this.
     legal_below: f32,
+}
+
+#[derive(Debug, Deserialize)]
+struct QuantizedTerm {
+    idf: f32,
+    /// One signed byte per hidden unit, as two hex digits each.
+    weights: String,
+}
+
+/// The weights of a quantized term: each hex byte as a signed number times its unit's scale.
+fn dequantize(hex: &str, scale: &[f32]) -> Option<Vec<f32>> {
+    if !hex.is_ascii() || hex.len() != 2 * scale.len() {
+        return None;
+    }
+    (0..scale.len())
+        .map(|i| {
+            let byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+            Some(f32::from(byte as i8) * scale[i])
+        })
+        .collect()
 }
 
 /// A term of the vocabulary.
 #[derive(Debug)]
 struct Term {
     idf: f32,
-    /// One weight per class, in `classes` order.
+    /// One weight per output of the first layer.
     weights: Vec<f32>,
+}
+
+/// The layer after the hidden units (format 3).
+#[derive(Debug)]
+struct OutputLayer {
+    /// One row per class, over the hidden units.
+    weights: Vec<Vec<f32>>,
+    bias: Vec<f32>,
 }
 
 /// The trained guard.
 #[derive(Debug)]
 pub struct Guard {
     classes: Vec<GuardClass>,
+    /// The first layer over the embedding, and its biases.
     weights: Vec<Vec<f32>>,
     bias: Vec<f32>,
+    /// The first layer over the words.
     terms: HashMap<String, Term>,
+    /// `None`: the first layer's outputs are the class scores (a linear model).
+    output: Option<OutputLayer>,
     legal_below: f32,
 }
 
@@ -122,7 +169,7 @@ impl Guard {
 
     pub fn from_json(json: &str, dimension: usize) -> Result<Option<Guard>, GuardError> {
         let file: ModelFile = serde_json::from_str(json)?;
-        if !matches!(file.format, 1 | 2) {
+        if !matches!(file.format, 1..=3) {
             return Err(GuardError::Malformed("unknown format"));
         }
         if file.classes.is_empty() {
@@ -139,23 +186,56 @@ impl Guard {
             .map(|c| GuardClass::from_name(c))
             .collect();
         let classes = classes.ok_or(GuardError::Malformed("unknown class"))?;
+        let output = (file.format == 3).then(|| OutputLayer {
+            weights: file.output_weights,
+            bias: file.output_bias,
+        });
+        // The first layer's width: the classes of a linear model, the hidden units of a network.
+        let width = match &output {
+            None => classes.len(),
+            Some(layer) => {
+                let hidden = file.bias.len();
+                if hidden == 0
+                    || layer.weights.len() != classes.len()
+                    || layer.bias.len() != classes.len()
+                    || layer.weights.iter().any(|row| row.len() != hidden)
+                {
+                    return Err(GuardError::Malformed(
+                        "the output layer does not match the classes and hidden units",
+                    ));
+                }
+                hidden
+            }
+        };
         if !classes.contains(&GuardClass::Legal)
-            || file.weights.len() != classes.len()
-            || file.bias.len() != classes.len()
+            || file.weights.len() != width
+            || file.bias.len() != width
             || file.weights.iter().any(|row| row.len() != dimension)
         {
             return Err(GuardError::Malformed(
                 "classes, weights and bias do not agree",
             ));
         }
-        let mut terms = HashMap::with_capacity(file.terms.len());
+        let mut terms = HashMap::with_capacity(file.terms.len() + file.quantized_terms.len());
+        if !file.quantized_terms.is_empty() && file.term_scale.len() != width {
+            return Err(GuardError::Malformed(
+                "the term scales do not match the first layer",
+            ));
+        }
+        for (term, quantized) in file.quantized_terms {
+            let weights = dequantize(&quantized.weights, &file.term_scale).ok_or(
+                GuardError::Malformed("a quantized term's weights are not one hex byte per unit"),
+            )?;
+            let idf = quantized.idf;
+            terms.insert(term, Term { idf, weights });
+        }
         for (term, row) in file.terms {
             let Some((idf, weights)) = row.split_first() else {
                 return Err(GuardError::Malformed("a term without weights"));
             };
-            if weights.len() != classes.len() {
+            if weights.len() != width {
                 return Err(GuardError::Malformed(
-                    "a term's weights do not match the classes",
+                    "a term's weights do not match the first layer",
                 ));
             }
             let weights = weights.to_vec();
@@ -166,11 +246,14 @@ impl Guard {
             weights: file.weights,
             bias: file.bias,
             terms,
+            output,
             legal_below: file.legal_below,
         }))
     }
 
-    /// Class probabilities of a question (softmax of the linear scores), in `classes` order.
+    /// Class probabilities of a question, in `classes` order: the softmax of the first layer's
+    /// outputs (a linear model), or of the output layer over its rectified outputs (a network),
+    /// as scikit-learn's `LogisticRegression` and `MLPClassifier` compute them.
     fn probabilities(&self, question: &str, embedding: &[f32]) -> Vec<f32> {
         let mut scores: Vec<f32> = self
             .weights
@@ -197,6 +280,15 @@ impl Guard {
                     *score += weight * value / norm;
                 }
             }
+        }
+        if let Some(layer) = &self.output {
+            let hidden: Vec<f32> = scores.iter().map(|h| h.max(0.0)).collect();
+            scores = layer
+                .weights
+                .iter()
+                .zip(&layer.bias)
+                .map(|(row, bias)| bias + row.iter().zip(&hidden).map(|(w, h)| w * h).sum::<f32>())
+                .collect();
         }
         let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let exp: Vec<f32> = scores.iter().map(|s| (s - top).exp()).collect();
@@ -296,6 +388,40 @@ mod tests {
         );
         let malformed = json.replace("[2.0, -4.0, 4.0]", "[2.0, -4.0]");
         assert!(Guard::from_json(&malformed, 1).is_err());
+    }
+
+    #[test]
+    fn a_hidden_layer_weighs_the_words_against_each_other() {
+        // Two hidden units: "lam sao" alone turns on the first, which scores `legal`; "gia"
+        // turns on the second, which outweighs it towards `unlawful`.
+        let json = r#"{"format": 3, "dimension": 1, "classes": ["legal", "unlawful"],
+            "weights": [[0.0], [0.0]], "bias": [0.0, -1.0],
+            "terms": {"lam sao": [1.0, 1.0, 1.0]},
+            "term_scale": [0.5, 0.25], "quantized_terms": {"gia": {"idf": 1.0, "weights": "0008"}},
+            "output_weights": [[2.0, -8.0], [0.0, 8.0]], "output_bias": [0.0, 0.0],
+            "legal_below": 0.5}"#;
+        let guard = Guard::from_json(json, 1).unwrap().unwrap();
+        assert_eq!(guard.decline("làm sao nhận trợ cấp", &[0.0]), None);
+        assert_eq!(
+            guard.decline("làm sao làm giả", &[0.0]).map(|d| d.0),
+            Some(GuardClass::Unlawful)
+        );
+        let p = guard.probabilities("làm sao", &[0.0]);
+        // hidden = relu([1, 1] / 1 + [0, -1]) = [1, 0]; scores = [2, 0]
+        assert!((p[0] - 1.0 / (1.0 + (-2.0f32).exp())).abs() < 1e-6, "{p:?}");
+        let malformed = json.replace(r#""output_bias": [0.0, 0.0]"#, r#""output_bias": [0.0]"#);
+        assert!(Guard::from_json(&malformed, 1).is_err());
+        // "0008": the bytes 0 and 8, times the scales 0.5 and 0.25: the weights 0 and 2.
+        assert_eq!(guard.terms["gia"].weights, [0.0, 2.0]);
+        let negative = json.replace(r#""0008""#, r#""fff8""#);
+        let negative = Guard::from_json(&negative, 1).unwrap().unwrap();
+        assert_eq!(negative.terms["gia"].weights, [-0.5, -2.0]);
+        for bad in [r#""00""#, r#""00zz""#, r#""00é8""#] {
+            let malformed = json.replace(r#""0008""#, bad);
+            assert!(Guard::from_json(&malformed, 1).is_err(), "{bad}");
+        }
+        let narrow = json.replace("[0.5, 0.25]", "[0.5]");
+        assert!(Guard::from_json(&narrow, 1).is_err());
     }
 
     /// The compiled-in model gives scikit-learn's own probabilities on the rows the training
