@@ -11,7 +11,8 @@ read (eval/README.md, round 15).
 
 With --refusals it also pairs the refusals (round 17): lawful questions declined as unlawful, not
 law or a prediction (by the guard or a pattern of prompts/out_of_scope.toml), with the sign test
-for the candidate refusing fewer, and the must-decline items answered without a review flag.
+for the candidate refusing fewer; the must-decline items declined by one build only, with the sign
+test for the candidate declining more; and the must-decline items answered without a review flag.
 
 Usage: python3 eval/paired.py BASE.json CANDIDATE.json [--set NAME] [--refusals]   (stdlib only)
 """
@@ -109,6 +110,10 @@ def main():
               f"{sum(refused(base[k]) for k in lawful)}, candidate {sum(refused(candidate[k]) for k in lawful)} "
               f"of {len(lawful)}; refused by the base only {fewer}, by the candidate only {more}; "
               f"one-sided sign test p = {sign_test(fewer, more):.3f}")
+        caught = sum(candidate[k]["declined"] and not base[k]["declined"] for k in must)
+        missed = sum(base[k]["declined"] and not candidate[k]["declined"] for k in must)
+        print(f"must-decline items declined by one build only: candidate {caught}, base {missed}; "
+              f"one-sided sign test p = {sign_test(caught, missed):.3f}")
         print(f"must-decline items answered without a review flag: base "
               f"{sum(unflagged(base[k]) for k in must)}, candidate {sum(unflagged(candidate[k]) for k in must)} "
               f"of {len(must)}")
