@@ -12,7 +12,8 @@ read (eval/README.md, round 15).
 With --refusals it also pairs the refusals (round 17): lawful questions declined as unlawful, not
 law or a prediction (by the guard or a pattern of prompts/out_of_scope.toml), with the sign test
 for the candidate refusing fewer; the must-decline items declined by one build only, with the sign
-test for the candidate declining more; and the must-decline items answered without a review flag.
+test for the candidate declining more; both kinds of error together (round 17, third decision); and
+the must-decline items answered without a review flag.
 
 Usage: python3 eval/paired.py BASE.json CANDIDATE.json [--set NAME] [--refusals]   (stdlib only)
 """
@@ -114,6 +115,16 @@ def main():
         missed = sum(base[k]["declined"] and not candidate[k]["declined"] for k in must)
         print(f"must-decline items declined by one build only: candidate {caught}, base {missed}; "
               f"one-sided sign test p = {sign_test(caught, missed):.3f}")
+        def wrong(r):
+            """A lawful question refused, or a must-decline item not declined."""
+            return refused(r) if r["expect"] == "answer" else not r["declined"]
+
+        both = lawful + must
+        base_only = sum(wrong(base[k]) and not wrong(candidate[k]) for k in both)
+        candidate_only = sum(wrong(candidate[k]) and not wrong(base[k]) for k in both)
+        print(f"errors of either kind: base {sum(wrong(base[k]) for k in both)}, candidate "
+              f"{sum(wrong(candidate[k]) for k in both)} of {len(both)}; by the base only {base_only}, by the "
+              f"candidate only {candidate_only}; one-sided sign test p = {sign_test(base_only, candidate_only):.4f}")
         print(f"must-decline items answered without a review flag: base "
               f"{sum(unflagged(base[k]) for k in must)}, candidate {sum(unflagged(candidate[k]) for k in must)} "
               f"of {len(must)}")
