@@ -15,7 +15,7 @@ for the candidate refusing fewer; the must-decline items declined by one build o
 test for the candidate declining more; both kinds of error together (round 17, third decision); and
 the must-decline items answered without a review flag.
 
-Usage: python3 eval/paired.py BASE.json CANDIDATE.json [--set NAME] [--refusals]   (stdlib only)
+Usage: python3 eval/paired.py BASE.json CANDIDATE.json [--set NAME] [--refusals [--pool-set NAME ...]]   (stdlib only)
 """
 import argparse
 import json
@@ -77,6 +77,8 @@ def main():
     parser.add_argument("base")
     parser.add_argument("candidate")
     parser.add_argument("--set", help="the set's name in the reports (default: the first)")
+    parser.add_argument("--pool-set", action="append", default=[], metavar="SET",
+                        help="with --refusals: count the refusals and errors over this set too (round 17)")
     parser.add_argument("--refusals", action="store_true",
                         help="pair the lawful questions refused, and count must-decline items answered unflagged")
     args = parser.parse_args()
@@ -99,6 +101,14 @@ def main():
     print(f"\nfirst quote gold in one build only: candidate {wins}, base {losses}; "
           f"one-sided sign test p = {sign_test(wins, losses):.3f}")
     if args.refusals:
+        for pooled in args.pool_set:
+            _, _, more_base = outcomes(args.base, pooled)
+            _, _, more_candidate = outcomes(args.candidate, pooled)
+            if more_base.keys() != more_candidate.keys():
+                sys.exit("the two reports did not ask the same questions")
+            base.update({(pooled, k): v for k, v in more_base.items()})
+            candidate.update({(pooled, k): v for k, v in more_candidate.items()})
+            print(f"\npooled with set {pooled} for the counts below")
         lawful = [k for k, b in base.items() if b["expect"] == "answer"]
         fewer = sum(refused(base[k]) and not refused(candidate[k]) for k in lawful)
         more = sum(refused(candidate[k]) and not refused(base[k]) for k in lawful)
