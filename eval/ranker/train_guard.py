@@ -246,7 +246,7 @@ def main():
              f"- {args.folds}-fold stratified cross-validation (a written pair in one fold); " + (f"a network with one hidden layer of {args.hidden} rectified units (L2 1e-3)" if args.hidden else f"multinomial logistic regression (C={args.C}, balanced classes)") + " over " + ("the 384-dimension e5 query embedding" if args.no_words else f"the TF-IDF of the question's words and word pairs without diacritics, beside the 384-dimension e5 query embedding times {scale}"),
              f"- synthetic lawful questions in training only: {len(augment_questions)} ({', '.join(args.augment)})" if args.augment else "- no synthetic questions",
              f"- questions: {dict(counts)}",
-             f"- threshold: a question is declined when P(legal) < {threshold:.4f}, the largest value that declines at most {args.max_false_decline:.0%} of the {'lawful questions of ' + ', '.join(threshold_sets) if threshold_sets else 'answerable questions'} out of fold ({int(declined[chosen_on].sum())} of {int(chosen_on.sum())}; all answerable questions: {np.mean(declined[answerable]):.1%})",
+             f"- threshold: a question is declined when P(legal) < {threshold:.4f}, the largest value that declines at most {args.max_false_decline:.1%} of the {'lawful questions of ' + ', '.join(threshold_sets) if threshold_sets else 'answerable questions'} out of fold ({int(declined[chosen_on].sum())} of {int(chosen_on.sum())}; all answerable questions: {np.mean(declined[answerable]):.1%})",
              "", "| class | questions | declined by the guard (out of fold) |", "|---|---|---|"]
     for index, name in enumerate(CLASSES):
         mask = y == index
