@@ -6,7 +6,7 @@ threshold sets ("pool"), phrasing-dev's ("phr"), the written pairs' lawful halve
 the written pairs' must-decline share ("gwD"). Uses train_guard.py's labels, features and folds
 on G8's dumps; synthetic lawful questions (make_howto.py) join the training part of every fold.
 
-Usage: eval/ranker/.venv/bin/python eval/ranker/guard_sweep.py [--split 5] [--augment DUMP]
+Usage: eval/ranker/.venv/bin/python eval/ranker/guard_sweep.py [--split 5] [--augment DUMP] [--only NAME]
 """
 import argparse
 import json
@@ -55,10 +55,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--split", type=int, default=5, help="the folds' random state (train_guard.py: 5)")
     parser.add_argument("--augment", action="append", default=[])
+    parser.add_argument("--only", help="run only the settings whose name contains this")
     args = parser.parse_args()
     X, y, sets, questions, groups, AX, Aq = load(args.augment)
 
     def run(name, make, scale=1.5, augment=0, augment_weight=1.0, min_df=2):
+        if args.only and args.only not in name:
+            return
         started = time.time()
         augment = min(augment, len(Aq))
         oof = np.zeros((len(y), len(tg.CLASSES)))
