@@ -5,9 +5,10 @@
 //! A small classifier over two views of the question, trained offline by
 //! `eval/ranker/train_guard.py` on labelled must-decline and answerable questions with k-fold
 //! cross-validation, and compiled in from `src/answer/guard_model.json`: a multinomial logistic
-//! regression (model formats 1 and 2), or since round 17 a network with one hidden layer of
-//! rectified units over the same inputs (format 3), which can weigh how a question asks against
-//! what it asks about ("làm sao để" beside "nhận trợ cấp" or beside "khỏi bị phát hiện"):
+//! regression (model formats 1 and 2; what ships), or a network with one hidden layer of rectified
+//! units over the same inputs (format 3; tried in round 17 and not shipped, `eval/README.md`),
+//! which can weigh how a question asks against what it asks about ("làm sao để" beside "nhận trợ
+//! cấp" or beside "khỏi bị phát hiện"). Both read:
 //! - its e5 embedding (the vector `ask` computes for searching anyway): what it is about;
 //! - the TF-IDF of its words and word pairs without diacritics: how it asks ("mà không bị phát
 //!   hiện", "làm giả", "lách"). The embedding alone cannot tell "làm sao đòi nợ" from "làm sao
@@ -75,7 +76,7 @@ struct ModelFile {
     #[serde(default)]
     terms: HashMap<String, Vec<f32>>,
     /// Format 3: the terms as `terms` holds them, with their weights as signed bytes in hex,
-    /// each times the scale of its hidden unit (`term_scale`): a fifth of the file.
+    /// each times the scale of its hidden unit (`term_scale`): under a third of the file.
     #[serde(default)]
     quantized_terms: HashMap<String, QuantizedTerm>,
     #[serde(default)]
@@ -98,7 +99,8 @@ struct QuantizedTerm {
 
 /// The weights of a quantized term: each hex byte as a signed number times its unit's scale.
 fn dequantize(hex: &str, scale: &[f32]) -> Option<Vec<f32>> {
-    if !hex.is_ascii() || hex.len() != 2 * scale.len() {
+    // Hex digits only: `from_str_radix` alone would also take a sign ("+f").
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) || hex.len() != 2 * scale.len() {
         return None;
     }
     (0..scale.len())
@@ -416,7 +418,7 @@ mod tests {
         let negative = json.replace(r#""0008""#, r#""fff8""#);
         let negative = Guard::from_json(&negative, 1).unwrap().unwrap();
         assert_eq!(negative.terms["gia"].weights, [-0.5, -2.0]);
-        for bad in [r#""00""#, r#""00zz""#, r#""00é8""#] {
+        for bad in [r#""00""#, r#""00zz""#, r#""00é8""#, r#""00+f""#] {
             let malformed = json.replace(r#""0008""#, bad);
             assert!(Guard::from_json(&malformed, 1).is_err(), "{bad}");
         }
