@@ -21,6 +21,10 @@ reported is out-of-fold (stratified k-fold, a written pair in one fold, the voca
 then fitted on everything. src/answer/guard.rs computes the same features; the rows of
 src/answer/guard_check.json hold scikit-learn's own probabilities, which a Rust test reproduces.
 
+Round 17 (not shipped, eval/README.md): --hidden N trains a network with one hidden layer of N
+rectified units over the same two parts instead (model format 3), and --augment DUMP adds synthetic
+lawful questions (make_howto.py) to the `legal` class of every fold's training part.
+
 Usage: eval/ranker/.venv/bin/python eval/ranker/train_guard.py --dump data/ranker/guard-pools.jsonl \
            --dump data/ranker/pools.jsonl [--folds 5] [--max-false-decline 0.01] \
            [--threshold-set questions/phrasing-dev ...] [--with-written] [--no-words] \
@@ -38,8 +42,8 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.neural_network import MLPClassifier
 from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.neural_network import MLPClassifier
 
 from train import WRITTEN_SETS
 
@@ -169,6 +173,8 @@ def main():
     parser.add_argument("--report")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    if args.hidden and args.no_words:
+        parser.error("--hidden reads the words; it cannot go with --no-words")
     if args.with_prediction:
         CLASSES.append("prediction")
 
@@ -272,7 +278,7 @@ def main():
     n_terms = len(features.vectorizer.vocabulary_) if not args.no_words else 0
     if args.hidden:
         # The words' first-layer weights (terms x hidden units, 1.1M numbers) are written as signed
-        # bytes times one scale per hidden unit: 2 MB of model instead of 11. The rest is rounded
+        # bytes times one scale per hidden unit: 3.3 MB of model instead of 11. The rest is rounded
         # to 4 significant digits. The stored weights go back into the model, so the check rows
         # below hold what Rust must reproduce.
         words_layer = final.coefs_[0][:n_terms]
