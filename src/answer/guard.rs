@@ -188,7 +188,7 @@ impl Guard {
             .map(|c| GuardClass::from_name(c))
             .collect();
         let classes = classes.ok_or(GuardError::Malformed("unknown class"))?;
-        let output = (file.format == 3).then(|| OutputLayer {
+        let output = (file.format == 3).then_some(OutputLayer {
             weights: file.output_weights,
             bias: file.output_bias,
         });
