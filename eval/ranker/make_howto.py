@@ -17,12 +17,12 @@ Then:  ./target/release/hoiluat eval --mode ranked --set OUT_FILE --dump-feature
 import json
 import random
 import re
-import subprocess
 import sys
-import unicodedata
 from pathlib import Path
 
-CORPUS = Path(sys.argv[1] if len(sys.argv) > 1 else "corpus")
+# The compendium's articles and the folding of make_synthetic.py (same positional CORPUS_DIR).
+from make_synthetic import documents, strip_diacritics
+
 OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "data/ranker/howto-synthetic.jsonl")
 COUNT = int(sys.argv[3]) if len(sys.argv) > 3 else 2500
 
@@ -42,11 +42,6 @@ FOR_ACT = ["Làm sao để được {x}?", "Chỉ tôi cách {x}", "Muốn {x} t
 FOR_CONDITION = ["Làm sao để đủ điều kiện {x}?", "Cần làm gì để {x}?", "Muốn {x} thì phải đáp ứng gì, làm sao?",
                  "Có cách nào để {x} không?"]
 CHAT = [("không", "ko"), ("được", "dc"), ("thế nào", "ntn"), ("gì", "j"), ("với", "vs"), ("em ", "e "), ("rồi", "r")]
-
-
-def fold(text):
-    text = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
-    return unicodedata.normalize("NFC", "".join(c for c in text if not unicodedata.category(c).startswith("M")))
 
 
 def lower_first(text):
@@ -75,7 +70,7 @@ def register(text, rng):
     if r < 0.5:
         return "diacritics", text
     if r < 0.8:
-        return "no_diacritics", fold(text).lower().rstrip("?")
+        return "no_diacritics", strip_diacritics(text).lower().rstrip("?")
     text = text.lower().rstrip("?")
     for long, short in CHAT:
         if rng.random() < 0.7:
@@ -85,9 +80,9 @@ def register(text, rng):
 
 def main():
     headings = set()
-    for bundle in sorted(CORPUS.glob("*.md.zst")):
-        text = subprocess.run(["zstd", "-dc", str(bundle)], capture_output=True, check=True).stdout.decode()
-        headings.update(m.group(1) for m in re.finditer(r"^### Điều [0-9a-zđ]+\. *(.*)$", text, re.M))
+    for loose, text in documents():
+        if not loose:  # the compendium bundle only
+            headings.update(m.group(1) for m in re.finditer(r"^### Điều [0-9a-zđ]+\. *(.*)$", text, re.M))
     rng = random.Random(20261207)
     headings = sorted(headings)
     rng.shuffle(headings)
