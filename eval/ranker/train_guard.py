@@ -172,6 +172,9 @@ def main():
                         help="train `prediction` as a guard class too")
     parser.add_argument("--report")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--save-probabilities", metavar="FILE.npz",
+                        help="write the out-of-fold and --score-set probabilities, to compare or average guards "
+                             "offline (guard_blend.py)")
     args = parser.parse_args()
     if args.hidden and args.no_words:
         parser.error("--hidden reads the words; it cannot go with --no-words")
@@ -318,6 +321,17 @@ def main():
                 mask = np.asarray([x == s and label == name for x, label, _, _ in scored])
                 if mask.any():
                     lines.append(f"- {s}, {name}: {int(held_declined[mask].sum())} of {int(mask.sum())} declined")
+    if args.save_probabilities:
+        score_probability = np.zeros((len(scored), len(CLASSES)))
+        if scored:
+            texts = np.asarray([q for _, _, q, _ in scored], dtype=object)
+            vectors = np.asarray([v for _, _, _, v in scored], dtype=np.float64)
+            score_probability[:, final.classes_] = final.predict_proba(features(texts, vectors))
+        np.savez_compressed(args.save_probabilities, classes=np.asarray(CLASSES), oof=oof, y=y, sets=sets,
+                            questions=questions, score_probability=score_probability,
+                            score_sets=np.asarray([s for s, _, _, _ in scored]),
+                            score_labels=np.asarray([label for _, label, _, _ in scored]),
+                            score_questions=np.asarray([q for _, _, q, _ in scored], dtype=object))
     vocabulary = features.vectorizer.vocabulary_ if not args.no_words else {}
     # The embedding's weights absorb the scale, so Rust multiplies the raw embedding.
     weights = coef[:, n_terms:] * scale
