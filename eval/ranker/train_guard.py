@@ -309,24 +309,20 @@ def main():
         bias = np.zeros(len(CLASSES))
         coef[final.classes_] = final.coef_
         bias[final.classes_] = final.intercept_
+    # The --score-set questions, as the stored model sees them.
+    score_probability = np.zeros((len(scored), len(CLASSES)))
     if scored:
-        lines += ["", "Sets kept out of training, scored by the final model at the threshold above:", ""]
         texts = np.asarray([q for _, _, q, _ in scored], dtype=object)
         vectors = np.asarray([v for _, _, _, v in scored], dtype=np.float64)
-        probability = np.zeros((len(scored), len(CLASSES)))
-        probability[:, final.classes_] = final.predict_proba(features(texts, vectors))
-        held_declined = probability[:, 0] < threshold
+        score_probability[:, final.classes_] = final.predict_proba(features(texts, vectors))
+        lines += ["", "Sets kept out of training, scored by the final model at the threshold above:", ""]
+        held_declined = score_probability[:, 0] < threshold
         for s in sorted({s for s, _, _, _ in scored}):
             for name in CLASSES:
                 mask = np.asarray([x == s and label == name for x, label, _, _ in scored])
                 if mask.any():
                     lines.append(f"- {s}, {name}: {int(held_declined[mask].sum())} of {int(mask.sum())} declined")
     if args.save_probabilities:
-        score_probability = np.zeros((len(scored), len(CLASSES)))
-        if scored:
-            texts = np.asarray([q for _, _, q, _ in scored], dtype=object)
-            vectors = np.asarray([v for _, _, _, v in scored], dtype=np.float64)
-            score_probability[:, final.classes_] = final.predict_proba(features(texts, vectors))
         np.savez_compressed(args.save_probabilities, classes=np.asarray(CLASSES), oof=oof, y=y, sets=sets,
                             questions=questions, score_probability=score_probability,
                             score_sets=np.asarray([s for s, _, _, _ in scored]),
