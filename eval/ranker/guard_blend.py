@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 
+from train_guard import threshold_for
+
 
 def load(spec):
     path, _, weight = spec.partition(":")
@@ -39,10 +41,7 @@ def main():
     classes, y, sets = list(first["classes"]), first["y"], first["sets"]
     legal = oof[:, 0]
     chosen_on = (y == 0) & np.isin(sets, args.threshold_set)
-    threshold = 0.0
-    for t in sorted(set(np.round(legal[chosen_on], 4))):
-        if np.mean(legal[chosen_on] < t) <= args.max_false_decline:
-            threshold = t
+    threshold = threshold_for(legal[chosen_on], args.max_false_decline)
     declined = legal < threshold
     print(f"runs: {' '.join(args.runs)}")
     print(f"threshold: P(legal) < {threshold:.4f}; threshold sets' lawful questions declined out of fold: "

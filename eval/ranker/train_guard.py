@@ -136,6 +136,16 @@ def label_of(row, with_written=False, decline_sets=()):
     return None
 
 
+def threshold_for(lawful_legal, max_false_decline):
+    """The largest threshold on P(legal), among those lawful questions' own probabilities rounded to
+    4 digits, that declines at most `max_false_decline` of them (0 when none does)."""
+    threshold = 0.0
+    for t in sorted(set(np.round(lawful_legal, 4))):
+        if np.mean(lawful_legal < t) <= max_false_decline:
+            threshold = t
+    return threshold
+
+
 def group_of(row):
     """Questions that must share a fold: the two halves of a written pair; otherwise each alone."""
     if row["set"] in GUARD_WRITTEN:
@@ -243,12 +253,7 @@ def main():
     chosen_on = answerable & np.isin(sets, threshold_sets) if threshold_sets else answerable
     if not chosen_on.any():
         sys.exit(f"no lawful questions of {threshold_sets} in the dumps")
-    # The largest threshold that declines at most the allowed share of those lawful questions.
-    candidates = sorted(set(np.round(legal[chosen_on], 4)))
-    threshold = 0.0
-    for t in candidates:
-        if np.mean(legal[chosen_on] < t) <= args.max_false_decline:
-            threshold = t
+    threshold = threshold_for(legal[chosen_on], args.max_false_decline)
     declined = legal < threshold
     lines = ["# Guard: cross-validated quality", "",
              f"- command: `eval/ranker/.venv/bin/python eval/ranker/train_guard.py {' '.join(sys.argv[1:])}`",
