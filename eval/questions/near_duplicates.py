@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def fold(text):
+    """make_synthetic.strip_diacritics, lower-cased. Not imported from there: that script reads its
+    corpus, output and count from sys.argv when imported."""
     text = unicodedata.normalize("NFC", text).lower().replace("đ", "d")
     return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
 
