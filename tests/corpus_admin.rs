@@ -114,6 +114,7 @@ async fn console(
         config: StaffConfig::default(),
         corpus: Arc::new(CorpusFiles::new(config.paths.corpus_dir.clone())),
         reindex: reindex.clone(),
+        passwords: hoiluat::staff::auth::PasswordChecker::new(),
     });
     for (username, role) in [("lan", Role::Reviewer), ("quantri", Role::Admin)] {
         db.create_staff(

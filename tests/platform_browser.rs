@@ -88,6 +88,7 @@ async fn service() -> Service {
         config: StaffConfig::default(),
         corpus: Arc::new(CorpusFiles::new(fixture.config.paths.corpus_dir.clone())),
         reindex: ReindexJob::new(fixture.config.clone()),
+        passwords: hoiluat::staff::auth::PasswordChecker::new(),
     };
     let api = router(AppState::ready(
         &fixture.config.server,

@@ -91,6 +91,7 @@ async fn service() -> Service {
         config,
         corpus: Arc::new(CorpusFiles::new(fixture.config.paths.corpus_dir.clone())),
         reindex: ReindexJob::new(fixture.config.clone()),
+        passwords: hoiluat::staff::auth::PasswordChecker::new(),
     }));
     let address = serve(app).await;
 

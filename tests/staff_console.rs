@@ -139,6 +139,7 @@ async fn console_with(assistant: Arc<hoiluat::answer::Assistant>) -> Console {
         config,
         corpus: Arc::new(CorpusFiles::new(fixture.config.paths.corpus_dir.clone())),
         reindex: ReindexJob::new(fixture.config.clone()),
+        passwords: hoiluat::staff::auth::PasswordChecker::new(),
     };
     // The platform's pages as `hoiluat serve` mounts them with `platform.enabled = false`.
     let platform = Platform::for_console(

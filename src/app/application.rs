@@ -74,6 +74,7 @@ impl Application {
                 config: config.staff.clone(),
                 corpus: Arc::new(CorpusFiles::new(config.paths.corpus_dir.clone())),
                 reindex: reindex.clone(),
+                passwords: staff::auth::PasswordChecker::new(),
             };
             router =
                 router

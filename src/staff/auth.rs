@@ -71,20 +71,27 @@ pub struct Busy;
 /// work and memory of sign-ins stay bounded whoever posts the form (it needs no account).
 pub struct Admission(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
 
+type Job = Box<dyn FnOnce() + Send>;
+
 /// Password checking, bounded: argon2id takes 19 MiB and tens of milliseconds of a core per
 /// check. Checks run on [`CHECKING_THREADS`] threads of their own, not on the runtime's shared
 /// blocking pool (where a flood of them would take every thread the database and the answers
 /// need, and leave each thread's allocator holding 19 MiB), and only [`ADMITTED_SIGN_INS`]
 /// sign-ins are admitted at once.
-struct Checker {
+///
+/// One checker belongs to one console (its [`StaffState`](super::StaffState)), not to the
+/// process, so that a flood against one console cannot refuse another's sign-ins. Cheap to
+/// clone; its threads end when the last clone is dropped.
+#[derive(Clone)]
+pub struct PasswordChecker {
     admission: Arc<tokio::sync::Semaphore>,
-    jobs: Mutex<std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>>,
+    jobs: Arc<Mutex<std::sync::mpsc::Sender<Job>>>,
 }
 
-fn checker() -> &'static Checker {
-    static CHECKER: OnceLock<Checker> = OnceLock::new();
-    CHECKER.get_or_init(|| {
-        let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+impl PasswordChecker {
+    /// Starts the checking threads.
+    pub fn new() -> PasswordChecker {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..CHECKING_THREADS {
             let queue = Arc::clone(&queue);
@@ -95,6 +102,7 @@ fn checker() -> &'static Checker {
                     let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
                     match job {
                         Ok(job) => job(),
+                        // Every sender is gone: the console was dropped.
                         Err(_) => return,
                     }
                 });
@@ -102,40 +110,46 @@ fn checker() -> &'static Checker {
                 tracing::error!(%error, "cannot start a password-checking thread");
             }
         }
-        Checker {
+        PasswordChecker {
             admission: Arc::new(tokio::sync::Semaphore::new(ADMITTED_SIGN_INS)),
-            jobs: Mutex::new(jobs),
+            jobs: Arc::new(Mutex::new(jobs)),
         }
-    })
-}
-
-/// Admits one sign-in, or says it is busy, at once (no waiting: a flood is refused, not queued).
-pub fn admit_sign_in() -> Result<Admission, Busy> {
-    checker()
-        .admission
-        .clone()
-        .try_acquire_owned()
-        .map(Admission)
-        .map_err(|_| Busy)
-}
-
-/// Checks `password` against `stored` on the checking threads, in arrival order. A sign-in
-/// holds its [`Admission`] while it waits.
-pub async fn check_password(_admitted: &Admission, password: String, stored: String) -> bool {
-    let (done, result) = tokio::sync::oneshot::channel();
-    let job = Box::new(move || {
-        let _ = done.send(verify_password(&password, &stored));
-    });
-    let sent = checker()
-        .jobs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .send(job);
-    if sent.is_err() {
-        tracing::error!("no password-checking thread is running");
-        return false;
     }
-    result.await.unwrap_or(false)
+
+    /// Admits one sign-in, or says it is busy, at once (no waiting: a flood is refused, not
+    /// queued).
+    pub fn admit(&self) -> Result<Admission, Busy> {
+        self.admission
+            .clone()
+            .try_acquire_owned()
+            .map(Admission)
+            .map_err(|_| Busy)
+    }
+
+    /// Checks `password` against `stored` on the checking threads, in arrival order. A sign-in
+    /// holds its [`Admission`] while it waits.
+    pub async fn check(&self, _admitted: &Admission, password: String, stored: String) -> bool {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(verify_password(&password, &stored));
+        });
+        let sent = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job);
+        if sent.is_err() {
+            tracing::error!("no password-checking thread is running");
+            return false;
+        }
+        result.await.unwrap_or(false)
+    }
+}
+
+impl Default for PasswordChecker {
+    fn default() -> PasswordChecker {
+        PasswordChecker::new()
+    }
 }
 
 /// A fresh random token (256 bits, hex).

@@ -37,6 +37,7 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use axum::Router;
 
+use self::auth::PasswordChecker;
 use crate::app::ReindexJob;
 use crate::channels::dispatch::Dispatcher;
 use crate::config::StaffConfig;
@@ -58,6 +59,8 @@ pub struct StaffState {
     pub corpus: Arc<CorpusFiles>,
     /// The re-index that follows a corpus change.
     pub reindex: ReindexJob,
+    /// Checks sign-in passwords, a bounded number at once.
+    pub passwords: PasswordChecker,
 }
 
 /// The console's routes.

@@ -10,7 +10,7 @@ use axum::{Form, Router};
 use chrono::{Duration as ChronoDuration, Utc};
 use serde::Deserialize;
 
-use super::auth::{admit_sign_in, check_password, dummy_hash, random_token, token_hash};
+use super::auth::{dummy_hash, random_token, token_hash};
 use super::error::PageError;
 use super::html::{html, html_response, page, secure_headers};
 use super::session::{cookie, set_cookie, Staff, LOGIN_COOKIE, SESSION_COOKIE};
@@ -100,7 +100,7 @@ async fn login(
         return Ok(refused_locked(&state, account.id, minutes).await);
     }
     // Bounded work whoever posts: a sign-in beyond those admitted is told to come back.
-    let Ok(admitted) = admit_sign_in() else {
+    let Ok(admitted) = state.passwords.admit() else {
         tracing::warn!("staff sign-in refused: too many in progress");
         let mut response = login_form(&state, StatusCode::SERVICE_UNAVAILABLE, Some(SIGN_IN_BUSY));
         response
@@ -110,7 +110,10 @@ async fn login(
     };
     let Some(account) = account else {
         // Same work as a real check, so timing does not tell which accounts exist.
-        check_password(&admitted, form.password.clone(), dummy_hash().to_owned()).await;
+        state
+            .passwords
+            .check(&admitted, form.password.clone(), dummy_hash().to_owned())
+            .await;
         let _ = state
             .db
             .audit(
@@ -142,12 +145,14 @@ async fn login(
     let Some(failures) = attempt else {
         return Ok(refused_locked(&state, account.id, lockout.num_minutes()).await);
     };
-    let valid = check_password(
-        &admitted,
-        form.password.clone(),
-        account.password_hash.clone(),
-    )
-    .await;
+    let valid = state
+        .passwords
+        .check(
+            &admitted,
+            form.password.clone(),
+            account.password_hash.clone(),
+        )
+        .await;
     if !valid {
         let locked_now = failures >= state.config.max_failed_logins;
         let _ = state
