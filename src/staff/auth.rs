@@ -189,6 +189,37 @@ mod tests {
         );
     }
 
+    /// Each console has its own admission: a flood that fills one console's (as the flood test
+    /// of tests/staff_console.rs does) refuses nobody at another console in the same process.
+    #[tokio::test]
+    async fn each_checker_admits_its_own_sign_ins_and_checks_passwords() {
+        let flooded = PasswordChecker::new();
+        let held: Vec<Admission> = (0..ADMITTED_SIGN_INS)
+            .map(|_| flooded.admit().expect("within the limit"))
+            .collect();
+        assert!(flooded.admit().is_err(), "the limit is {ADMITTED_SIGN_INS}");
+
+        let other = PasswordChecker::new();
+        let admitted = other.admit().expect("another console is not busy");
+        let hash = hash_password("một mật khẩu đủ dài").unwrap();
+        assert!(
+            other
+                .check(&admitted, "một mật khẩu đủ dài".into(), hash.clone())
+                .await
+        );
+        assert!(
+            !other
+                .check(&admitted, "sai mật khẩu rồi".into(), hash)
+                .await
+        );
+
+        drop(held);
+        assert!(
+            flooded.admit().is_ok(),
+            "admission comes back when sign-ins end"
+        );
+    }
+
     #[test]
     fn tokens_are_random_and_stored_hashed() {
         let a = random_token();
